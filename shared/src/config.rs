@@ -1,0 +1,275 @@
+//! Configuration from the environment, read once at start-up. Anything missing or invalid is an
+//! error naming the variable and what it should hold: a function never serves requests it
+//! cannot verify.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::sources::Source;
+use crate::verify::{Secret, SecretSet};
+
+pub const QUEUE_URL: &str = "QUEUE_URL";
+pub const WEBHOOK_SECRET: &str = "WEBHOOK_SECRET";
+pub const TOLERANCE: &str = "WEBHOOK_TOLERANCE_SECONDS";
+pub const MAX_BODY: &str = "MAX_BODY_BYTES";
+
+/// Default replay window.
+pub const DEFAULT_TOLERANCE_SECONDS: u64 = 300;
+/// Default body limit: 256 KiB keeps the whole envelope (base64 included) inside SQS's message limit.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+/// API Gateway never passes on more than 10 MiB.
+const MAX_BODY_CEILING: usize = 10 * 1024 * 1024;
+
+/// A snapshot of the environment, so parsing is deterministic and testable.
+#[derive(Debug, Default, Clone)]
+pub struct Env(BTreeMap<String, String>);
+
+impl Env {
+    /// The process environment (variables that are not UTF-8 are left out).
+    pub fn from_process() -> Self {
+        Self(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        )
+    }
+
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{var} is not set: {expected}")]
+    Missing { var: String, expected: String },
+    #[error("{var} is invalid: {expected}")]
+    Invalid { var: String, expected: String },
+}
+
+/// Limits every request is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// How far a signed timestamp may be from now, either way.
+    pub tolerance: Duration,
+    /// Largest body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            tolerance: Duration::from_secs(DEFAULT_TOLERANCE_SECONDS),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+fn number<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
+    env: &Env,
+    var: &str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError> {
+    let Some(raw) = env.get(var) else {
+        return Ok(default);
+    };
+    match raw.trim().parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            var: var.into(),
+            expected: format!("expected a whole number from {min} to {max}, got {raw:?}"),
+        }),
+    }
+}
+
+impl Settings {
+    /// `WEBHOOK_TOLERANCE_SECONDS` (default 300) and `MAX_BODY_BYTES` (default 262144).
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            tolerance: Duration::from_secs(number(
+                env,
+                TOLERANCE,
+                DEFAULT_TOLERANCE_SECONDS,
+                1,
+                86_400,
+            )?),
+            max_body_bytes: number(env, MAX_BODY, DEFAULT_MAX_BODY_BYTES, 1, MAX_BODY_CEILING)?,
+        })
+    }
+}
+
+/// `QUEUE_URL`: required, and shaped like an SQS queue URL (`https://host/account/name`).
+pub fn queue_url(env: &Env) -> Result<String, ConfigError> {
+    let expected = "expected an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/inlet-events";
+    let url = env
+        .get(QUEUE_URL)
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| ConfigError::Missing {
+            var: QUEUE_URL.into(),
+            expected: expected.into(),
+        })?;
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let segments = rest
+        .map(|r| r.split('/').filter(|s| !s.is_empty()).count())
+        .unwrap_or(0);
+    if segments < 3 || url.chars().any(char::is_whitespace) {
+        return Err(ConfigError::Invalid {
+            var: QUEUE_URL.into(),
+            expected: format!("{expected}, got {url:?}"),
+        });
+    }
+    Ok(url.to_owned())
+}
+
+/// The active secrets: `WEBHOOK_SECRET` (the newest), then `WEBHOOK_SECRET_2`, `WEBHOOK_SECRET_3`, …
+/// in numeric order, each used verbatim (no trimming) and decoded as the source requires.
+pub fn secrets(source: &dyn Source, env: &Env) -> Result<SecretSet, ConfigError> {
+    let first = env
+        .get(WEBHOOK_SECRET)
+        .ok_or_else(|| ConfigError::Missing {
+            var: WEBHOOK_SECRET.into(),
+            expected: format!(
+                "set it to the {} webhook signing secret, exactly as the sender shows it",
+                source.name()
+            ),
+        })?;
+    let mut numbered: Vec<(u32, &str, &str)> = env
+        .0
+        .iter()
+        .filter_map(|(k, v)| {
+            let n = k.strip_prefix("WEBHOOK_SECRET_")?;
+            (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| Some((n.parse().ok()?, k.as_str(), v.as_str())))?
+        })
+        .collect();
+    numbered.sort_by_key(|(n, _, _)| *n);
+    let all = std::iter::once((WEBHOOK_SECRET, first))
+        .chain(numbered.into_iter().map(|(_, k, v)| (k, v)));
+    let mut keys = Vec::new();
+    for (var, value) in all {
+        let key = source
+            .decode_secret(value)
+            .map_err(|problem| ConfigError::Invalid {
+                var: var.into(),
+                expected: problem,
+            })?;
+        keys.push(Secret::new(var, key));
+    }
+    SecretSet::new(keys).map_err(|problem| ConfigError::Invalid {
+        var: WEBHOOK_SECRET.into(),
+        expected: problem,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::{Github, Standard};
+
+    #[test]
+    fn secrets_are_verbatim_and_ordered() {
+        let env = Env::from_pairs([
+            ("WEBHOOK_SECRET", " spaced, \"quoted\" $ecret "),
+            ("WEBHOOK_SECRET_10", "ten"),
+            ("WEBHOOK_SECRET_2", "two"),
+            ("WEBHOOK_SECRET_ARN", "ignored-here"),
+        ]);
+        let set = secrets(&Github, &env).expect("valid");
+        let labels: Vec<&str> = set.iter().map(|s| s.label()).collect();
+        assert_eq!(
+            labels,
+            ["WEBHOOK_SECRET", "WEBHOOK_SECRET_2", "WEBHOOK_SECRET_10"]
+        );
+        assert_eq!(
+            set.iter().next().map(|s| s.key().to_vec()),
+            Some(b" spaced, \"quoted\" $ecret ".to_vec())
+        );
+    }
+
+    #[test]
+    fn missing_and_invalid_secrets_name_the_variable() {
+        let err = secrets(&Github, &Env::default()).expect_err("missing");
+        assert!(
+            err.to_string().starts_with("WEBHOOK_SECRET is not set"),
+            "{err}"
+        );
+        let err = secrets(&Github, &Env::from_pairs([("WEBHOOK_SECRET", "")])).expect_err("empty");
+        assert!(
+            err.to_string().starts_with("WEBHOOK_SECRET is invalid"),
+            "{err}"
+        );
+        let err = secrets(
+            &Standard,
+            &Env::from_pairs([
+                ("WEBHOOK_SECRET", "whsec_ok+/AA=="),
+                ("WEBHOOK_SECRET_2", "whsec_!!"),
+            ]),
+        )
+        .expect_err("bad b64");
+        assert!(
+            err.to_string().starts_with("WEBHOOK_SECRET_2 is invalid"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn queue_url_is_checked() {
+        let ok = "https://sqs.eu-west-1.amazonaws.com/123456789012/events.fifo";
+        assert_eq!(
+            queue_url(&Env::from_pairs([(QUEUE_URL, ok)])).as_deref(),
+            Ok(ok)
+        );
+        assert!(queue_url(&Env::from_pairs([(
+            QUEUE_URL,
+            "http://127.0.0.1:5000/123456789012/q"
+        )]))
+        .is_ok());
+        assert!(matches!(
+            queue_url(&Env::default()),
+            Err(ConfigError::Missing { .. })
+        ));
+        for bad in [
+            "events",
+            "https://sqs.amazonaws.com/",
+            "arn:aws:sqs:us-east-1:1:q",
+        ] {
+            let err = queue_url(&Env::from_pairs([(QUEUE_URL, bad)])).expect_err(bad);
+            assert!(err.to_string().starts_with("QUEUE_URL is invalid"), "{err}");
+        }
+    }
+
+    #[test]
+    fn settings_defaults_and_bounds() {
+        assert_eq!(Settings::from_env(&Env::default()), Ok(Settings::default()));
+        let s = Settings::from_env(&Env::from_pairs([(TOLERANCE, "60"), (MAX_BODY, "1024")]))
+            .expect("valid");
+        assert_eq!((s.tolerance.as_secs(), s.max_body_bytes), (60, 1024));
+        for (var, bad) in [
+            (TOLERANCE, "0"),
+            (TOLERANCE, "five"),
+            (MAX_BODY, "-1"),
+            (MAX_BODY, "99999999999"),
+        ] {
+            let err = Settings::from_env(&Env::from_pairs([(var, bad)])).expect_err(bad);
+            assert!(
+                err.to_string().starts_with(&format!("{var} is invalid")),
+                "{err}"
+            );
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Slack: Events API JSON (`event_callback`, answered `url_verification` handshakes) and the
+//! form-encoded bodies of slash commands and interactivity (`payload=`), which become JSON.
+
+use std::time::SystemTime;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::{
+    body_digest_id, body_kind, event_type, form_to_json, from_unix, parse_json, BodyKind,
+    Disposition, Draft, Envelope, NormalizeError, Payload, JSON,
+};
+use crate::response::Reply;
+use crate::verify::Verified;
+
+#[derive(Deserialize)]
+struct EventsApi {
+    #[serde(rename = "type")]
+    ty: Option<String>,
+    challenge: Option<String>,
+    event_id: Option<String>,
+    event_time: Option<i64>,
+    event: Option<Inner>,
+}
+
+#[derive(Deserialize)]
+struct Inner {
+    #[serde(rename = "type")]
+    ty: Option<String>,
+    channel: Option<Value>,
+    item: Option<Item>,
+}
+
+#[derive(Deserialize)]
+struct Item {
+    channel: Option<String>,
+}
+
+pub fn normalize(
+    source: &str,
+    v: &Verified<'_>,
+    received: SystemTime,
+) -> Result<Disposition, NormalizeError> {
+    let draft = match body_kind(v.headers()) {
+        BodyKind::Json => {
+            let (raw, f): (Box<RawValue>, EventsApi) = parse_json(v.body())?;
+            let ty =
+                f.ty.filter(|t| !t.is_empty())
+                    .ok_or(NormalizeError::MissingField("type"))?;
+            if ty == "url_verification" {
+                let challenge = f
+                    .challenge
+                    .ok_or(NormalizeError::MissingField("challenge"))?;
+                return Ok(Disposition::Reply(Reply::text(200, challenge)));
+            }
+            let inner_type = f.event.as_ref().and_then(|e| e.ty.clone());
+            let subject = f.event.and_then(|e| match e.channel {
+                Some(Value::String(c)) => Some(c),
+                Some(Value::Object(c)) => c.get("id").and_then(Value::as_str).map(str::to_owned),
+                _ => e.item.and_then(|i| i.channel),
+            });
+            Draft {
+                id: f.event_id.unwrap_or_else(|| body_digest_id(v.body())),
+                ty: event_type(source, &[Some(&ty), inner_type.as_deref()]),
+                time: f.event_time.and_then(from_unix),
+                subject,
+                content_type: JSON.into(),
+                payload: Payload::Json(raw),
+            }
+        }
+        BodyKind::Form => {
+            let mut form = form_to_json(v.body())?;
+            if form.get("ssl_check").and_then(Value::as_str) == Some("1") {
+                return Ok(Disposition::Reply(Reply::text(200, String::new())));
+            }
+            let field = |obj: &serde_json::Map<String, Value>, k: &str| {
+                obj.get(k).and_then(Value::as_str).map(str::to_owned)
+            };
+            if let Some(payload) = form.remove("payload") {
+                // Interactivity: the JSON payload is the event.
+                let text = payload.as_str().ok_or(NormalizeError::InvalidForm(
+                    "`payload` appears more than once".into(),
+                ))?;
+                let (_, value): (Box<RawValue>, Value) = parse_json(text.as_bytes())?;
+                let obj = value.as_object().ok_or(NormalizeError::InvalidJson(
+                    "`payload` is not a JSON object".into(),
+                ))?;
+                let subject = obj
+                    .get("channel")
+                    .and_then(|c| c.get("id"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                Draft {
+                    id: field(obj, "trigger_id").unwrap_or_else(|| body_digest_id(v.body())),
+                    ty: event_type(
+                        source,
+                        &[Some("interactivity"), field(obj, "type").as_deref()],
+                    ),
+                    time: None,
+                    subject,
+                    content_type: JSON.into(),
+                    payload: Payload::Built(value),
+                }
+            } else {
+                let is_command = form.contains_key("command");
+                Draft {
+                    id: field(&form, "trigger_id").unwrap_or_else(|| body_digest_id(v.body())),
+                    ty: event_type(
+                        source,
+                        &[Some(if is_command { "slash_command" } else { "form" })],
+                    ),
+                    time: None,
+                    subject: field(&form, "channel_id"),
+                    content_type: JSON.into(),
+                    payload: Payload::Built(Value::Object(form)),
+                }
+            }
+        }
+        BodyKind::Other(ct) => {
+            return Err(NormalizeError::UnsupportedMediaType(
+                ct,
+                "application/json or application/x-www-form-urlencoded",
+            ))
+        }
+    };
+    Ok(Disposition::Enqueue(Box::new(Envelope::new(
+        source, v, received, draft,
+    ))))
+}

@@ -1,0 +1,70 @@
+//! Standard Webhooks: id from `webhook-id` (or `svix-id`), type from the body's `type`, time the
+//! signed timestamp. A JSON payload must carry `type`, as the spec requires; a body in another
+//! content type is kept as `data_base64` with the type `<source>.raw`.
+
+use std::time::SystemTime;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{
+    body_kind, event_type, from_unix, parse_json, BodyKind, Disposition, Draft, Envelope,
+    NormalizeError, Payload, JSON,
+};
+use crate::verify::standard::ID_HEADERS;
+use crate::verify::Verified;
+
+#[derive(Deserialize)]
+struct Fields {
+    #[serde(rename = "type")]
+    ty: Option<String>,
+}
+
+pub fn normalize(
+    source: &str,
+    v: &Verified<'_>,
+    received: SystemTime,
+) -> Result<Disposition, NormalizeError> {
+    let id = ID_HEADERS
+        .iter()
+        .find_map(|h| v.headers().get(*h))
+        .and_then(|h| h.to_str().ok())
+        .map(|h| h.trim().to_owned())
+        .ok_or(NormalizeError::MissingHeader(ID_HEADERS[0]))?;
+    let time = v.timestamp().and_then(from_unix);
+    let (ty, content_type, payload) = match body_kind(v.headers()) {
+        BodyKind::Json => {
+            let (raw, fields): (Box<RawValue>, Fields) = parse_json(v.body())?;
+            let ty = fields
+                .ty
+                .filter(|t| !t.is_empty())
+                .ok_or(NormalizeError::MissingField("type"))?;
+            (
+                event_type(source, &[Some(&ty)]),
+                JSON.to_owned(),
+                Payload::Json(raw),
+            )
+        }
+        BodyKind::Form => (
+            event_type(source, &[Some("raw")]),
+            "application/x-www-form-urlencoded".to_owned(),
+            Payload::base64(v.body()),
+        ),
+        BodyKind::Other(ct) => (
+            event_type(source, &[Some("raw")]),
+            ct,
+            Payload::base64(v.body()),
+        ),
+    };
+    let draft = Draft {
+        id,
+        ty,
+        time,
+        subject: None,
+        content_type,
+        payload,
+    };
+    Ok(Disposition::Enqueue(Box::new(Envelope::new(
+        source, v, received, draft,
+    ))))
+}

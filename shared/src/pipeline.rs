@@ -1,0 +1,144 @@
+//! The request path every front end shares: method and size checks, verification,
+//! normalization, then the queue; one `Reply` out, whatever happened.
+
+use std::time::SystemTime;
+
+use http::{HeaderMap, Method};
+use serde::Serialize;
+use tracing::{error, info, warn};
+
+use crate::config::Settings;
+use crate::normalize::Disposition;
+use crate::queue::{Message, Queue};
+use crate::response::{Rejection, Reply};
+use crate::sources::Source;
+use crate::verify::{Clock, SecretSet, Unverified};
+
+/// A request as it arrived: method, headers and the exact body bytes (base64 already undone once).
+#[derive(Debug, Clone, Copy)]
+pub struct Inbound<'a> {
+    pub method: &'a Method,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// Everything one source needs to serve requests, built once at start-up.
+#[derive(Debug)]
+pub struct Pipeline<Q> {
+    source: &'static dyn Source,
+    secrets: SecretSet,
+    settings: Settings,
+    queue: Q,
+}
+
+/// The 202 body: the envelope id lets a sender or operator find the event downstream.
+#[derive(Serialize)]
+struct Accepted<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    ty: &'a str,
+    #[serde(rename = "messageId")]
+    message_id: &'a str,
+}
+
+impl<Q: Queue> Pipeline<Q> {
+    pub fn new(
+        source: &'static dyn Source,
+        secrets: SecretSet,
+        settings: Settings,
+        queue: Q,
+    ) -> Self {
+        Self {
+            source,
+            secrets,
+            settings,
+            queue,
+        }
+    }
+
+    pub fn source(&self) -> &'static dyn Source {
+        self.source
+    }
+
+    pub fn queue(&self) -> &Q {
+        &self.queue
+    }
+
+    /// Serves one request. `now` is passed in so tests control the replay window.
+    pub async fn handle(&self, req: Inbound<'_>, now: SystemTime) -> Reply {
+        let source = self.source.name();
+        match self.process(req, now).await {
+            Ok(reply) => reply,
+            Err(rejection) => {
+                let (status, problem) = rejection.status_and_slug();
+                if status >= 500 {
+                    error!(source, status, problem, "request failed");
+                } else {
+                    warn!(source, status, problem, reason = %rejection, bytes = req.body.len(), "request rejected");
+                }
+                rejection.to_reply()
+            }
+        }
+    }
+
+    async fn process(&self, req: Inbound<'_>, now: SystemTime) -> Result<Reply, Rejection> {
+        if req.method != Method::POST {
+            return Err(Rejection::MethodNotAllowed);
+        }
+        if req.body.len() > self.settings.max_body_bytes {
+            return Err(Rejection::PayloadTooLarge {
+                size: req.body.len(),
+                limit: self.settings.max_body_bytes,
+            });
+        }
+        let clock = Clock {
+            now,
+            tolerance: self.settings.tolerance,
+        };
+        let unverified = Unverified {
+            headers: req.headers,
+            body: req.body,
+        };
+        let verified = self.source.verify(&self.secrets, unverified, &clock)?;
+        let source = self.source.name();
+        let envelope = match self.source.normalize(&verified, now)? {
+            Disposition::Reply(reply) => {
+                info!(
+                    source,
+                    status = reply.status,
+                    secret = verified.secret_label(),
+                    "handshake answered"
+                );
+                return Ok(reply);
+            }
+            Disposition::Enqueue(envelope) => envelope,
+        };
+        let message = Message::from(envelope.as_ref());
+        match self.queue.send(&message).await {
+            Ok(message_id) => {
+                info!(
+                    source,
+                    delivery_id = %message.id,
+                    event_type = %message.event_type,
+                    secret = verified.secret_label(),
+                    message_id = %message_id,
+                    bytes = req.body.len(),
+                    status = 202,
+                    "enqueued"
+                );
+                Ok(Reply::json(
+                    202,
+                    &Accepted {
+                        id: &message.id,
+                        ty: &message.event_type,
+                        message_id: &message_id,
+                    },
+                ))
+            }
+            Err(e) => {
+                error!(source, delivery_id = %message.id, event_type = %message.event_type, error = %e, "queue send failed");
+                Err(Rejection::QueueUnavailable)
+            }
+        }
+    }
+}

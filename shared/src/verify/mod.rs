@@ -1,0 +1,390 @@
+//! Pure signature verification: (secrets, headers, raw body, now) -> `Verified` or `VerifyError`.
+//!
+//! Nothing here knows about Lambda, HTTP servers or AWS. Each scheme lives in its own file and
+//! offers `verify` and its inverse `sign` (used by the CLI and by round-trip tests).
+
+pub mod github;
+pub mod slack;
+pub mod standard;
+pub mod stripe;
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
+use http::HeaderMap;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// Most secrets one source accepts at once: each failed delivery costs one HMAC per secret.
+pub const MAX_SECRETS: usize = 10;
+
+/// One signing key, as the scheme uses it (decoded where the scheme says so).
+/// `Debug` never shows the key.
+#[derive(Clone)]
+pub struct Secret {
+    label: String,
+    key: Vec<u8>,
+}
+
+impl Secret {
+    /// A key with a label that says where it came from (e.g. `WEBHOOK_SECRET_2`); the label is logged, the key never.
+    pub fn new(label: impl Into<String>, key: Vec<u8>) -> Self {
+        Self {
+            label: label.into(),
+            key,
+        }
+    }
+
+    /// Where this key came from; safe to log.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub(crate) fn key(&self) -> &[u8] {
+        &self.key
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Secret")
+            .field("label", &self.label)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The secrets a source accepts, newest first; never empty.
+#[derive(Clone, Debug)]
+pub struct SecretSet(Vec<Secret>);
+
+impl SecretSet {
+    /// Fails when there is no secret or more than [`MAX_SECRETS`].
+    pub fn new(secrets: Vec<Secret>) -> Result<Self, String> {
+        if secrets.is_empty() {
+            return Err("at least one secret is required".into());
+        }
+        if secrets.len() > MAX_SECRETS {
+            return Err(format!(
+                "at most {MAX_SECRETS} secrets may be active at once, got {}",
+                secrets.len()
+            ));
+        }
+        Ok(Self(secrets))
+    }
+
+    /// The secrets, newest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Secret> {
+        self.0.iter()
+    }
+}
+
+/// The request as the sender sent it: headers and the exact body bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Unverified<'a> {
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// Replay protection for schemes that sign a timestamp.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    /// The current time, passed in so tests are deterministic.
+    pub now: SystemTime,
+    /// How far a signed timestamp may be from `now`, in either direction.
+    pub tolerance: Duration,
+}
+
+/// A request whose signature checked out. Only the verifiers in this module can make one,
+/// and only a `Verified` request can become an envelope, so verification cannot be skipped.
+#[derive(Debug)]
+pub struct Verified<'a> {
+    request: Unverified<'a>,
+    scheme: &'static str,
+    secret_label: String,
+    timestamp: Option<i64>,
+}
+
+impl<'a> Verified<'a> {
+    fn new(
+        request: Unverified<'a>,
+        scheme: &'static str,
+        secret: &Secret,
+        timestamp: Option<i64>,
+    ) -> Self {
+        Self {
+            request,
+            scheme,
+            secret_label: secret.label().to_owned(),
+            timestamp,
+        }
+    }
+
+    pub fn headers(&self) -> &'a HeaderMap {
+        self.request.headers
+    }
+
+    /// The exact bytes that were verified.
+    pub fn body(&self) -> &'a [u8] {
+        self.request.body
+    }
+
+    /// Which scheme passed, e.g. `github-hmac-sha256`.
+    pub fn scheme(&self) -> &'static str {
+        self.scheme
+    }
+
+    /// Which of the active secrets matched (its label, never its value).
+    pub fn secret_label(&self) -> &str {
+        &self.secret_label
+    }
+
+    /// The signed timestamp (unix seconds), for schemes that sign one.
+    pub fn timestamp(&self) -> Option<i64> {
+        self.timestamp
+    }
+}
+
+/// Why a request was not verified. Messages never contain an expected signature.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VerifyError {
+    #[error("the {header} header is missing; the request is not signed")]
+    MissingSignature { header: &'static str },
+    #[error("the {header} header is not in the format this source signs with")]
+    MalformedSignature { header: &'static str },
+    #[error("no signature in {header} matches the body with any active secret")]
+    SignatureMismatch { header: &'static str },
+    #[error("the {header} header is required")]
+    MissingHeader { header: &'static str },
+    #[error("the {header} header must appear exactly once")]
+    DuplicateHeader { header: &'static str },
+    #[error("the {header} header must be a unix timestamp in seconds")]
+    InvalidTimestamp { header: &'static str },
+    #[error(
+        "the signed timestamp is {skew_seconds} s from now, outside the allowed {tolerance_seconds} s"
+    )]
+    TimestampOutsideTolerance {
+        skew_seconds: i64,
+        tolerance_seconds: u64,
+    },
+}
+
+impl VerifyError {
+    /// True when the request is unauthenticated (401); otherwise it is malformed (400).
+    pub fn is_unauthenticated(&self) -> bool {
+        matches!(
+            self,
+            Self::MissingSignature { .. }
+                | Self::MalformedSignature { .. }
+                | Self::SignatureMismatch { .. }
+        )
+    }
+}
+
+/// A header that must appear at most once: `Ok(None)` when absent. Repeated headers (separate
+/// values, or values API Gateway HTTP APIs joined with commas) are rejected rather than guessed at.
+pub(crate) fn single_header<'h>(
+    headers: &'h HeaderMap,
+    name: &'static str,
+) -> Result<Option<&'h str>, VerifyError> {
+    let mut values = headers.get_all(name).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(VerifyError::DuplicateHeader { header: name });
+    }
+    let value = first
+        .to_str()
+        .map_err(|_| VerifyError::MalformedSignature { header: name })?;
+    Ok(Some(value.trim()))
+}
+
+/// Every value of a list-valued header, joined with commas the way HTTP (and API Gateway) joins repeats.
+pub(crate) fn joined_header(headers: &HeaderMap, name: &'static str) -> Option<String> {
+    let values: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.join(","))
+}
+
+/// A required unix-seconds timestamp header.
+pub(crate) fn timestamp_header(
+    headers: &HeaderMap,
+    name: &'static str,
+) -> Result<i64, VerifyError> {
+    let raw = single_header(headers, name)
+        .map_err(|e| match e {
+            VerifyError::MalformedSignature { header } => VerifyError::InvalidTimestamp { header },
+            other => other,
+        })?
+        .ok_or(VerifyError::MissingHeader { header: name })?;
+    parse_unix_seconds(raw).ok_or(VerifyError::InvalidTimestamp { header: name })
+}
+
+/// Digits only (no sign, no fraction), within a range that cannot overflow.
+pub(crate) fn parse_unix_seconds(raw: &str) -> Option<i64> {
+    if raw.is_empty() || raw.len() > 12 || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse().ok()
+}
+
+/// Rejects timestamps too old or too far in the future.
+pub(crate) fn check_window(timestamp: i64, clock: &Clock) -> Result<(), VerifyError> {
+    let now = unix_seconds(clock.now);
+    let skew = now - timestamp;
+    let tolerance = clock.tolerance.as_secs();
+    if skew.unsigned_abs() > tolerance {
+        return Err(VerifyError::TimestampOutsideTolerance {
+            skew_seconds: skew,
+            tolerance_seconds: tolerance,
+        });
+    }
+    Ok(())
+}
+
+/// Seconds since the Unix epoch (negative before it).
+pub fn unix_seconds(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+/// HMAC-SHA256 over the concatenation of `parts`.
+pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// Constant-time equality of two MACs (length is not secret).
+pub(crate) fn macs_equal(expected: &[u8], given: &[u8]) -> bool {
+    expected.len() == given.len() && bool::from(expected.ct_eq(given))
+}
+
+/// The first secret whose MAC over `parts` equals one of the `candidates`; every secret and
+/// every candidate is compared in constant time.
+pub(crate) fn find_match<'s>(
+    secrets: &'s SecretSet,
+    parts: &[&[u8]],
+    candidates: &[Vec<u8>],
+) -> Option<&'s Secret> {
+    secrets.iter().find(|secret| {
+        let expected = hmac_sha256(secret.key(), parts);
+        candidates
+            .iter()
+            .fold(false, |found, c| found | macs_equal(&expected, c))
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use http::{HeaderName, HeaderValue};
+
+    /// Header pairs as a test table writes them.
+    pub type Pairs<'a> = &'a [(&'a str, &'a str)];
+
+    pub fn secrets(keys: &[&[u8]]) -> SecretSet {
+        SecretSet::new(
+            keys.iter()
+                .enumerate()
+                .map(|(i, k)| Secret::new(format!("secret-{i}"), k.to_vec()))
+                .collect(),
+        )
+        .expect("test secrets")
+    }
+
+    pub fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+                HeaderValue::from_str(value).expect("header value"),
+            );
+        }
+        map
+    }
+
+    pub fn clock_at(unix: u64) -> Clock {
+        Clock {
+            now: UNIX_EPOCH + Duration::from_secs(unix),
+            tolerance: Duration::from_secs(300),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let s = Secret::new("WEBHOOK_SECRET", b"hunter2".to_vec());
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("WEBHOOK_SECRET"));
+    }
+
+    #[test]
+    fn secret_set_bounds() {
+        assert!(SecretSet::new(vec![]).is_err());
+        let many = (0..=MAX_SECRETS)
+            .map(|i| Secret::new(i.to_string(), vec![1]))
+            .collect();
+        assert!(SecretSet::new(many).is_err());
+    }
+
+    #[test]
+    fn unix_seconds_parsing() {
+        assert_eq!(parse_unix_seconds("1700000000"), Some(1_700_000_000));
+        for bad in [
+            "",
+            "-5",
+            "+5",
+            "1.5",
+            "12 34",
+            "1e9",
+            "9999999999999",
+            "abc",
+        ] {
+            assert_eq!(parse_unix_seconds(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn window_rejects_old_and_future() {
+        let clock = clock_at(10_000);
+        assert!(check_window(10_000 - 300, &clock).is_ok());
+        assert!(check_window(10_000 + 300, &clock).is_ok());
+        assert_eq!(
+            check_window(10_000 - 301, &clock),
+            Err(VerifyError::TimestampOutsideTolerance {
+                skew_seconds: 301,
+                tolerance_seconds: 300
+            })
+        );
+        assert!(check_window(10_000 + 301, &clock).is_err());
+    }
+
+    #[test]
+    fn repeated_single_header_is_rejected() {
+        let h = headers(&[("x-a", "1"), ("x-a", "2")]);
+        assert_eq!(
+            single_header(&h, "x-a"),
+            Err(VerifyError::DuplicateHeader { header: "x-a" })
+        );
+        let h = headers(&[("X-A", " 1 ")]);
+        assert_eq!(single_header(&h, "x-a"), Ok(Some("1")));
+    }
+}
