@@ -44,20 +44,24 @@ pub async fn run(source: &'static dyn Source) -> Result<(), Error> {
     let pipeline = Pipeline::new(source, secrets, settings, queue);
     let pipeline = &pipeline;
     lambda_http::run(service_fn(move |req: Request| async move {
-        Ok::<_, std::convert::Infallible>(handle(pipeline, &req).await)
+        Ok::<_, std::convert::Infallible>(handle(pipeline, &req, SystemTime::now()).await)
     }))
     .await
 }
 
-/// One Lambda request through the pipeline. `lambda_http` has already undone `isBase64Encoded`
-/// exactly once; the body's bytes are used as they are.
-pub async fn handle<Q: Queue>(pipeline: &Pipeline<Q>, req: &Request) -> Response<Body> {
+/// One Lambda request through the pipeline at `now`. `lambda_http` has already undone
+/// `isBase64Encoded` exactly once; the body's bytes are used as they are.
+pub async fn handle<Q: Queue>(
+    pipeline: &Pipeline<Q>,
+    req: &Request,
+    now: SystemTime,
+) -> Response<Body> {
     let inbound = Inbound {
         method: req.method(),
         headers: req.headers(),
         body: req.body().as_ref(),
     };
-    to_response(pipeline.handle(inbound, SystemTime::now()).await)
+    to_response(pipeline.handle(inbound, now).await)
 }
 
 /// A `Reply` as a Lambda HTTP response (text bodies stay text, so API Gateway does not re-encode them).

@@ -1,1 +1,114 @@
-fn main() {}
+//! `inlet`: the local dev server and a CLI that signs and sends test webhooks like each provider.
+
+mod args;
+mod dev;
+mod events;
+mod serve;
+mod signing;
+
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use args::Command;
+use inlet::Source;
+
+fn source(name: &str) -> Result<&'static dyn Source, String> {
+    inlet::sources::by_name(name)
+        .ok_or_else(|| format!("unknown source {name:?}: use github, stripe, slack or standard"))
+}
+
+fn run() -> Result<ExitCode, String> {
+    match args::parse(std::env::args().skip(1))? {
+        Command::Help => {
+            print!("{}", args::USAGE);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { addr, spool } => {
+            inlet::logging::init();
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            runtime.block_on(serve::serve(&addr, &spool))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sign { source: name, sign } => {
+            let signed = signing::sign(source(&name)?, &sign)?;
+            for (k, v) in &signed.headers {
+                println!("{k}: {v}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Event {
+            source: name,
+            format,
+            base64,
+            method,
+            path,
+            sign,
+        } => {
+            let src = source(&name)?;
+            let signed = signing::sign(src, &sign)?;
+            let path = path.unwrap_or_else(|| format!("/webhooks/{}", src.name()));
+            let epoch_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0);
+            let event = events::event(
+                events::Format::parse(&format)?,
+                &method,
+                &path,
+                &signed,
+                base64,
+                epoch_ms,
+            );
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&event).map_err(|e| e.to_string())?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Send {
+            source: name,
+            url,
+            sign,
+        } => {
+            let src = source(&name)?;
+            let signed = signing::sign(src, &sign)?;
+            let url =
+                url.unwrap_or_else(|| format!("http://127.0.0.1:3000/webhooks/{}", src.name()));
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
+            let mut request = agent.post(&url);
+            for (k, v) in &signed.headers {
+                request = request.header(k, v);
+            }
+            let mut response = request
+                .send(&signed.body[..])
+                .map_err(|e| format!("POST {url} failed: {e}"))?;
+            let status = response.status();
+            let body = response.body_mut().read_to_string().unwrap_or_default();
+            println!(
+                "{} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            );
+            println!("{body}");
+            Ok(if status.is_success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("inlet: {e}");
+            eprintln!("Run `inlet --help` for usage.");
+            ExitCode::from(2)
+        }
+    }
+}
