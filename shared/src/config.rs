@@ -10,6 +10,8 @@ use crate::verify::{Secret, SecretSet};
 
 pub const QUEUE_URL: &str = "QUEUE_URL";
 pub const WEBHOOK_SECRET: &str = "WEBHOOK_SECRET";
+pub const WEBHOOK_SECRET_ARN: &str = "WEBHOOK_SECRET_ARN";
+pub const SECRET_REFRESH: &str = "SECRET_REFRESH_SECONDS";
 pub const TOLERANCE: &str = "WEBHOOK_TOLERANCE_SECONDS";
 pub const MAX_BODY: &str = "MAX_BODY_BYTES";
 
@@ -17,6 +19,11 @@ pub const MAX_BODY: &str = "MAX_BODY_BYTES";
 pub const DEFAULT_TOLERANCE_SECONDS: u64 = 300;
 /// Default body limit: 256 KiB keeps the whole envelope (base64 included) inside SQS's message limit.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+/// Default least interval between Secrets Manager re-fetches triggered by signature mismatches.
+pub const DEFAULT_SECRET_REFRESH_SECONDS: u64 = 60;
+/// Largest replay window: ten years, so committed sample events keep working with `sam local
+/// invoke`. Anything near it turns replay protection off in practice; keep deployments at minutes.
+const MAX_TOLERANCE_SECONDS: u64 = 315_360_000;
 /// API Gateway never passes on more than 10 MiB.
 const MAX_BODY_CEILING: usize = 10 * 1024 * 1024;
 
@@ -65,6 +72,8 @@ pub struct Settings {
     pub tolerance: Duration,
     /// Largest body accepted; larger ones get 413.
     pub max_body_bytes: usize,
+    /// Least time between Secrets Manager re-fetches after a signature mismatch.
+    pub secret_refresh: Duration,
 }
 
 impl Default for Settings {
@@ -72,6 +81,7 @@ impl Default for Settings {
         Self {
             tolerance: Duration::from_secs(DEFAULT_TOLERANCE_SECONDS),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            secret_refresh: Duration::from_secs(DEFAULT_SECRET_REFRESH_SECONDS),
         }
     }
 }
@@ -96,17 +106,27 @@ fn number<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
 }
 
 impl Settings {
-    /// `WEBHOOK_TOLERANCE_SECONDS` (default 300) and `MAX_BODY_BYTES` (default 262144).
+    /// `WEBHOOK_TOLERANCE_SECONDS` (default 300), `MAX_BODY_BYTES` (default 262144) and
+    /// `SECRET_REFRESH_SECONDS` (default 60).
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let tolerance = number(
+            env,
+            TOLERANCE,
+            DEFAULT_TOLERANCE_SECONDS,
+            1,
+            MAX_TOLERANCE_SECONDS,
+        )?;
+        let refresh = number(
+            env,
+            SECRET_REFRESH,
+            DEFAULT_SECRET_REFRESH_SECONDS,
+            1,
+            86_400,
+        )?;
         Ok(Self {
-            tolerance: Duration::from_secs(number(
-                env,
-                TOLERANCE,
-                DEFAULT_TOLERANCE_SECONDS,
-                1,
-                86_400,
-            )?),
+            tolerance: Duration::from_secs(tolerance),
             max_body_bytes: number(env, MAX_BODY, DEFAULT_MAX_BODY_BYTES, 1, MAX_BODY_CEILING)?,
+            secret_refresh: Duration::from_secs(refresh),
         })
     }
 }
@@ -136,18 +156,40 @@ pub fn queue_url(env: &Env) -> Result<String, ConfigError> {
     Ok(url.to_owned())
 }
 
+/// Where the secrets come from.
+#[derive(Debug)]
+pub enum SecretsConfig {
+    /// Given in the environment.
+    Env(SecretSet),
+    /// To be read from Secrets Manager (an ARN or name).
+    SecretsManager(String),
+}
+
+/// `WEBHOOK_SECRET_ARN` (Secrets Manager), or the secrets in the environment; exactly one of the
+/// two. An empty variable counts as unset (templates declare both so either can be overridden).
+pub fn secrets_config(source: &dyn Source, env: &Env) -> Result<SecretsConfig, ConfigError> {
+    let arn = env.get(WEBHOOK_SECRET_ARN).filter(|a| !a.trim().is_empty());
+    let plain = env.get(WEBHOOK_SECRET).filter(|s| !s.is_empty());
+    match (arn, plain) {
+        (Some(_), Some(_)) => Err(ConfigError::Invalid {
+            var: WEBHOOK_SECRET_ARN.into(),
+            expected: format!("set either {WEBHOOK_SECRET_ARN} or {WEBHOOK_SECRET}, not both"),
+        }),
+        (Some(arn), None) => Ok(SecretsConfig::SecretsManager(arn.trim().to_owned())),
+        (None, _) => secrets(source, env).map(SecretsConfig::Env),
+    }
+}
+
 /// The active secrets: `WEBHOOK_SECRET` (the newest), then `WEBHOOK_SECRET_2`, `WEBHOOK_SECRET_3`, …
 /// in numeric order, each used verbatim (no trimming) and decoded as the source requires.
 pub fn secrets(source: &dyn Source, env: &Env) -> Result<SecretSet, ConfigError> {
-    let first = env
-        .get(WEBHOOK_SECRET)
-        .ok_or_else(|| ConfigError::Missing {
-            var: WEBHOOK_SECRET.into(),
-            expected: format!(
-                "set it to the {} webhook signing secret, exactly as the sender shows it",
-                source.name()
-            ),
-        })?;
+    let first = env.get(WEBHOOK_SECRET).filter(|s| !s.is_empty()).ok_or_else(|| ConfigError::Missing {
+        var: WEBHOOK_SECRET.into(),
+        expected: format!(
+            "set it to the {} webhook signing secret, exactly as the sender shows it, or set {WEBHOOK_SECRET_ARN} to a Secrets Manager secret",
+            source.name()
+        ),
+    })?;
     let mut numbered: Vec<(u32, &str, &str)> = env
         .0
         .iter()
@@ -210,7 +252,7 @@ mod tests {
         );
         let err = secrets(&Github, &Env::from_pairs([("WEBHOOK_SECRET", "")])).expect_err("empty");
         assert!(
-            err.to_string().starts_with("WEBHOOK_SECRET is invalid"),
+            err.to_string().starts_with("WEBHOOK_SECRET is not set"),
             "{err}"
         );
         let err = secrets(
@@ -225,6 +267,28 @@ mod tests {
             err.to_string().starts_with("WEBHOOK_SECRET_2 is invalid"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn secret_arn_or_secret_but_not_both() {
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:github-AbCdEf";
+        let env = Env::from_pairs([(WEBHOOK_SECRET_ARN, arn), (WEBHOOK_SECRET, "")]);
+        assert!(
+            matches!(secrets_config(&Github, &env), Ok(SecretsConfig::SecretsManager(a)) if a == arn)
+        );
+        let env = Env::from_pairs([(WEBHOOK_SECRET_ARN, ""), (WEBHOOK_SECRET, "s")]);
+        assert!(matches!(
+            secrets_config(&Github, &env),
+            Ok(SecretsConfig::Env(_))
+        ));
+        let env = Env::from_pairs([(WEBHOOK_SECRET_ARN, arn), (WEBHOOK_SECRET, "s")]);
+        let err = secrets_config(&Github, &env).expect_err("both");
+        assert!(
+            err.to_string().starts_with("WEBHOOK_SECRET_ARN is invalid"),
+            "{err}"
+        );
+        let err = secrets_config(&Github, &Env::default()).expect_err("neither");
+        assert!(err.to_string().contains("WEBHOOK_SECRET_ARN"), "{err}");
     }
 
     #[test]
@@ -259,9 +323,12 @@ mod tests {
         let s = Settings::from_env(&Env::from_pairs([(TOLERANCE, "60"), (MAX_BODY, "1024")]))
             .expect("valid");
         assert_eq!((s.tolerance.as_secs(), s.max_body_bytes), (60, 1024));
+        assert_eq!(s.secret_refresh.as_secs(), DEFAULT_SECRET_REFRESH_SECONDS);
         for (var, bad) in [
             (TOLERANCE, "0"),
             (TOLERANCE, "five"),
+            (TOLERANCE, "315360001"),
+            (SECRET_REFRESH, "0"),
             (MAX_BODY, "-1"),
             (MAX_BODY, "99999999999"),
         ] {

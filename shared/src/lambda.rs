@@ -6,47 +6,69 @@ use std::time::SystemTime;
 use lambda_http::{service_fn, Body, Request, Response};
 use tracing::{error, info};
 
-use crate::config::{self, Env, Settings};
+use crate::config::{self, ConfigError, Env, SecretsConfig, Settings};
 use crate::pipeline::{Inbound, Pipeline};
 use crate::queue::{Queue, SqsQueue};
 use crate::response::Reply;
+use crate::secrets::{FetchSecrets, SecretStore, SecretsManager};
 use crate::sources::Source;
 
 /// Runs a source's function until the Lambda runtime stops it. Fails before serving anything
 /// if the configuration is incomplete.
 pub use lambda_http::Error;
 
+/// Runs a source's function until the Lambda runtime stops it. Fails before serving anything
+/// if the configuration is incomplete or the secret cannot be read.
 pub async fn run(source: &'static dyn Source) -> Result<(), Error> {
     crate::logging::init();
-    let env = Env::from_process();
-    let built = (|| {
-        Ok::<_, config::ConfigError>((
-            config::queue_url(&env)?,
-            config::secrets(source, &env)?,
-            Settings::from_env(&env)?,
-        ))
-    })();
-    let (queue_url, secrets, settings) = match built {
-        Ok(parts) => parts,
+    let pipeline = match build(source, &Env::from_process()).await {
+        Ok(p) => p,
         Err(e) => {
             error!(source = source.name(), error = %e, "configuration is invalid; refusing to start");
             return Err(e.into());
         }
     };
-    info!(
-        source = source.name(),
-        secrets = secrets.iter().count(),
-        tolerance_seconds = settings.tolerance.as_secs(),
-        max_body_bytes = settings.max_body_bytes,
-        "started"
-    );
-    let queue = SqsQueue::from_environment(queue_url).await;
-    let pipeline = Pipeline::new(source, secrets, settings, queue);
     let pipeline = &pipeline;
     lambda_http::run(service_fn(move |req: Request| async move {
         Ok::<_, std::convert::Infallible>(handle(pipeline, &req, SystemTime::now()).await)
     }))
     .await
+}
+
+/// Everything the request path needs, built once: configuration, secrets, SDK clients.
+async fn build(source: &'static dyn Source, env: &Env) -> Result<Pipeline<SqsQueue>, ConfigError> {
+    let queue_url = config::queue_url(env)?;
+    let settings = Settings::from_env(env)?;
+    let secrets_config = config::secrets_config(source, env)?;
+    let sdk = crate::queue::aws_config().await;
+    let (secrets, origin) = match secrets_config {
+        SecretsConfig::Env(set) => (SecretStore::from(set), "environment"),
+        SecretsConfig::SecretsManager(arn) => {
+            let fetcher =
+                SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk), arn, source);
+            let set = fetcher
+                .fetch()
+                .await
+                .map_err(|problem| ConfigError::Invalid {
+                    var: config::WEBHOOK_SECRET_ARN.into(),
+                    expected: problem,
+                })?;
+            (
+                SecretStore::refreshing(set, Box::new(fetcher), settings.secret_refresh),
+                "secrets-manager",
+            )
+        }
+    };
+    info!(
+        source = source.name(),
+        secrets = secrets.current().iter().count(),
+        secrets_from = origin,
+        tolerance_seconds = settings.tolerance.as_secs(),
+        max_body_bytes = settings.max_body_bytes,
+        "started"
+    );
+    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url);
+    Ok(Pipeline::new(source, secrets, settings, queue))
 }
 
 /// One Lambda request through the pipeline at `now`. `lambda_http` has already undone

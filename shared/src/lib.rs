@@ -10,6 +10,7 @@ pub mod normalize;
 pub mod pipeline;
 pub mod queue;
 pub mod response;
+pub mod secrets;
 pub mod sources;
 pub mod verify;
 

@@ -11,8 +11,9 @@ use crate::config::Settings;
 use crate::normalize::Disposition;
 use crate::queue::{Message, Queue};
 use crate::response::{Rejection, Reply};
+use crate::secrets::SecretStore;
 use crate::sources::Source;
-use crate::verify::{Clock, SecretSet, Unverified};
+use crate::verify::{Clock, Unverified, VerifyError};
 
 /// A request as it arrived: method, headers and the exact body bytes (base64 already undone once).
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +27,7 @@ pub struct Inbound<'a> {
 #[derive(Debug)]
 pub struct Pipeline<Q> {
     source: &'static dyn Source,
-    secrets: SecretSet,
+    secrets: SecretStore,
     settings: Settings,
     queue: Q,
 }
@@ -42,15 +43,16 @@ struct Accepted<'a> {
 }
 
 impl<Q: Queue> Pipeline<Q> {
+    /// `secrets` is a `SecretSet` (fixed) or a refreshable `SecretStore`.
     pub fn new(
         source: &'static dyn Source,
-        secrets: SecretSet,
+        secrets: impl Into<SecretStore>,
         settings: Settings,
         queue: Q,
     ) -> Self {
         Self {
             source,
-            secrets,
+            secrets: secrets.into(),
             settings,
             queue,
         }
@@ -99,7 +101,17 @@ impl<Q: Queue> Pipeline<Q> {
             headers: req.headers,
             body: req.body,
         };
-        let verified = self.source.verify(&self.secrets, unverified, &clock)?;
+        let verified = match self
+            .source
+            .verify(&self.secrets.current(), unverified, &clock)
+        {
+            // The secret may have been rotated since start-up: re-fetch (bounded) and try once more.
+            Err(VerifyError::SignatureMismatch { header }) => match self.secrets.refresh().await {
+                Some(fresh) => self.source.verify(&fresh, unverified, &clock)?,
+                None => return Err(VerifyError::SignatureMismatch { header }.into()),
+            },
+            other => other?,
+        };
         let source = self.source.name();
         let envelope = match self.source.normalize(&verified, now)? {
             Disposition::Reply(reply) => {

@@ -9,7 +9,7 @@ use std::future::Future;
 
 pub use memory::MemoryQueue;
 pub use spool::SpoolQueue;
-pub use sqs::SqsQueue;
+pub use sqs::{aws_config, SqsQueue};
 
 use crate::normalize::Envelope;
 

@@ -31,20 +31,9 @@ impl SqsQueue {
         }
     }
 
-    /// A client from the standard AWS configuration chain (region, credentials and
-    /// `AWS_ENDPOINT_URL`/`AWS_ENDPOINT_URL_SQS` as the SDK reads them), with timeouts that
-    /// leave room for a 503 inside the function's own timeout.
+    /// A client from the standard AWS configuration chain; see [`aws_config`].
     pub async fn from_environment(url: impl Into<String>) -> Self {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .operation_attempt_timeout(Duration::from_secs(2))
-            .operation_timeout(Duration::from_secs(5))
-            .build();
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .timeout_config(timeouts)
-            .load()
-            .await;
-        Self::new(aws_sdk_sqs::Client::new(&config), url)
+        Self::new(aws_sdk_sqs::Client::new(&aws_config().await), url)
     }
 
     pub fn url(&self) -> &str {
@@ -67,6 +56,21 @@ fn fifo_id(id: &str) -> String {
     } else {
         hex::encode(Sha256::digest(id.as_bytes()))
     }
+}
+
+/// The standard AWS configuration chain (region, credentials, and `AWS_ENDPOINT_URL` /
+/// `AWS_ENDPOINT_URL_SQS` as the SDK reads them), with timeouts that leave room for a 503 inside
+/// the function's own timeout.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(5))
+        .build();
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await
 }
 
 impl Queue for SqsQueue {

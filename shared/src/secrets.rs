@@ -1,0 +1,240 @@
+//! Where a function's secrets come from: the environment, or AWS Secrets Manager, fetched once at
+//! start-up and re-fetched (at most once per interval) when a signature fails to match, so a
+//! rotated secret takes effect without a redeploy.
+//!
+//! A Secrets Manager value is either the secret itself, verbatim, or JSON listing several
+//! secrets for rotation, newest first: `{"secrets": ["new", "old"]}`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use tracing::{info, warn};
+
+use crate::sources::Source;
+use crate::verify::{Secret, SecretSet};
+
+/// The label of secrets that came from Secrets Manager: `secretsmanager[0]` is the newest.
+const LABEL: &str = "secretsmanager";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretList {
+    secrets: Vec<String>,
+}
+
+/// Turns a Secrets Manager value into the active secrets for `source`.
+pub fn parse_secret_value(source: &dyn Source, value: &str) -> Result<SecretSet, String> {
+    let listed = value
+        .trim_start()
+        .starts_with('{')
+        .then(|| serde_json::from_str::<SecretList>(value).ok())
+        .flatten();
+    let raw: Vec<&str> = match &listed {
+        Some(list) => list.secrets.iter().map(String::as_str).collect(),
+        None => vec![value],
+    };
+    let mut keys = Vec::with_capacity(raw.len());
+    for (i, secret) in raw.into_iter().enumerate() {
+        let key = source
+            .decode_secret(secret)
+            .map_err(|e| format!("secret {i} in the value: {e}"))?;
+        keys.push(Secret::new(format!("{LABEL}[{i}]"), key));
+    }
+    SecretSet::new(keys)
+}
+
+/// A way to fetch the current secrets again.
+pub trait FetchSecrets: Send + Sync + fmt::Debug {
+    fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<SecretSet, String>> + Send + '_>>;
+}
+
+/// Reads one secret from AWS Secrets Manager.
+#[derive(Debug, Clone)]
+pub struct SecretsManager {
+    client: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+    source: &'static dyn Source,
+}
+
+impl SecretsManager {
+    pub fn new(
+        client: aws_sdk_secretsmanager::Client,
+        secret_id: impl Into<String>,
+        source: &'static dyn Source,
+    ) -> Self {
+        Self {
+            client,
+            secret_id: secret_id.into(),
+            source,
+        }
+    }
+}
+
+impl FetchSecrets for SecretsManager {
+    fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<SecretSet, String>> + Send + '_>> {
+        Box::pin(async move {
+            let out = self
+                .client
+                .get_secret_value()
+                .secret_id(&self.secret_id)
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "cannot read the secret: {}",
+                        aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                    )
+                })?;
+            let value = out
+                .secret_string()
+                .ok_or("the secret has no string value (binary secrets are not supported)")?;
+            parse_secret_value(self.source, value)
+        })
+    }
+}
+
+/// The active secrets, possibly refreshable.
+#[derive(Debug)]
+pub struct SecretStore {
+    current: RwLock<Arc<SecretSet>>,
+    refresher: Option<Refresher>,
+}
+
+#[derive(Debug)]
+struct Refresher {
+    fetch: Box<dyn FetchSecrets>,
+    min_interval: Duration,
+    last: tokio::sync::Mutex<Instant>,
+}
+
+impl From<SecretSet> for SecretStore {
+    fn from(set: SecretSet) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(set)),
+            refresher: None,
+        }
+    }
+}
+
+impl SecretStore {
+    /// Secrets fetched at `fetched_at`, which may be fetched again once `min_interval` has passed.
+    pub fn refreshing(
+        set: SecretSet,
+        fetch: Box<dyn FetchSecrets>,
+        min_interval: Duration,
+    ) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(set)),
+            refresher: Some(Refresher {
+                fetch,
+                min_interval,
+                last: tokio::sync::Mutex::new(Instant::now()),
+            }),
+        }
+    }
+
+    pub fn current(&self) -> Arc<SecretSet> {
+        match self.current.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Fetches the secrets again if allowed (a refreshable store, and `min_interval` since the
+    /// last fetch). Returns the new set only when it differs from the current one.
+    pub async fn refresh(&self) -> Option<Arc<SecretSet>> {
+        let refresher = self.refresher.as_ref()?;
+        // One refresh at a time; concurrent failures wait and then see the interval has not passed.
+        let mut last = refresher.last.lock().await;
+        if last.elapsed() < refresher.min_interval {
+            return None;
+        }
+        *last = Instant::now();
+        match refresher.fetch.fetch().await {
+            Ok(set) => {
+                let fresh = Arc::new(set);
+                if same_keys(&fresh, &self.current()) {
+                    return None;
+                }
+                info!(
+                    secrets = fresh.iter().count(),
+                    "secrets refreshed after a signature mismatch"
+                );
+                match self.current.write() {
+                    Ok(mut guard) => *guard = fresh.clone(),
+                    Err(poisoned) => *poisoned.into_inner() = fresh.clone(),
+                }
+                Some(fresh)
+            }
+            Err(e) => {
+                warn!(error = %e, "could not refresh secrets; keeping the current ones");
+                None
+            }
+        }
+    }
+}
+
+fn same_keys(a: &SecretSet, b: &SecretSet) -> bool {
+    a.iter().count() == b.iter().count() && a.iter().zip(b.iter()).all(|(x, y)| x.key() == y.key())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::{Github, Standard};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn plain_and_listed_values() {
+        let set = parse_secret_value(&Github, " {not json} ").expect("verbatim");
+        assert_eq!(
+            set.iter().map(|s| s.key().to_vec()).collect::<Vec<_>>(),
+            vec![b" {not json} ".to_vec()]
+        );
+        let set = parse_secret_value(&Github, r#"{"secrets": ["new", "old"]}"#).expect("list");
+        let labels: Vec<&str> = set.iter().map(|s| s.label()).collect();
+        assert_eq!(labels, ["secretsmanager[0]", "secretsmanager[1]"]);
+        assert!(parse_secret_value(&Github, r#"{"secrets": []}"#).is_err());
+        assert!(parse_secret_value(&Standard, r#"{"secrets": ["whsec_!!"]}"#).is_err());
+    }
+
+    #[derive(Debug)]
+    struct Counting(AtomicUsize, &'static str);
+
+    impl FetchSecrets for Counting {
+        fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<SecretSet, String>> + Send + '_>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move { parse_secret_value(&Github, self.1) })
+        }
+    }
+
+    #[tokio::test]
+    async fn refresh_is_bounded_and_reports_changes_only() {
+        let initial = parse_secret_value(&Github, "old").expect("set");
+        let fetcher = Box::new(Counting(AtomicUsize::new(0), "new"));
+        let store = SecretStore::refreshing(initial, fetcher, Duration::from_millis(50));
+        assert!(store.refresh().await.is_none(), "too soon after start-up");
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let fresh = store.refresh().await.expect("changed");
+        assert_eq!(
+            fresh.iter().next().map(|s| s.key().to_vec()),
+            Some(b"new".to_vec())
+        );
+        assert!(store.refresh().await.is_none(), "bounded");
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(
+            store.refresh().await.is_none(),
+            "unchanged value is not a change"
+        );
+        assert!(
+            SecretStore::from(parse_secret_value(&Github, "x").expect("set"))
+                .refresh()
+                .await
+                .is_none()
+        );
+    }
+}
