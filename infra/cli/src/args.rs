@@ -15,6 +15,8 @@ USAGE:
       Prints the headers to send with the payload, one `Name: value` per line.
   inlet event <source> [--format v1|v2|url] [--base64] [--method POST] [--path P] [SIGN OPTIONS]
       Prints an API Gateway REST (v1), HTTP API (v2) or function URL event for sam local invoke.
+  inlet dev-files [--dir infra]
+      Regenerates infra/env.json and the signed events in infra/events/ (development secrets).
 
 SOURCES: github, stripe, slack, standard
 
@@ -47,6 +49,9 @@ pub enum Command {
         addr: String,
         spool: String,
     },
+    DevFiles {
+        dir: String,
+    },
     Send {
         source: String,
         url: Option<String>,
@@ -76,7 +81,11 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
     }
     let mut source = None;
     let mut sign = SignArgs::default();
-    let (mut addr, mut spool) = ("127.0.0.1:3000".to_owned(), ".inlet/spool".to_owned());
+    let (mut addr, mut spool, mut dir) = (
+        "127.0.0.1:3000".to_owned(),
+        ".inlet/spool".to_owned(),
+        "infra".to_owned(),
+    );
     let (mut url, mut format, mut base64, mut method, mut path) =
         (None, "v2".to_owned(), false, "POST".to_owned(), None);
     let args: Vec<String> = args.collect();
@@ -92,6 +101,7 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
         match flag {
             "--addr" => addr = value()?,
             "--spool" => spool = value()?,
+            "--dir" => dir = value()?,
             "--url" => url = Some(value()?),
             "--format" => format = value()?,
             "--method" => method = value()?,
@@ -124,6 +134,7 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
     };
     Ok(match command.as_str() {
         "serve" => Command::Serve { addr, spool },
+        "dev-files" => Command::DevFiles { dir },
         "send" => Command::Send {
             source: need_source()?,
             url,

@@ -2,6 +2,7 @@
 
 mod args;
 mod dev;
+mod devfiles;
 mod events;
 mod serve;
 mod signing;
@@ -27,6 +28,10 @@ fn run() -> Result<ExitCode, String> {
             inlet::logging::init();
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             runtime.block_on(serve::serve(&addr, &spool))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DevFiles { dir } => {
+            devfiles::write(std::path::Path::new(&dir))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sign { source: name, sign } => {

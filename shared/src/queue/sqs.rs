@@ -60,12 +60,12 @@ fn fifo_id(id: &str) -> String {
 
 /// The standard AWS configuration chain (region, credentials, and `AWS_ENDPOINT_URL` /
 /// `AWS_ENDPOINT_URL_SQS` as the SDK reads them), with timeouts that leave room for a 503 inside
-/// the function's own timeout.
+/// the function's own timeout (5 s in template.yaml).
 pub async fn aws_config() -> aws_config::SdkConfig {
     let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_millis(1500))
+        .operation_timeout(Duration::from_secs(3))
         .build();
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts)
