@@ -52,6 +52,8 @@ pub enum Rejection {
     Normalize(#[from] NormalizeError),
     #[error("the queue did not accept the event; retry later")]
     QueueUnavailable,
+    #[error("there is no webhook endpoint here; POST to /webhooks/<source>: {0}")]
+    NotFound(String),
 }
 
 /// Base of the problem `type` URIs; each is documented in the README.
@@ -86,6 +88,7 @@ impl Rejection {
                 NormalizeError::MissingHeader(_) => (400, "missing-header"),
             },
             Self::QueueUnavailable => (503, "queue-unavailable"),
+            Self::NotFound(_) => (404, "not-found"),
         }
     }
 
@@ -104,7 +107,7 @@ impl Rejection {
             "detail": self.to_string(),
         });
         let mut reply = Reply::json(status, &body);
-        reply.headers[0].1 = "application/problem+json".into();
+        reply.headers = vec![("content-type", "application/problem+json".into())];
         match self {
             Self::MethodNotAllowed => reply.headers.push(("allow", "POST".into())),
             Self::QueueUnavailable => reply

@@ -80,6 +80,7 @@ def test_tampered_or_wrongly_signed_requests_are_refused_locally(server):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(urllib.request.Request(f"{url}/elsewhere", data=b"{}"))
     assert e.value.code == 404
+    assert json.loads(e.value.read())["type"] == "urn:inlet:problem:not-found"
     assert not spool.exists() or not list(spool.iterdir())
 
 

@@ -113,17 +113,10 @@ async fn route(
         if path == "/healthz" {
             return Ok(to_response(Reply::text(200, "ok".into())));
         }
-        let mut reply = Reply::json(
-            404,
-            &serde_json::json!({
-                "type": format!("{}not-found", inlet::response::PROBLEM_BASE),
-                "title": "Not Found",
-                "status": 404,
-                "detail": "POST webhooks to /webhooks/<source>: github, stripe, slack or standard",
-            }),
-        );
-        reply.headers[0].1 = "application/problem+json".into();
-        return Ok(to_response(reply));
+        let names: Vec<&str> = pipelines.iter().map(|p| p.source().name()).collect();
+        return Ok(to_response(
+            Rejection::NotFound(names.join(", ")).to_reply(),
+        ));
     };
     let (parts, body) = req.into_parts();
     let bytes = match Limited::new(body, READ_LIMIT).collect().await {
