@@ -73,10 +73,17 @@ impl<Q: Queue> Pipeline<Q> {
             Ok(reply) => reply,
             Err(rejection) => {
                 let (status, problem) = rejection.status_and_slug();
+                // Unverified, so only logged as a hint: at most 128 visible characters.
+                let delivery_id: Option<String> = self
+                    .source
+                    .delivery_header()
+                    .and_then(|h| req.headers.get(h))
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| v.chars().take(128).collect());
                 if status >= 500 {
-                    error!(source, status, problem, "request failed");
+                    error!(source, status, problem, delivery_id, "request failed");
                 } else {
-                    warn!(source, status, problem, reason = %rejection, bytes = req.body.len(), "request rejected");
+                    warn!(source, status, problem, delivery_id, reason = %rejection, bytes = req.body.len(), "request rejected");
                 }
                 rejection.to_reply()
             }

@@ -37,6 +37,12 @@ pub trait Source: Send + Sync + fmt::Debug + 'static {
     /// The headers the sender adds to sign `body` at `at` (unix seconds) as delivery `id`.
     fn sign(&self, key: &[u8], body: &[u8], at: i64, id: &str) -> Vec<(&'static str, String)>;
 
+    /// The header that carries the delivery id, for sources that send one (logged on rejections,
+    /// before the body is trusted).
+    fn delivery_header(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Headers the sender always sends besides the signature, given an event name (for the CLI).
     fn event_headers(&self, _event: &str) -> Vec<(&'static str, String)> {
         Vec::new()
@@ -73,6 +79,9 @@ impl Source for Github {
     }
     fn event_headers(&self, event: &str) -> Vec<(&'static str, String)> {
         vec![(normalize::github::EVENT_HEADER, event.to_owned())]
+    }
+    fn delivery_header(&self) -> Option<&'static str> {
+        Some(normalize::github::DELIVERY_HEADER)
     }
 }
 
@@ -148,6 +157,9 @@ impl Source for Standard {
     }
     fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, String> {
         verify::standard::decode_secret(secret)
+    }
+    fn delivery_header(&self) -> Option<&'static str> {
+        Some(verify::standard::ID_HEADERS[0])
     }
     fn verify<'a>(
         &self,

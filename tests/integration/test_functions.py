@@ -285,3 +285,14 @@ def test_logs_are_json_and_never_hold_a_secret_or_body(start_function, new_queue
     text = fn.logs()
     assert DEV_SECRETS["stripe"] not in text
     assert "pi_3PqLmN2eZvKYlo2C0xyzABCD" not in text  # nothing from the body beyond ids
+
+
+def test_rejections_are_logged_with_the_claimed_delivery_id(start_function, new_queue):
+    fn = run_source(start_function, "github", new_queue())
+    body = sample("github")
+    resp = fn.invoke(api_event("v2", "github", sdk_signed("github", "wrong", body, delivery_id="claimed-123"), body))
+    assert resp["statusCode"] == 401
+    time.sleep(0.2)
+    rejected = [json.loads(line) for line in fn.logs().splitlines() if '"request rejected"' in line]
+    assert rejected and rejected[0]["delivery_id"] == "claimed-123"
+    assert rejected[0]["level"] == "WARN" and rejected[0]["problem"] == "invalid-signature"
