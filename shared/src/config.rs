@@ -14,18 +14,22 @@ pub const WEBHOOK_SECRET_ARN: &str = "WEBHOOK_SECRET_ARN";
 pub const SECRET_REFRESH: &str = "SECRET_REFRESH_SECONDS";
 pub const TOLERANCE: &str = "WEBHOOK_TOLERANCE_SECONDS";
 pub const MAX_BODY: &str = "MAX_BODY_BYTES";
+pub const IDEMPOTENCY_TABLE: &str = "IDEMPOTENCY_TABLE";
+pub const IDEMPOTENCY_TTL: &str = "IDEMPOTENCY_TTL_SECONDS";
+pub const PAYLOAD_BUCKET: &str = "PAYLOAD_BUCKET";
 
 /// Default replay window.
 pub const DEFAULT_TOLERANCE_SECONDS: u64 = 300;
-/// Default body limit: 256 KiB keeps the whole envelope (base64 included) inside SQS's message limit.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+/// Largest body a function can receive: Lambda's 6 MB synchronous payload. The default limit
+/// with a payload bucket; without one, the default is the queue's maximum message size.
+pub const MAX_BODY_CEILING: usize = 6 * 1024 * 1024;
 /// Default least interval between Secrets Manager re-fetches triggered by signature mismatches.
 pub const DEFAULT_SECRET_REFRESH_SECONDS: u64 = 60;
 /// Largest replay window: ten years, so committed sample events keep working with `sam local
 /// invoke`. Anything near it turns replay protection off in practice; keep deployments at minutes.
 const MAX_TOLERANCE_SECONDS: u64 = 315_360_000;
-/// API Gateway never passes on more than 10 MiB.
-const MAX_BODY_CEILING: usize = 10 * 1024 * 1024;
+/// Bounds of the idempotency window.
+const IDEMPOTENCY_TTL_RANGE: (u64, u64) = (60, 2_592_000);
 
 /// A snapshot of the environment, so parsing is deterministic and testable.
 #[derive(Debug, Default, Clone)]
@@ -70,18 +74,21 @@ pub enum ConfigError {
 pub struct Settings {
     /// How far a signed timestamp may be from now, either way.
     pub tolerance: Duration,
-    /// Largest body accepted; larger ones get 413.
+    /// Largest body accepted; larger ones get 413 before anything else is done.
     pub max_body_bytes: usize,
     /// Least time between Secrets Manager re-fetches after a signature mismatch.
     pub secret_refresh: Duration,
+    /// How long a queued delivery is remembered for de-duplication.
+    pub idempotency_window: Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             tolerance: Duration::from_secs(DEFAULT_TOLERANCE_SECONDS),
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_body_bytes: MAX_BODY_CEILING,
             secret_refresh: Duration::from_secs(DEFAULT_SECRET_REFRESH_SECONDS),
+            idempotency_window: Duration::from_secs(crate::idempotency::DEFAULT_WINDOW_SECONDS),
         }
     }
 }
@@ -106,8 +113,9 @@ fn number<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
 }
 
 impl Settings {
-    /// `WEBHOOK_TOLERANCE_SECONDS` (default 300), `MAX_BODY_BYTES` (default 262144) and
-    /// `SECRET_REFRESH_SECONDS` (default 60).
+    /// `WEBHOOK_TOLERANCE_SECONDS` (default 300), `MAX_BODY_BYTES` (default 6291456; see
+    /// [`Settings::fit_body_limit`]), `SECRET_REFRESH_SECONDS` (default 60) and
+    /// `IDEMPOTENCY_TTL_SECONDS` (default 86400).
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let tolerance = number(
             env,
@@ -123,12 +131,76 @@ impl Settings {
             1,
             86_400,
         )?;
+        let (ttl_min, ttl_max) = IDEMPOTENCY_TTL_RANGE;
+        let window = number(
+            env,
+            IDEMPOTENCY_TTL,
+            crate::idempotency::DEFAULT_WINDOW_SECONDS,
+            ttl_min,
+            ttl_max,
+        )?;
         Ok(Self {
             tolerance: Duration::from_secs(tolerance),
-            max_body_bytes: number(env, MAX_BODY, DEFAULT_MAX_BODY_BYTES, 1, MAX_BODY_CEILING)?,
+            max_body_bytes: number(env, MAX_BODY, MAX_BODY_CEILING, 1, MAX_BODY_CEILING)?,
             secret_refresh: Duration::from_secs(refresh),
+            idempotency_window: Duration::from_secs(window),
         })
     }
+
+    /// Without a payload bucket, a body larger than the queue's maximum message size can never
+    /// be enqueued, so unless `MAX_BODY_BYTES` says otherwise the body limit is that size: such
+    /// bodies are refused with 413 before they are even verified.
+    pub fn fit_body_limit(&mut self, env: &Env, has_bucket: bool, max_message_bytes: usize) {
+        if env.get(MAX_BODY).is_none() && !has_bucket {
+            self.max_body_bytes = self.max_body_bytes.min(max_message_bytes);
+        }
+    }
+}
+
+/// An optional name: unset or empty is `None`; otherwise it must look like what it names.
+fn optional_name(
+    env: &Env,
+    var: &str,
+    valid: impl Fn(&str) -> bool,
+    expected: &str,
+) -> Result<Option<String>, ConfigError> {
+    match env.get(var).map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) if valid(v) => Ok(Some(v.to_owned())),
+        Some(v) => Err(ConfigError::Invalid {
+            var: var.into(),
+            expected: format!("{expected}, got {v:?}"),
+        }),
+    }
+}
+
+/// `IDEMPOTENCY_TABLE`: a DynamoDB table name, or unset for no idempotency.
+pub fn idempotency_table(env: &Env) -> Result<Option<String>, ConfigError> {
+    optional_name(
+        env,
+        IDEMPOTENCY_TABLE,
+        |v| {
+            (3..=255).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        },
+        "expected a DynamoDB table name (3-255 letters, digits, _ - .)",
+    )
+}
+
+/// `PAYLOAD_BUCKET`: an S3 bucket name, or unset for no claim check.
+pub fn payload_bucket(env: &Env) -> Result<Option<String>, ConfigError> {
+    optional_name(
+        env,
+        PAYLOAD_BUCKET,
+        |v| {
+            (3..=63).contains(&v.len())
+                && v.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.')
+                })
+        },
+        "expected an S3 bucket name (3-63 lower-case letters, digits, - .)",
+    )
 }
 
 /// `QUEUE_URL`: required, and shaped like an SQS queue URL (`https://host/account/name`).
@@ -292,6 +364,45 @@ mod tests {
     }
 
     #[test]
+    fn body_limit_follows_the_queue_without_a_bucket() {
+        let mut s = Settings::default();
+        s.fit_body_limit(&Env::default(), false, 262_144);
+        assert_eq!(s.max_body_bytes, 262_144);
+        let mut s = Settings::default();
+        s.fit_body_limit(&Env::default(), true, 262_144);
+        assert_eq!(s.max_body_bytes, MAX_BODY_CEILING);
+        let env = Env::from_pairs([(MAX_BODY, "1000000")]);
+        let mut s = Settings::from_env(&env).expect("valid");
+        s.fit_body_limit(&env, false, 262_144);
+        assert_eq!(s.max_body_bytes, 1_000_000, "an explicit limit is kept");
+    }
+
+    #[test]
+    fn table_and_bucket_names_are_checked() {
+        assert_eq!(idempotency_table(&Env::default()), Ok(None));
+        assert_eq!(
+            idempotency_table(&Env::from_pairs([(IDEMPOTENCY_TABLE, "")])),
+            Ok(None)
+        );
+        assert_eq!(
+            idempotency_table(&Env::from_pairs([(IDEMPOTENCY_TABLE, "inlet-Idem_1.x")])),
+            Ok(Some("inlet-Idem_1.x".into()))
+        );
+        assert!(idempotency_table(&Env::from_pairs([(IDEMPOTENCY_TABLE, "a b")])).is_err());
+        assert_eq!(
+            payload_bucket(&Env::from_pairs([(PAYLOAD_BUCKET, "inlet-payloads-1")])),
+            Ok(Some("inlet-payloads-1".into()))
+        );
+        for bad in ["Upper", "s3://x", "ab"] {
+            let err = payload_bucket(&Env::from_pairs([(PAYLOAD_BUCKET, bad)])).expect_err(bad);
+            assert!(
+                err.to_string().starts_with("PAYLOAD_BUCKET is invalid"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
     fn queue_url_is_checked() {
         let ok = "https://sqs.eu-west-1.amazonaws.com/123456789012/events.fifo";
         assert_eq!(
@@ -324,13 +435,16 @@ mod tests {
             .expect("valid");
         assert_eq!((s.tolerance.as_secs(), s.max_body_bytes), (60, 1024));
         assert_eq!(s.secret_refresh.as_secs(), DEFAULT_SECRET_REFRESH_SECONDS);
+        assert_eq!(s.idempotency_window.as_secs(), 86_400);
         for (var, bad) in [
             (TOLERANCE, "0"),
             (TOLERANCE, "five"),
             (TOLERANCE, "315360001"),
             (SECRET_REFRESH, "0"),
             (MAX_BODY, "-1"),
-            (MAX_BODY, "99999999999"),
+            (MAX_BODY, "6291457"),
+            (IDEMPOTENCY_TTL, "59"),
+            (IDEMPOTENCY_TTL, "2592001"),
         ] {
             let err = Settings::from_env(&Env::from_pairs([(var, bad)])).expect_err(bad);
             assert!(

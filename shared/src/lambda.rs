@@ -1,24 +1,31 @@
-//! The Lambda adapter: configuration, secrets and the SQS client are built once, then every
-//! API Gateway (REST v1, HTTP v2) or function URL event goes through the shared pipeline.
+//! The Lambda adapter: configuration, secrets and the AWS clients are built once, then every
+//! API Gateway (REST v1, HTTP v2) or function URL event goes through the shared pipeline with
+//! the invocation's own deadline.
 
-use std::time::SystemTime;
+use std::convert::Infallible;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lambda_http::{service_fn, Body, Request, Response};
-use tracing::{error, info};
+use lambda_runtime::{service_fn, LambdaEvent};
+use tokio::time::Instant;
+use tracing::{error, info, warn};
 
 use crate::config::{self, ConfigError, Env, SecretsConfig, Settings};
+use crate::event::{ApiEvent, ApiResponse};
+use crate::idempotency::{DynamoDbStore, IdempotencyStore};
+use crate::payloads::{PayloadStore, S3Store};
 use crate::pipeline::{Inbound, Pipeline};
 use crate::queue::{Queue, SqsQueue};
-use crate::response::Reply;
+use crate::response::Rejection;
 use crate::secrets::{FetchSecrets, SecretStore, SecretsManager};
 use crate::sources::Source;
 
-/// Runs a source's function until the Lambda runtime stops it. Fails before serving anything
-/// if the configuration is incomplete.
-pub use lambda_http::Error;
+pub use lambda_runtime::Error;
+
+/// The budget of an invocation whose deadline the runtime did not give (Lambda always does).
+const FALLBACK_BUDGET: Duration = Duration::from_secs(5);
 
 /// Runs a source's function until the Lambda runtime stops it. Fails before serving anything
-/// if the configuration is incomplete or the secret cannot be read.
+/// if the configuration is incomplete, the secret cannot be read or the queue cannot be used.
 pub async fn run(source: &'static dyn Source) -> Result<(), Error> {
     crate::logging::init();
     let pipeline = match build(source, &Env::from_process()).await {
@@ -29,35 +36,57 @@ pub async fn run(source: &'static dyn Source) -> Result<(), Error> {
         }
     };
     let pipeline = &pipeline;
-    lambda_http::run(service_fn(move |req: Request| async move {
-        Ok::<_, std::convert::Infallible>(handle(pipeline, &req, SystemTime::now()).await)
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiEvent>| async move {
+        let (event, context) = event.into_parts();
+        Ok::<_, Infallible>(handle(pipeline, event, context.deadline).await)
     }))
     .await
 }
 
-/// Everything the request path needs, built once: configuration, secrets, SDK clients.
+/// Everything the request path needs, built once: configuration, secrets, SDK clients. The
+/// secret is fetched while the queue is checked, not after.
 async fn build(source: &'static dyn Source, env: &Env) -> Result<Pipeline<SqsQueue>, ConfigError> {
     let queue_url = config::queue_url(env)?;
-    let settings = Settings::from_env(env)?;
+    let mut settings = Settings::from_env(env)?;
     let secrets_config = config::secrets_config(source, env)?;
-    let sdk = crate::queue::aws_config().await;
-    let (secrets, origin) = match secrets_config {
-        SecretsConfig::Env(set) => (SecretStore::from(set), "environment"),
-        SecretsConfig::SecretsManager(arn) => {
-            let fetcher =
-                SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk), arn, source);
-            let set = fetcher
-                .fetch()
-                .await
-                .map_err(|problem| ConfigError::Invalid {
-                    var: config::WEBHOOK_SECRET_ARN.into(),
-                    expected: problem,
-                })?;
-            (
-                SecretStore::refreshing(set, Box::new(fetcher), settings.secret_refresh),
-                "secrets-manager",
-            )
+    let table = config::idempotency_table(env)?;
+    let bucket = config::payload_bucket(env)?;
+    let sdk = crate::aws::sdk_config().await;
+    let queue = SqsQueue::connect(&sdk, queue_url);
+    let secrets = async {
+        match secrets_config {
+            SecretsConfig::Env(set) => Ok((SecretStore::from(set), "environment")),
+            SecretsConfig::SecretsManager(arn) => {
+                let fetcher =
+                    SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk), arn, source);
+                let set = fetcher
+                    .fetch()
+                    .await
+                    .map_err(|problem| ConfigError::Invalid {
+                        var: config::WEBHOOK_SECRET_ARN.into(),
+                        expected: problem,
+                    })?;
+                Ok((
+                    SecretStore::refreshing(set, Box::new(fetcher), settings.secret_refresh),
+                    "secrets-manager",
+                ))
+            }
         }
+    };
+    let (queue, secrets) = tokio::join!(queue, secrets);
+    let queue = queue.map_err(|problem| ConfigError::Invalid {
+        var: config::QUEUE_URL.into(),
+        expected: problem,
+    })?;
+    let (secrets, origin) = secrets?;
+    settings.fit_body_limit(env, bucket.is_some(), queue.max_message_bytes());
+    let idempotency = match &table {
+        Some(t) => IdempotencyStore::DynamoDb(DynamoDbStore::from_sdk(&sdk, t)),
+        None => IdempotencyStore::Off,
+    };
+    let payloads = match &bucket {
+        Some(b) => PayloadStore::S3(S3Store::from_sdk(&sdk, env, b)),
+        None => PayloadStore::Off,
     };
     info!(
         source = source.name(),
@@ -65,39 +94,72 @@ async fn build(source: &'static dyn Source, env: &Env) -> Result<Pipeline<SqsQue
         secrets_from = origin,
         tolerance_seconds = settings.tolerance.as_secs(),
         max_body_bytes = settings.max_body_bytes,
+        max_message_bytes = queue.max_message_bytes(),
+        idempotency = idempotency.kind(),
+        idempotency_window_seconds = settings.idempotency_window.as_secs(),
+        payload_bucket = bucket.is_some(),
         "started"
     );
-    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url);
-    Ok(Pipeline::new(source, secrets, settings, queue))
+    Ok(Pipeline::new(source, secrets, settings, queue)
+        .with_idempotency(idempotency)
+        .with_payloads(payloads))
 }
 
-/// One Lambda request through the pipeline at `now`. `lambda_http` has already undone
-/// `isBase64Encoded` exactly once; the body's bytes are used as they are.
+/// The instant `deadline_ms` (milliseconds since the epoch, from the runtime) stands for.
+fn deadline_instant(deadline_ms: u64, now: SystemTime) -> Instant {
+    let now_ms = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    if deadline_ms == 0 {
+        return Instant::now() + FALLBACK_BUDGET;
+    }
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+/// One invocation through the pipeline, answered before `deadline_ms`.
 pub async fn handle<Q: Queue>(
     pipeline: &Pipeline<Q>,
-    req: &Request,
-    now: SystemTime,
-) -> Response<Body> {
-    let inbound = Inbound {
-        method: req.method(),
-        headers: req.headers(),
-        body: req.body().as_ref(),
-    };
-    to_response(pipeline.handle(inbound, now).await)
+    event: ApiEvent,
+    deadline_ms: u64,
+) -> ApiResponse {
+    let now = SystemTime::now();
+    let deadline = deadline_instant(deadline_ms, now);
+    match event.into_request() {
+        Ok(req) => {
+            let inbound = Inbound {
+                method: &req.method,
+                headers: &req.headers,
+                body: &req.body,
+            };
+            pipeline.handle(inbound, now, deadline).await.into()
+        }
+        Err(e) => {
+            let rejection = Rejection::InvalidEvent(e);
+            warn!(source = pipeline.source().name(), status = 400, problem = "invalid-event", outcome = "rejected", reason = %rejection, "request rejected");
+            rejection.to_reply().into()
+        }
+    }
 }
 
-/// A `Reply` as a Lambda HTTP response (text bodies stay text, so API Gateway does not re-encode them).
-pub fn to_response(reply: Reply) -> Response<Body> {
-    let mut builder = Response::builder().status(reply.status);
-    for (name, value) in &reply.headers {
-        builder = builder.header(*name, value);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_come_from_the_runtime() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let before = Instant::now();
+        let d = deadline_instant(1_700_000_000_000 + 4_000, now);
+        let left = d.saturating_duration_since(before);
+        assert!(
+            left > Duration::from_millis(3_900) && left <= Duration::from_millis(4_100),
+            "{left:?}"
+        );
+        assert!(
+            deadline_instant(1_000, now) <= Instant::now(),
+            "a past deadline is now"
+        );
+        assert!(deadline_instant(0, now) > Instant::now() + Duration::from_secs(4));
     }
-    let body = match String::from_utf8(reply.body) {
-        Ok(text) if text.is_empty() => Body::Empty,
-        Ok(text) => Body::Text(text),
-        Err(e) => Body::Binary(e.into_bytes()),
-    };
-    builder
-        .body(body)
-        .unwrap_or_else(|_| Response::new(Body::Empty))
 }

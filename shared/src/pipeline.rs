@@ -1,19 +1,42 @@
 //! The request path every front end shares: method and size checks, verification,
-//! normalization, then the queue; one `Reply` out, whatever happened.
+//! normalization, idempotency, the claim check and the queue; one `Reply` out, whatever happened.
+//!
+//! Every request has one deadline (the Lambda invocation's, or the local server's budget), and
+//! every call that can wait (secret refresh, idempotency store, payload bucket, queue) runs inside
+//! it, so the answer always leaves before the deadline: 503 + `Retry-After` when there was not
+//! time enough to queue the event.
 
-use std::time::SystemTime;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, Method};
 use serde::Serialize;
+use tokio::time::{timeout_at, Instant};
 use tracing::{error, info, warn};
 
 use crate::config::Settings;
+use crate::envelope::Envelope;
+use crate::failure::Failure;
+use crate::idempotency::{Begin, Claim, Done, IdempotencyStore, Times};
 use crate::normalize::Disposition;
-use crate::queue::{Message, Queue};
+use crate::payloads::{self, PayloadStore};
+use crate::queue::{Message, Queue, QueueError};
 use crate::response::{Rejection, Reply};
 use crate::secrets::SecretStore;
 use crate::sources::Source;
 use crate::verify::{Clock, Unverified, VerifyError};
+
+/// Time kept back from the deadline to write the answer and hand it to the runtime.
+pub const RESPONSE_MARGIN: Duration = Duration::from_millis(250);
+/// How long after its holder's deadline an in-progress mark keeps blocking duplicates.
+const LEASE_GRACE: Duration = Duration::from_secs(2);
+/// Most time one idempotency call may take: a slow table must not eat the queue's time.
+const IDEMPOTENCY_CALL_BUDGET: Duration = Duration::from_secs(1);
+/// How often a duplicate waits to see whether the request holding its mark has finished.
+const IN_PROGRESS_POLL: Duration = Duration::from_millis(100);
+/// Characters of an id or type kept in a log line.
+const LOGGED_CHARS: usize = 128;
 
 /// A request as it arrived: method, headers and the exact body bytes (base64 already undone once).
 #[derive(Debug, Clone, Copy)]
@@ -27,9 +50,11 @@ pub struct Inbound<'a> {
 #[derive(Debug)]
 pub struct Pipeline<Q> {
     source: &'static dyn Source,
-    secrets: SecretStore,
+    secrets: Arc<SecretStore>,
     settings: Settings,
     queue: Q,
+    idempotency: IdempotencyStore,
+    payloads: PayloadStore,
 }
 
 /// The 202 body: the envelope id lets a sender or operator find the event downstream.
@@ -38,12 +63,43 @@ struct Accepted<'a> {
     id: &'a str,
     #[serde(rename = "type")]
     ty: &'a str,
-    #[serde(rename = "messageId")]
-    message_id: &'a str,
+    #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
+    message_id: Option<&'a str>,
+    /// An earlier delivery with the same key was queued; nothing was enqueued this time.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    duplicate: bool,
+    /// The queue refused the event; it is kept in the payload bucket for replay.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    parked: bool,
+}
+
+/// How an event was kept.
+enum Kept {
+    /// On the queue, with its message id; `claim_checked` when its body is in the payload bucket.
+    Queued {
+        message_id: String,
+        claim_checked: bool,
+    },
+    /// In the payload bucket, because the queue refused it for good.
+    Parked,
+}
+
+/// At most `n` characters of `s`, for logs.
+fn clip(s: &str) -> &str {
+    match s.char_indices().nth(LOGGED_CHARS) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// `fut`, unless `until` passes first.
+async fn within<T>(until: Instant, fut: impl Future<Output = T>) -> Option<T> {
+    timeout_at(until, fut).await.ok()
 }
 
 impl<Q: Queue> Pipeline<Q> {
-    /// `secrets` is a `SecretSet` (fixed) or a refreshable `SecretStore`.
+    /// `secrets` is a `SecretSet` (fixed) or a refreshable `SecretStore`. Idempotency and the
+    /// payload bucket are off until given.
     pub fn new(
         source: &'static dyn Source,
         secrets: impl Into<SecretStore>,
@@ -52,10 +108,24 @@ impl<Q: Queue> Pipeline<Q> {
     ) -> Self {
         Self {
             source,
-            secrets: secrets.into(),
+            secrets: Arc::new(secrets.into()),
             settings,
             queue,
+            idempotency: IdempotencyStore::Off,
+            payloads: PayloadStore::Off,
         }
+    }
+
+    /// De-duplicates deliveries in `store`.
+    pub fn with_idempotency(mut self, store: IdempotencyStore) -> Self {
+        self.idempotency = store;
+        self
+    }
+
+    /// Claim-checks bodies that do not fit the queue, and parks refused envelopes, in `store`.
+    pub fn with_payloads(mut self, store: PayloadStore) -> Self {
+        self.payloads = store;
+        self
     }
 
     pub fn source(&self) -> &'static dyn Source {
@@ -66,31 +136,51 @@ impl<Q: Queue> Pipeline<Q> {
         &self.queue
     }
 
-    /// Serves one request. `now` is passed in so tests control the replay window.
-    pub async fn handle(&self, req: Inbound<'_>, now: SystemTime) -> Reply {
-        let source = self.source.name();
-        match self.process(req, now).await {
+    pub fn payloads(&self) -> &PayloadStore {
+        &self.payloads
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Serves one request that must be answered by `deadline`. `now` is passed in so tests
+    /// control the replay window.
+    pub async fn handle(&self, req: Inbound<'_>, now: SystemTime, deadline: Instant) -> Reply {
+        let respond_by = deadline.checked_sub(RESPONSE_MARGIN).unwrap_or(deadline);
+        match self.process(req, now, respond_by).await {
             Ok(reply) => reply,
             Err(rejection) => {
-                let (status, problem) = rejection.status_and_slug();
-                // Unverified, so only logged as a hint: at most 128 visible characters.
-                let delivery_id: Option<String> = self
-                    .source
-                    .delivery_header()
-                    .and_then(|h| req.headers.get(h))
-                    .and_then(|v| v.to_str().ok())
-                    .map(|v| v.chars().take(128).collect());
-                if status >= 500 {
-                    error!(source, status, problem, delivery_id, "request failed");
-                } else {
-                    warn!(source, status, problem, delivery_id, reason = %rejection, bytes = req.body.len(), "request rejected");
-                }
+                self.log_rejection(&req, &rejection);
                 rejection.to_reply()
             }
         }
     }
 
-    async fn process(&self, req: Inbound<'_>, now: SystemTime) -> Result<Reply, Rejection> {
+    fn log_rejection(&self, req: &Inbound<'_>, rejection: &Rejection) {
+        let source = self.source.name();
+        let (status, problem) = rejection.status_and_slug();
+        // Unverified, so only logged as a hint, shortened.
+        let delivery_id = self
+            .source
+            .delivery_header()
+            .and_then(|h| req.headers.get(h))
+            .and_then(|v| v.to_str().ok())
+            .map(clip);
+        if status >= 500 {
+            let alert = matches!(rejection, Rejection::QueueRejected).then_some("queue-rejected");
+            error!(source, status, problem, outcome = "failed", alert, delivery_id, reason = %rejection, "request failed");
+        } else {
+            warn!(source, status, problem, outcome = "rejected", delivery_id, reason = %rejection, bytes = req.body.len(), "request rejected");
+        }
+    }
+
+    async fn process(
+        &self,
+        req: Inbound<'_>,
+        now: SystemTime,
+        respond_by: Instant,
+    ) -> Result<Reply, Rejection> {
         if req.method != Method::POST {
             return Err(Rejection::MethodNotAllowed);
         }
@@ -113,51 +203,362 @@ impl<Q: Queue> Pipeline<Q> {
             .verify(&self.secrets.current(), unverified, &clock)
         {
             // The secret may have been rotated since start-up: re-fetch (bounded) and try once more.
-            Err(VerifyError::SignatureMismatch { header }) => match self.secrets.refresh().await {
+            Err(VerifyError::SignatureMismatch { header }) => match self.refresh(respond_by).await?
+            {
                 Some(fresh) => self.source.verify(&fresh, unverified, &clock)?,
                 None => return Err(VerifyError::SignatureMismatch { header }.into()),
             },
             other => other?,
         };
         let source = self.source.name();
-        let envelope = match self.source.normalize(&verified, now)? {
+        let mut envelope = match self.source.normalize(&verified, now)? {
             Disposition::Reply(reply) => {
                 info!(
                     source,
                     status = reply.status,
+                    outcome = "handshake",
                     secret = verified.secret_label(),
                     "handshake answered"
                 );
                 return Ok(reply);
             }
-            Disposition::Enqueue(envelope) => envelope,
+            Disposition::Enqueue(envelope) => *envelope,
         };
-        let message = Message::from(envelope.as_ref());
-        match self.queue.send(&message).await {
-            Ok(message_id) => {
+        let message = Message::from(&envelope);
+        let limit = self.queue.max_message_bytes();
+        if message.size() > limit && !self.payloads.is_on() {
+            return Err(Rejection::EventTooLarge {
+                size: message.size(),
+                limit,
+            });
+        }
+        let claim = match self.claim(&envelope, now, respond_by).await? {
+            Ok(claim) => claim,
+            Err(done) => {
                 info!(
                     source,
-                    delivery_id = %message.id,
-                    event_type = %message.event_type,
-                    secret = verified.secret_label(),
-                    message_id = %message_id,
-                    bytes = req.body.len(),
+                    delivery_id = clip(envelope.id()),
+                    event_type = clip(envelope.event_type()),
+                    message_id = clip(&done.message_id),
+                    outcome = "duplicate",
                     status = 202,
-                    "enqueued"
+                    "duplicate delivery; already queued"
                 );
-                Ok(Reply::json(
+                return Ok(Reply::json(
                     202,
                     &Accepted {
-                        id: &message.id,
-                        ty: &message.event_type,
-                        message_id: &message_id,
+                        id: &done.id,
+                        ty: &done.event_type,
+                        message_id: (done.message_id != PARKED).then_some(&done.message_id),
+                        duplicate: true,
+                        parked: done.message_id == PARKED,
                     },
-                ))
+                ));
             }
-            Err(e) => {
-                error!(source, delivery_id = %message.id, event_type = %message.event_type, error = %e, "queue send failed");
+        };
+        let kept = match self
+            .keep(&mut envelope, message, req.body, respond_by)
+            .await
+        {
+            Ok(kept) => kept,
+            Err(rejection) => {
+                if let Some(claim) = &claim {
+                    self.release(claim, respond_by).await;
+                }
+                return Err(rejection);
+            }
+        };
+        let message_id = match &kept {
+            Kept::Queued { message_id, .. } => message_id.as_str(),
+            Kept::Parked => PARKED,
+        };
+        if let Some(claim) = &claim {
+            let done = Done {
+                message_id: message_id.to_owned(),
+                id: envelope.id().to_owned(),
+                event_type: envelope.event_type().to_owned(),
+            };
+            self.complete(claim, &done, respond_by).await;
+        }
+        match &kept {
+            Kept::Queued { claim_checked, .. } => info!(
+                source,
+                delivery_id = clip(envelope.id()),
+                event_type = clip(envelope.event_type()),
+                secret = verified.secret_label(),
+                message_id = clip(message_id),
+                bytes = req.body.len(),
+                claim_checked,
+                outcome = "enqueued",
+                status = 202,
+                "enqueued"
+            ),
+            Kept::Parked => error!(
+                source,
+                delivery_id = clip(envelope.id()),
+                event_type = clip(envelope.event_type()),
+                bytes = req.body.len(),
+                outcome = "parked",
+                alert = "queue-rejected",
+                status = 202,
+                "the queue refused the event for good; parked in the payload bucket for `inlet replay`"
+            ),
+        }
+        Ok(Reply::json(
+            202,
+            &Accepted {
+                id: envelope.id(),
+                ty: envelope.event_type(),
+                message_id: matches!(kept, Kept::Queued { .. }).then_some(message_id),
+                duplicate: false,
+                parked: matches!(kept, Kept::Parked),
+            },
+        ))
+    }
+
+    /// Re-reads the secrets (bounded by `SECRET_REFRESH_SECONDS`) in a task of its own, so a
+    /// refresh that outlasts this request still completes for the sender's retry.
+    async fn refresh(
+        &self,
+        respond_by: Instant,
+    ) -> Result<Option<Arc<crate::verify::SecretSet>>, Rejection> {
+        let store = self.secrets.clone();
+        let task = tokio::spawn(async move { store.refresh().await });
+        match within(respond_by, task).await {
+            Some(Ok(fresh)) => Ok(fresh),
+            Some(Err(_)) => Ok(None),
+            None => {
+                warn!(
+                    source = self.source.name(),
+                    outcome = "failed",
+                    "re-reading the secrets did not finish in time; it continues in the background"
+                );
+                Err(Rejection::VerificationUnavailable)
+            }
+        }
+    }
+
+    /// Marks the delivery in progress. `Ok(Ok(Some))` holds the mark; `Ok(Ok(None))` goes on
+    /// without one (idempotency off, or its store failing: an event is never refused because
+    /// duplicates cannot be recognised); `Ok(Err)` is an earlier delivery already queued.
+    async fn claim(
+        &self,
+        envelope: &Envelope,
+        now: SystemTime,
+        respond_by: Instant,
+    ) -> Result<Result<Option<Claim>, Done>, Rejection> {
+        if !self.idempotency.is_on() {
+            return Ok(Ok(None));
+        }
+        let pk = format!("{}#{}", envelope.source(), envelope.key());
+        let lease = respond_by.saturating_duration_since(Instant::now()) + RESPONSE_MARGIN;
+        let times = Times {
+            now,
+            lease_until: now + lease + LEASE_GRACE,
+            expires_at: now + self.settings.idempotency_window,
+        };
+        loop {
+            let until = respond_by.min(Instant::now() + IDEMPOTENCY_CALL_BUDGET);
+            match within(until, self.idempotency.begin(&pk, times)).await {
+                Some(Ok(Begin::Claimed(claim))) => return Ok(Ok(Some(claim))),
+                Some(Ok(Begin::Done(done))) => return Ok(Err(done)),
+                Some(Ok(Begin::InProgress)) => {
+                    // Another request is queueing this delivery right now: wait for its outcome.
+                    if Instant::now() + IN_PROGRESS_POLL >= respond_by {
+                        return Err(Rejection::DeliveryInProgress);
+                    }
+                    tokio::time::sleep(IN_PROGRESS_POLL).await;
+                }
+                outcome => {
+                    let error = match outcome {
+                        Some(Err(e)) => e.detail,
+                        _ => "timed out".to_owned(),
+                    };
+                    warn!(
+                        source = self.source.name(),
+                        delivery_id = clip(envelope.id()),
+                        idempotency = self.idempotency.kind(),
+                        error,
+                        "the idempotency store is unavailable; queueing without de-duplication"
+                    );
+                    return Ok(Ok(None));
+                }
+            }
+        }
+    }
+
+    async fn complete(&self, claim: &Claim, done: &Done, respond_by: Instant) {
+        let until = respond_by.min(Instant::now() + IDEMPOTENCY_CALL_BUDGET);
+        if !matches!(
+            within(until, self.idempotency.complete(claim, done)).await,
+            Some(Ok(()))
+        ) {
+            warn!(
+                source = self.source.name(),
+                idempotency = self.idempotency.kind(),
+                "the event is queued, but could not be marked done; a retry after the lease may queue it again"
+            );
+        }
+    }
+
+    async fn release(&self, claim: &Claim, respond_by: Instant) {
+        let until = respond_by.min(Instant::now() + IDEMPOTENCY_CALL_BUDGET);
+        if !matches!(
+            within(until, self.idempotency.release(claim)).await,
+            Some(Ok(()))
+        ) {
+            warn!(
+                source = self.source.name(),
+                idempotency = self.idempotency.kind(),
+                "could not release the in-progress mark; the sender's retry waits for its lease to end"
+            );
+        }
+    }
+
+    /// Puts the event on the queue, its body in the payload bucket first when the envelope does
+    /// not fit; parks the envelope when the queue refuses it for good.
+    async fn keep(
+        &self,
+        envelope: &mut Envelope,
+        mut message: Message,
+        body: &[u8],
+        respond_by: Instant,
+    ) -> Result<Kept, Rejection> {
+        let limit = self.queue.max_message_bytes();
+        if message.size() > limit {
+            message = self.claim_check(envelope, body, respond_by).await?;
+            if message.size() > limit {
+                return self
+                    .park(
+                        envelope,
+                        "even its claim check is over the queue's size limit",
+                        respond_by,
+                    )
+                    .await;
+            }
+        }
+        let sent = match within(respond_by, self.queue.send(&message)).await {
+            Some(Err(e))
+                if e.too_large && self.payloads.is_on() && !envelope.is_claim_checked() =>
+            {
+                // The queue's limit shrank since start-up: claim-check and send once more.
+                message = self.claim_check(envelope, body, respond_by).await?;
+                within(respond_by, self.queue.send(&message)).await
+            }
+            other => other,
+        };
+        match sent {
+            Some(Ok(message_id)) => Ok(Kept::Queued {
+                message_id,
+                claim_checked: envelope.is_claim_checked(),
+            }),
+            None => {
+                self.log_queue_error(
+                    envelope,
+                    &QueueError::transient("no answer before the deadline"),
+                );
                 Err(Rejection::QueueUnavailable)
+            }
+            Some(Err(e)) => {
+                self.log_queue_error(envelope, &e);
+                match e.failure {
+                    Failure::Transient => Err(Rejection::QueueUnavailable),
+                    Failure::Permanent if e.too_large && !self.payloads.is_on() => {
+                        Err(Rejection::EventTooLarge {
+                            size: message.size(),
+                            limit,
+                        })
+                    }
+                    Failure::Permanent => {
+                        self.park(envelope, "the queue refused it", respond_by)
+                            .await
+                    }
+                }
+            }
+        }
+    }
+
+    fn log_queue_error(&self, envelope: &Envelope, e: &QueueError) {
+        error!(
+            source = self.source.name(),
+            delivery_id = clip(envelope.id()),
+            event_type = clip(envelope.event_type()),
+            failure = e.failure.as_str(),
+            error = %e,
+            "queue send failed"
+        );
+    }
+
+    /// Moves the envelope's body to the payload bucket; the message to send instead.
+    async fn claim_check(
+        &self,
+        envelope: &mut Envelope,
+        body: &[u8],
+        respond_by: Instant,
+    ) -> Result<Message, Rejection> {
+        let key = payloads::body_key(envelope);
+        let put = within(
+            respond_by,
+            self.payloads.put(&key, body, envelope.body_content_type()),
+        )
+        .await;
+        match put {
+            Some(Ok(uri)) => {
+                envelope.claim_check(uri);
+                Ok(Message::from(&*envelope))
+            }
+            failed => {
+                let (failure, error) = match failed {
+                    Some(Err(e)) => (e.failure, e.detail),
+                    _ => (
+                        Failure::Transient,
+                        "no answer before the deadline".to_owned(),
+                    ),
+                };
+                error!(
+                    source = self.source.name(),
+                    delivery_id = clip(envelope.id()),
+                    failure = failure.as_str(),
+                    error,
+                    "could not store the body in the payload bucket"
+                );
+                Err(match failure {
+                    Failure::Transient => Rejection::QueueUnavailable,
+                    Failure::Permanent => Rejection::QueueRejected,
+                })
+            }
+        }
+    }
+
+    /// Keeps an envelope the queue will never take in the payload bucket, for `inlet replay`.
+    async fn park(
+        &self,
+        envelope: &Envelope,
+        why: &'static str,
+        respond_by: Instant,
+    ) -> Result<Kept, Rejection> {
+        if !self.payloads.is_on() {
+            return Err(Rejection::QueueRejected);
+        }
+        let key = payloads::parked_key(envelope);
+        let json = envelope.encode();
+        match within(
+            respond_by,
+            self.payloads
+                .put(&key, json.as_bytes(), "application/cloudevents+json"),
+        )
+        .await
+        {
+            Some(Ok(_)) => Ok(Kept::Parked),
+            Some(Err(e)) if e.failure == Failure::Transient => Err(Rejection::QueueUnavailable),
+            None => Err(Rejection::QueueUnavailable),
+            Some(Err(e)) => {
+                error!(source = self.source.name(), delivery_id = clip(envelope.id()), why, error = %e, "could not park the event either");
+                Err(Rejection::QueueRejected)
             }
         }
     }
 }
+
+/// What a parked delivery's message id is recorded as.
+const PARKED: &str = "parked";

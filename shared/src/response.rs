@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::event::EventError;
 use crate::normalize::NormalizeError;
 use crate::verify::VerifyError;
 
@@ -26,7 +27,7 @@ impl Reply {
         Self {
             status,
             headers: vec![("content-type", "application/json".into())],
-            body: serde_json::to_vec(body).expect("reply bodies always serialize"),
+            body: serde_json::to_vec(body).unwrap_or_default(),
         }
     }
 
@@ -40,20 +41,34 @@ impl Reply {
 }
 
 /// Every way a request can fail. Each maps to one status and one stable problem type.
+/// `Display` is the precise reason, for logs; [`Rejection::to_reply`] shows an unauthenticated
+/// caller nothing beyond "not verified".
 #[derive(Debug, thiserror::Error)]
 pub enum Rejection {
     #[error("only POST is accepted here")]
     MethodNotAllowed,
     #[error("the body is {size} bytes; the limit is {limit} bytes")]
     PayloadTooLarge { size: usize, limit: usize },
+    #[error("the event's envelope would be {size} bytes; the queue takes at most {limit} bytes per message and no payload bucket is configured for larger ones")]
+    EventTooLarge { size: usize, limit: usize },
+    #[error(transparent)]
+    InvalidEvent(#[from] EventError),
     #[error(transparent)]
     Verify(#[from] VerifyError),
     #[error(transparent)]
     Normalize(#[from] NormalizeError),
-    #[error("the queue did not accept the event; retry later")]
+    #[error("the event could not be queued in time; retry later")]
     QueueUnavailable,
+    #[error("this delivery is being queued by another request right now; retry later")]
+    DeliveryInProgress,
+    #[error("the signing secrets could not be re-read in time to check this request; retry later")]
+    VerificationUnavailable,
+    #[error("the queue refused the event and it could not be kept; the operator has been alerted")]
+    QueueRejected,
     #[error("there is no webhook endpoint here; POST to /webhooks/<source>: {0}")]
     NotFound(String),
+    #[error("the request was not received within the local server's read timeout")]
+    RequestTimeout,
 }
 
 /// Base of the problem `type` URIs; each is documented in the README.
@@ -62,57 +77,64 @@ pub const PROBLEM_BASE: &str = "urn:inlet:problem:";
 /// Seconds a sender is asked to wait after a 503.
 pub const RETRY_AFTER_SECONDS: u32 = 30;
 
+/// The one thing an unauthenticated caller is told.
+const NOT_VERIFIED: &str = "the request's signature could not be verified";
+
 impl Rejection {
     /// HTTP status and the stable problem slug.
     pub fn status_and_slug(&self) -> (u16, &'static str) {
         match self {
             Self::MethodNotAllowed => (405, "method-not-allowed"),
-            Self::PayloadTooLarge { .. } => (413, "payload-too-large"),
-            Self::Verify(e) => match e {
-                VerifyError::MissingSignature { .. } => (401, "missing-signature"),
-                VerifyError::MalformedSignature { .. } | VerifyError::SignatureMismatch { .. } => {
-                    (401, "invalid-signature")
-                }
-                VerifyError::MissingHeader { .. } => (400, "missing-header"),
-                VerifyError::DuplicateHeader { .. } => (400, "duplicate-header"),
-                VerifyError::InvalidTimestamp { .. } => (400, "invalid-timestamp"),
-                VerifyError::TimestampOutsideTolerance { .. } => {
-                    (400, "timestamp-out-of-tolerance")
-                }
-            },
+            Self::PayloadTooLarge { .. } | Self::EventTooLarge { .. } => (413, "payload-too-large"),
+            Self::InvalidEvent(_) => (400, "invalid-event"),
+            Self::Verify(e) if e.is_unauthenticated() => (401, "invalid-signature"),
+            Self::Verify(_) => (400, "timestamp-out-of-tolerance"),
             Self::Normalize(e) => match e {
                 NormalizeError::UnsupportedMediaType(..) => (415, "unsupported-media-type"),
-                NormalizeError::InvalidJson(_) => (400, "invalid-json"),
+                NormalizeError::InvalidJson { .. } => (400, "invalid-json"),
+                NormalizeError::JsonTooDeep => (400, "json-too-deep"),
                 NormalizeError::InvalidForm(_) => (400, "invalid-form"),
                 NormalizeError::MissingField(_) => (400, "missing-field"),
+                NormalizeError::InvalidField { .. } => (400, "invalid-field"),
                 NormalizeError::MissingHeader(_) => (400, "missing-header"),
+                NormalizeError::DuplicateHeader(_) => (400, "duplicate-header"),
             },
             Self::QueueUnavailable => (503, "queue-unavailable"),
+            Self::DeliveryInProgress => (503, "delivery-in-progress"),
+            Self::VerificationUnavailable => (503, "verification-unavailable"),
+            Self::QueueRejected => (500, "queue-rejected"),
             Self::NotFound(_) => (404, "not-found"),
+            Self::RequestTimeout => (408, "request-timeout"),
         }
     }
 
-    /// The problem+json reply. The detail is the error's own message, which never holds a secret
-    /// or an expected signature.
+    /// The problem+json reply. The detail never holds a secret, an expected signature or body
+    /// content, and for an unauthenticated caller it says only that the request is not verified.
     pub fn to_reply(&self) -> Reply {
         let (status, slug) = self.status_and_slug();
         let title = http::StatusCode::from_u16(status)
             .ok()
             .and_then(|s| s.canonical_reason())
             .unwrap_or("Error");
+        let detail = match self {
+            Self::Verify(e) if e.is_unauthenticated() => NOT_VERIFIED.to_owned(),
+            other => other.to_string(),
+        };
         let body = serde_json::json!({
             "type": format!("{PROBLEM_BASE}{slug}"),
             "title": title,
             "status": status,
-            "detail": self.to_string(),
+            "detail": detail,
         });
         let mut reply = Reply::json(status, &body);
         reply.headers = vec![("content-type", "application/problem+json".into())];
         match self {
             Self::MethodNotAllowed => reply.headers.push(("allow", "POST".into())),
-            Self::QueueUnavailable => reply
-                .headers
-                .push(("retry-after", RETRY_AFTER_SECONDS.to_string())),
+            Self::QueueUnavailable | Self::DeliveryInProgress | Self::VerificationUnavailable => {
+                reply
+                    .headers
+                    .push(("retry-after", RETRY_AFTER_SECONDS.to_string()))
+            }
             _ => {}
         }
         reply
@@ -143,5 +165,31 @@ mod tests {
             (r.status, body["type"].as_str()),
             (401, Some("urn:inlet:problem:invalid-signature"))
         );
+    }
+
+    #[test]
+    fn unauthenticated_callers_learn_only_not_verified() {
+        let cases = [
+            VerifyError::MissingSignature { header: "x-a" },
+            VerifyError::MissingHeader {
+                header: "webhook-id",
+            },
+            VerifyError::DuplicateHeader { header: "x-b" },
+            VerifyError::InvalidTimestamp { header: "x-c" },
+            VerifyError::MalformedSignature { header: "x-d" },
+        ];
+        for e in cases {
+            let logged = e.to_string();
+            let r = Rejection::Verify(e).to_reply();
+            let body: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+            assert_eq!(r.status, 401, "{logged}");
+            assert_eq!(body["detail"], NOT_VERIFIED);
+            assert_eq!(body["type"], "urn:inlet:problem:invalid-signature");
+        }
+        let stale = Rejection::Verify(VerifyError::TimestampOutsideTolerance {
+            skew_seconds: 301,
+            tolerance_seconds: 300,
+        });
+        assert_eq!(stale.status_and_slug(), (400, "timestamp-out-of-tolerance"));
     }
 }

@@ -53,6 +53,7 @@ pub trait FetchSecrets: Send + Sync + fmt::Debug {
 }
 
 /// Reads one secret from AWS Secrets Manager.
+#[cfg(feature = "aws")]
 #[derive(Debug, Clone)]
 pub struct SecretsManager {
     client: aws_sdk_secretsmanager::Client,
@@ -60,6 +61,7 @@ pub struct SecretsManager {
     source: &'static dyn Source,
 }
 
+#[cfg(feature = "aws")]
 impl SecretsManager {
     pub fn new(
         client: aws_sdk_secretsmanager::Client,
@@ -74,6 +76,7 @@ impl SecretsManager {
     }
 }
 
+#[cfg(feature = "aws")]
 impl FetchSecrets for SecretsManager {
     fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<SecretSet, String>> + Send + '_>> {
         Box::pin(async move {

@@ -4,13 +4,13 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use inlet::config::Settings;
-use inlet::lambda::handle;
-use inlet::queue::MemoryQueue;
+use inlet::event::ApiResponse;
+use inlet::queue::{MemoryQueue, QueueError};
 use inlet::verify::{Secret, SecretSet};
-use inlet::{Pipeline, Source};
-use lambda_http::Body;
+use inlet::{Inbound, Pipeline, Source};
 use serde_json::Value;
 use sha2::Digest;
+use tokio::time::Instant;
 
 /// The time the fixtures were signed at.
 const SIGNED_AT: u64 = 1_763_800_000;
@@ -43,24 +43,35 @@ struct Outcome {
     messages: Vec<inlet::queue::Message>,
 }
 
+/// An event through the adapter's decoding and the pipeline, as the Lambda handler runs it,
+/// at a chosen `now` (the fixtures' signatures are of a fixed time).
+async fn run(p: &Pipeline<MemoryQueue>, event: &str, now: SystemTime) -> ApiResponse {
+    let reply = match inlet::event::decode(event.as_bytes()) {
+        Ok(req) => {
+            let inbound = Inbound {
+                method: &req.method,
+                headers: &req.headers,
+                body: &req.body,
+            };
+            p.handle(inbound, now, Instant::now() + Duration::from_secs(5))
+                .await
+        }
+        Err(e) => inlet::response::Rejection::InvalidEvent(e).to_reply(),
+    };
+    ApiResponse::from(reply)
+}
+
 async fn invoke(source: &str, event: &str, now: SystemTime) -> Outcome {
     let p = pipeline(source, MemoryQueue::default());
-    let req = lambda_http::request::from_str(event).expect("a valid API Gateway event");
-    let resp = handle(&p, &req, now).await;
-    let body = match resp.body() {
-        Body::Text(t) => t.clone(),
-        Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
-        _ => String::new(),
-    };
+    let resp = run(&p, event, now).await;
     Outcome {
-        status: resp.status().as_u16(),
+        status: resp.status_code,
         content_type: resp
-            .headers()
+            .headers
             .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned(),
-        body,
+            .cloned()
+            .unwrap_or_default(),
+        body: resp.body,
         messages: p.queue().messages(),
     }
 }
@@ -263,7 +274,7 @@ async fn rejected_requests_are_problems_and_never_enqueued() {
             "github",
             SIGNED_AT,
             401,
-            "missing-signature",
+            "invalid-signature",
         ),
         (
             "GET",
@@ -319,14 +330,46 @@ async fn rejected_requests_are_problems_and_never_enqueued() {
 
 #[tokio::test]
 async fn queue_failure_is_a_503_with_retry_after() {
-    let p = pipeline("stripe", MemoryQueue::failing());
-    let req = lambda_http::request::from_str(fixture!("stripe-http-v2.json")).expect("event");
-    let resp = handle(&p, &req, at(SIGNED_AT)).await;
-    assert_eq!(resp.status().as_u16(), 503);
+    let p = pipeline(
+        "stripe",
+        MemoryQueue::failing(QueueError::transient("throttled")),
+    );
+    let resp = run(&p, fixture!("stripe-http-v2.json"), at(SIGNED_AT)).await;
+    assert_eq!(resp.status_code, 503);
     assert_eq!(
-        resp.headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok()),
+        resp.headers.get("retry-after").map(String::as_str),
         Some("30")
     );
+}
+
+#[tokio::test]
+async fn rest_api_repeated_headers_are_all_seen() {
+    let v1: Value = serde_json::from_str(fixture!("github-rest-v1.json")).expect("json");
+    // A second signature value in multiValueHeaders: which one was meant is not guessed at.
+    let mut twice = v1.clone();
+    let sig = twice["headers"]["X-Hub-Signature-256"].clone();
+    twice["multiValueHeaders"]["X-Hub-Signature-256"] =
+        serde_json::json!([format!("sha256={}", "0".repeat(64)), sig]);
+    let o = invoke("github", &twice.to_string(), at(SIGNED_AT)).await;
+    assert_eq!(o.status, 401, "{}", o.body);
+    // A repeated event header, after the signature checks out: 400, not the first value.
+    let mut events = v1.clone();
+    events["multiValueHeaders"]["X-GitHub-Event"] = serde_json::json!(["pull_request", "push"]);
+    let o = invoke("github", &events.to_string(), at(SIGNED_AT)).await;
+    assert_eq!(o.status, 400, "{}", o.body);
+    let p: Value = serde_json::from_str(&o.body).expect("problem");
+    assert_eq!(p["type"], "urn:inlet:problem:duplicate-header");
+    assert!(o.messages.is_empty());
+}
+
+#[tokio::test]
+async fn invalid_base64_is_a_400_not_a_panic() {
+    let mut event: Value =
+        serde_json::from_str(fixture!("github-http-v2-base64.json")).expect("json");
+    event["body"] = "not base64!".into();
+    let o = invoke("github", &event.to_string(), at(SIGNED_AT)).await;
+    assert_eq!(o.status, 400);
+    let p: Value = serde_json::from_str(&o.body).expect("problem");
+    assert_eq!(p["type"], "urn:inlet:problem:invalid-event");
+    assert!(o.messages.is_empty());
 }

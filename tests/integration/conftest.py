@@ -93,12 +93,52 @@ def sqs(aws):
 def new_queue(sqs):
     """Creates a fresh queue per call so every test reads only its own messages."""
 
-    def make(fifo: bool = False) -> str:
+    def make(fifo: bool = False, max_message_size: int | None = None) -> str:
         name = f"inlet-{uuid.uuid4().hex[:12]}" + (".fifo" if fifo else "")
         attrs = {"FifoQueue": "true"} if fifo else {}
+        if max_message_size is not None:
+            attrs["MaximumMessageSize"] = str(max_message_size)
         return sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]
 
     return make
+
+
+@pytest.fixture
+def new_table(aws):
+    """Creates a fresh idempotency table per call, shaped as template.yaml makes it."""
+
+    def make() -> str:
+        name = f"inlet-idem-{uuid.uuid4().hex[:12]}"
+        ddb = aws("dynamodb")
+        ddb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
+        return name
+
+    return make
+
+
+@pytest.fixture
+def new_bucket(aws):
+    """Creates a fresh payload bucket per call."""
+
+    def make() -> str:
+        name = f"inlet-payloads-{uuid.uuid4().hex[:12]}"
+        aws("s3").create_bucket(Bucket=name)
+        return name
+
+    return make
+
+
+def bucket_objects(aws, bucket: str) -> dict[str, bytes]:
+    """Every object in `bucket`, by key."""
+    s3 = aws("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
 
 
 def binary(source: str) -> Path:
@@ -117,9 +157,10 @@ def start_function(moto_url, tmp_path):
     """Starts a function binary with the given environment; stops it after the test."""
     started: list[Function] = []
 
-    def start(source: str, env: dict[str, str]) -> Function:
+    def start(source: str, env: dict[str, str], timeout: float = 5.0) -> Function:
+        """`timeout` is the function's, as template.yaml sets it: each invocation's deadline."""
         base = {"AWS_ENDPOINT_URL": moto_url, "RUST_LOG": "info"}
-        f = Function(binary(source), {**base, **env}, tmp_path / f"{source}-{len(started)}.log")
+        f = Function(binary(source), {**base, **env}, tmp_path / f"{source}-{len(started)}.log", timeout=timeout)
         started.append(f)
         return f
 
@@ -149,3 +190,15 @@ def queue_depth(sqs, queue_url: str) -> int:
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
     return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+@pytest.fixture
+def fault_proxy(moto_url):
+    """A FaultProxy in front of moto (see faultproxy.py); closed after the test."""
+    from faultproxy import FaultProxy
+
+    proxy = FaultProxy(moto_url)
+    try:
+        yield proxy
+    finally:
+        proxy.close()

@@ -2,6 +2,9 @@
 function, so the compiled `bootstrap`/function binaries run here exactly as they would there.
 
 Implements /runtime/invocation/next, /response, /error and /init/error of the 2018-06-01 API.
+Each invocation gets `Lambda-Runtime-Deadline-Ms` = the moment it is handed to the function plus
+the function's timeout, and the time from hand-out to the function's answer is measured
+(`last_duration`), so tests can check that a function answered within its deadline.
 """
 
 from __future__ import annotations
@@ -20,10 +23,16 @@ PREFIX = "/2018-06-01/runtime"
 
 
 class RuntimeApi:
-    def __init__(self) -> None:
+    """The Runtime API for one function. `timeout` (seconds) sets each invocation's deadline."""
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self.timeout = timeout
         self._pending: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self._results: dict[str, queue.Queue] = {}
+        self._handed_out: dict[str, float] = {}  # request id -> time.monotonic() at hand-out
         self.init_errors: list[dict] = []
+        self.last_duration: float | None = None  # seconds from hand-out to answer, last invocation
+        self.last_deadline_ms: int | None = None  # the Lambda-Runtime-Deadline-Ms it was given
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -54,7 +63,9 @@ class RuntimeApi:
                     except queue.Empty:
                         if api._closed:
                             return self._reply(500)
-                deadline = int((time.time() + 30) * 1000)
+                deadline = int((time.time() + api.timeout) * 1000)
+                api._handed_out[request_id] = time.monotonic()
+                api.last_deadline_ms = deadline
                 self._reply(
                     200,
                     event,
@@ -77,7 +88,7 @@ class RuntimeApi:
                     slot = api._results.get(parts[1])
                     if slot is None:
                         return self._reply(400)
-                    slot.put((parts[2], body))
+                    slot.put((parts[2], body, time.monotonic()))
                     return self._reply(202)
                 self._reply(404)
 
@@ -87,14 +98,23 @@ class RuntimeApi:
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def invoke(self, event: dict | str, timeout: float = 20) -> dict:
-        """Hands `event` to the function and returns its response (API Gateway proxy shape)."""
+    def invoke(self, event: dict | str, timeout: float | None = None) -> dict:
+        """Hands `event` to the function and returns its response (API Gateway proxy shape).
+
+        Waits up to `timeout` seconds for the answer: by default the function's timeout plus 10 s
+        (at least 20 s), so a function that overruns its deadline is still seen answering late.
+        Sets `last_duration`: seconds from handing the event out to the answer's arrival.
+        """
+        if timeout is None:
+            timeout = max(20.0, self.timeout + 10.0)
         request_id = str(uuid.uuid4())
         slot: queue.Queue = queue.Queue()
         self._results[request_id] = slot
         payload = event if isinstance(event, str) else json.dumps(event)
+        self.last_duration = None
         self._pending.put((request_id, payload.encode()))
-        kind, body = slot.get(timeout=timeout)
+        kind, body, answered_at = slot.get(timeout=timeout)
+        self.last_duration = answered_at - self._handed_out.pop(request_id)
         if kind == "error":
             raise AssertionError(f"function reported an error: {body!r}")
         return json.loads(body)
@@ -107,8 +127,9 @@ class RuntimeApi:
 class Function:
     """A function binary running against a RuntimeApi, with its own log file."""
 
-    def __init__(self, binary: Path, env: dict[str, str], log_path: Path) -> None:
-        self.api = RuntimeApi()
+    def __init__(self, binary: Path, env: dict[str, str], log_path: Path, timeout: float = 30.0) -> None:
+        self.api = RuntimeApi(timeout=timeout)
+        self.timeout = timeout
         self.log_path = log_path
         full_env = {
             "PATH": os.environ.get("PATH", ""),
@@ -127,9 +148,30 @@ class Function:
         self.process = subprocess.Popen([str(binary)], env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def invoke(self, event: dict | str) -> dict:
+        """Invokes the function once and returns its response; see `last_duration`."""
         if self.process.poll() is not None:
             raise AssertionError(f"function exited with {self.process.returncode}: {self.logs()}")
         return self.api.invoke(event)
+
+    @property
+    def last_duration(self) -> float | None:
+        """Seconds from handing the last event to the function until its answer arrived."""
+        return self.api.last_duration
+
+    @property
+    def last_deadline_ms(self) -> int | None:
+        """The `Lambda-Runtime-Deadline-Ms` (epoch milliseconds) the last invocation was given."""
+        return self.api.last_deadline_ms
+
+    def wait_started(self, timeout: float = 20) -> None:
+        """Waits for the function's "started" log line: its start-up checks are done."""
+        deadline = time.monotonic() + timeout
+        while '"message":"started"' not in self.logs():
+            if self.process.poll() is not None:
+                raise AssertionError(f"function exited with {self.process.returncode}: {self.logs()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"function did not start: {self.logs()}")
+            time.sleep(0.05)
 
     def wait_exit(self, timeout: float = 20) -> int:
         return self.process.wait(timeout=timeout)

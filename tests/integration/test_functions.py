@@ -156,14 +156,29 @@ def test_fifo_queue_gets_group_and_dedup_id(start_function, new_queue, sqs):
     assert attrs["MessageGroupId"] == "cus_QhGxYzAbCdEfGh"
 
 
-def test_queue_failure_is_503_with_retry_after(start_function, moto_url):
+def test_a_queue_that_does_not_exist_stops_the_function_at_start(start_function, moto_url):
     missing = f"{moto_url}/123456789012/no-such-queue"
     fn = run_source(start_function, "github", missing)
+    assert fn.wait_exit() != 0
+    logs = fn.logs()
+    assert "QUEUE_URL is invalid" in logs and "refusing to start" in logs, logs
+
+
+def test_a_queue_deleted_while_running_is_a_permanent_failure(start_function, new_queue, sqs):
+    """Without a payload bucket the event cannot be kept: 500 with its own problem type and an
+    alert in the logs, not a 503 that asks the sender to retry for ever."""
+    queue_url = new_queue()
+    fn = run_source(start_function, "github", queue_url)
+    fn.wait_started()
+    sqs.delete_queue(QueueUrl=queue_url)
     body = sample("github")
     resp = fn.invoke(api_event("v2", "github", sdk_signed("github", DEV_SECRETS["github"], body), body))
-    assert resp["statusCode"] == 503
-    assert header(resp, "retry-after") == "30"
-    assert problem(resp)["type"] == "urn:inlet:problem:queue-unavailable"
+    assert resp["statusCode"] == 500, resp
+    assert header(resp, "retry-after") is None
+    assert problem(resp)["type"] == "urn:inlet:problem:queue-rejected"
+    time.sleep(0.2)
+    failed = [json.loads(line) for line in fn.logs().splitlines() if '"request failed"' in line]
+    assert failed and failed[0]["level"] == "ERROR" and failed[0]["alert"] == "queue-rejected", fn.logs()
 
 
 @pytest.mark.parametrize(
@@ -221,11 +236,13 @@ def _bad_cases():
     def replaced(source, body, name, value, **kw):
         return lambda: [(k, value if k.lower() == name else v) for k, v in sdk_signed(source, s[source], body, **kw)]
 
-    big = b'{"pad":"' + b"x" * (256 * 1024) + b'"}'
+    # moto's queues take 1 MiB messages, like SQS at most; without a payload bucket a larger body
+    # is refused before it is verified.
+    big = b'{"pad":"' + b"x" * (1024 * 1024) + b'"}'
     return [
         ("wrong secret", "github", lambda: sdk_signed("github", "wrong", gh), gh, "v2", "POST", 401, "invalid-signature"),
         ("tampered body", "github", signed("github", gh), gh.replace(b"opened", b"closed"), "v2", "POST", 401, "invalid-signature"),
-        ("missing signature", "github", without("github", gh, "x-hub-signature-256"), gh, "v2", "POST", 401, "missing-signature"),
+        ("missing signature", "github", without("github", gh, "x-hub-signature-256"), gh, "v2", "POST", 401, "invalid-signature"),
         ("garbled signature", "github", replaced("github", gh, "x-hub-signature-256", "sha256=not-hex"), gh, "v2", "POST", 401, "invalid-signature"),
         ("duplicated signature (v2 joins)", "github", duplicated("github", gh, "x-hub-signature-256"), gh, "v2", "POST", 401, "invalid-signature"),
         ("missing delivery id", "github", without("github", gh, "x-github-delivery"), gh, "v2", "POST", 400, "missing-header"),
@@ -233,9 +250,10 @@ def _bad_cases():
         ("stripe future", "stripe", signed("stripe", sample("stripe"), offset=301), sample("stripe"), "v1", "POST", 400, "timestamp-out-of-tolerance"),
         ("stripe garbled", "stripe", replaced("stripe", sample("stripe"), "stripe-signature", "t=abc,v1=zz"), sample("stripe"), "v2", "POST", 401, "invalid-signature"),
         ("slack stale", "slack", signed("slack", sample("slack"), offset=-600), sample("slack"), "v2", "POST", 400, "timestamp-out-of-tolerance"),
-        ("slack missing timestamp", "slack", without("slack", sample("slack"), "x-slack-request-timestamp"), sample("slack"), "v2", "POST", 400, "missing-header"),
-        ("slack duplicated timestamp", "slack", duplicated("slack", sample("slack"), "x-slack-request-timestamp"), sample("slack"), "v2", "POST", 400, "invalid-timestamp"),
-        ("standard missing id", "standard", without("standard", sample("standard"), "webhook-id"), sample("standard"), "url", "POST", 400, "missing-header"),
+        # Header-shape problems come before a signature matches: the caller is unauthenticated.
+        ("slack missing timestamp", "slack", without("slack", sample("slack"), "x-slack-request-timestamp"), sample("slack"), "v2", "POST", 401, "invalid-signature"),
+        ("slack duplicated timestamp", "slack", duplicated("slack", sample("slack"), "x-slack-request-timestamp"), sample("slack"), "v2", "POST", 401, "invalid-signature"),
+        ("standard missing id", "standard", without("standard", sample("standard"), "webhook-id"), sample("standard"), "url", "POST", 401, "invalid-signature"),
         ("standard future", "standard", signed("standard", sample("standard"), offset=3600), sample("standard"), "url", "POST", 400, "timestamp-out-of-tolerance"),
         # HTTP APIs join a repeated header with commas: the id no longer matches what was signed.
         ("standard duplicated id", "standard", duplicated("standard", sample("standard"), "webhook-id"), sample("standard"), "v2", "POST", 401, "invalid-signature"),
@@ -263,11 +281,14 @@ def test_bad_input_is_rejected_and_never_enqueued(case, start_function, new_queu
     assert queue_depth(sqs, queue_url) == 0
     if status == 405:
         assert header(resp, "allow") == "POST"
-    # Never reveal the expected signature, nor echo a secret.
+    # Never reveal the expected signature, nor echo a secret; unauthenticated callers learn only
+    # that the request is not verified (no header names, no reasons).
     text = response_body(resp).decode()
     assert DEV_SECRETS[source] not in text
     if source == "github":
         assert "sha256=" not in text
+    if status == 401:
+        assert p["detail"] == "the request's signature could not be verified", p
 
 
 def test_logs_are_json_and_never_hold_a_secret_or_body(start_function, new_queue):

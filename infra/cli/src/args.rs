@@ -4,10 +4,15 @@ pub const USAGE: &str = "\
 inlet: run Inlet locally and sign test webhooks
 
 USAGE:
-  inlet serve [--addr 127.0.0.1:3000] [--spool .inlet/spool]
+  inlet serve [--addr 127.0.0.1:3000] [--spool .inlet/spool] [--idempotency-dir .inlet/idempotency]
+              [--no-idempotency] [--read-timeout 10] [--max-connections 256]
       Serves POST /webhooks/<source> for every source with the same pipeline as the Lambda
       functions. Without QUEUE_URL, each event is written to the spool directory as one JSON
-      file; with QUEUE_URL it goes to that SQS queue. Secrets: INLET_<SOURCE>_SECRET, else the
+      file; with QUEUE_URL it goes to that SQS queue (and PAYLOAD_BUCKET, IDEMPOTENCY_TABLE are
+      used as the functions use them). Duplicates are recognised through the idempotency
+      directory unless IDEMPOTENCY_TABLE is set or --no-idempotency is given. A connection that
+      does not send its request within --read-timeout seconds is closed; at most
+      --max-connections are served at once. Secrets: INLET_<SOURCE>_SECRET, else the
       development secret (printed at start).
   inlet send <source> [--url URL] [SIGN OPTIONS]
       Signs a payload as <source> would and POSTs it (default URL: the local server).
@@ -43,12 +48,34 @@ pub struct SignArgs {
     pub headers: Vec<String>,
 }
 
+/// How `inlet serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeArgs {
+    pub addr: String,
+    pub spool: String,
+    /// Where idempotency marks are kept; `None` turns de-duplication off.
+    pub idempotency_dir: Option<String>,
+    /// Seconds a connection has to send a whole request.
+    pub read_timeout: u64,
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: usize,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self {
+            addr: "127.0.0.1:3000".into(),
+            spool: ".inlet/spool".into(),
+            idempotency_dir: Some(".inlet/idempotency".into()),
+            read_timeout: 10,
+            max_connections: 256,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum Command {
-    Serve {
-        addr: String,
-        spool: String,
-    },
+    Serve(ServeArgs),
     DevFiles {
         dir: String,
     },
@@ -72,6 +99,14 @@ pub enum Command {
     Help,
 }
 
+/// A whole number of at least 1.
+fn positive(flag: &str, raw: &str) -> Result<u64, String> {
+    raw.parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{flag} takes a whole number of at least 1, got {raw:?}"))
+}
+
 pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
     let Some(command) = args.next() else {
         return Ok(Command::Help);
@@ -81,11 +116,8 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
     }
     let mut source = None;
     let mut sign = SignArgs::default();
-    let (mut addr, mut spool, mut dir) = (
-        "127.0.0.1:3000".to_owned(),
-        ".inlet/spool".to_owned(),
-        "infra".to_owned(),
-    );
+    let mut serve = ServeArgs::default();
+    let mut dir = "infra".to_owned();
     let (mut url, mut format, mut base64, mut method, mut path) =
         (None, "v2".to_owned(), false, "POST".to_owned(), None);
     let args: Vec<String> = args.collect();
@@ -99,8 +131,15 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
                 .ok_or_else(|| format!("{flag} needs a value"))
         };
         match flag {
-            "--addr" => addr = value()?,
-            "--spool" => spool = value()?,
+            "--addr" => serve.addr = value()?,
+            "--spool" => serve.spool = value()?,
+            "--idempotency-dir" => serve.idempotency_dir = Some(value()?),
+            "--no-idempotency" => serve.idempotency_dir = None,
+            "--read-timeout" => serve.read_timeout = positive(flag, &value()?)?,
+            "--max-connections" => {
+                serve.max_connections = usize::try_from(positive(flag, &value()?)?)
+                    .map_err(|_| format!("{flag} is too large"))?
+            }
             "--dir" => dir = value()?,
             "--url" => url = Some(value()?),
             "--format" => format = value()?,
@@ -133,7 +172,7 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
         })
     };
     Ok(match command.as_str() {
-        "serve" => Command::Serve { addr, spool },
+        "serve" => Command::Serve(serve),
         "dev-files" => Command::DevFiles { dir },
         "send" => Command::Send {
             source: need_source()?,

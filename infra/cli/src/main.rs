@@ -24,10 +24,10 @@ fn run() -> Result<ExitCode, String> {
             print!("{}", args::USAGE);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { addr, spool } => {
+        Command::Serve(args) => {
             inlet::logging::init();
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-            runtime.block_on(serve::serve(&addr, &spool))?;
+            runtime.block_on(serve::serve(&args))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::DevFiles { dir } => {

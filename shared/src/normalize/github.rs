@@ -1,5 +1,8 @@
 //! GitHub: id from `X-GitHub-Delivery`, type from `X-GitHub-Event` and the body's `action`,
 //! subject the repository (or organization). JSON and form (`payload=`) deliveries are both accepted.
+//!
+//! GitHub signs neither the delivery id nor a time, so duplicates are recognised by the digest
+//! of the signed body (a redelivery sends the same bytes), not by the unsigned id.
 
 use std::time::SystemTime;
 
@@ -7,8 +10,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    body_kind, event_type, form_to_json, parse_json, required_header, BodyKind, Disposition, Draft,
-    Envelope, NormalizeError, Payload, JSON,
+    body_digest_id, body_kind, event_type, form_to_json, parse_json, required_header, BodyKind,
+    Disposition, Draft, Envelope, Lenient, NormalizeError, Payload, JSON,
 };
 use crate::verify::Verified;
 
@@ -17,19 +20,24 @@ pub const DELIVERY_HEADER: &str = "x-github-delivery";
 
 #[derive(Deserialize)]
 struct Fields {
-    action: Option<String>,
-    repository: Option<Named>,
-    organization: Option<Login>,
+    #[serde(default)]
+    action: Lenient<String>,
+    #[serde(default)]
+    repository: Lenient<Named>,
+    #[serde(default)]
+    organization: Lenient<Login>,
 }
 
 #[derive(Deserialize)]
 struct Named {
-    full_name: Option<String>,
+    #[serde(default)]
+    full_name: Lenient<String>,
 }
 
 #[derive(Deserialize)]
 struct Login {
-    login: Option<String>,
+    #[serde(default)]
+    login: Lenient<String>,
 }
 
 pub fn normalize(
@@ -50,26 +58,33 @@ pub fn normalize(
                 .ok_or(NormalizeError::MissingField("payload"))?;
             parse_json(payload.as_bytes())?
         }
-        BodyKind::Other(ct) => {
+        BodyKind::Other(_) => {
             return Err(NormalizeError::UnsupportedMediaType(
-                ct,
                 "application/json or application/x-www-form-urlencoded",
             ))
         }
     };
     let subject = fields
         .repository
-        .and_then(|r| r.full_name)
-        .or_else(|| fields.organization.and_then(|o| o.login));
+        .into_inner()
+        .and_then(|r| r.full_name.into_inner())
+        .or_else(|| {
+            fields
+                .organization
+                .into_inner()
+                .and_then(|o| o.login.into_inner())
+        });
+    let action = fields.action.into_inner();
     let draft = Draft {
         id: delivery.to_owned(),
-        ty: event_type(source, &[Some(event), fields.action.as_deref()]),
+        ty: event_type(source, &[Some(event), action.as_deref()]),
         time: None,
         subject,
         content_type: JSON.into(),
         payload: Payload::Json(raw),
+        key: Some(body_digest_id(v.body())),
     };
     Ok(Disposition::Enqueue(Box::new(Envelope::new(
         source, v, received, draft,
-    ))))
+    )?)))
 }

@@ -1,26 +1,27 @@
 //! Pure normalization: a `Verified` request becomes a CloudEvents 1.0 envelope (or a handshake reply).
 //!
-//! One file per source decides the id, type, time and subject; this module owns the envelope
-//! shape and the body decoding they share.
+//! One file per source decides the id, type, time and subject; this module owns the body
+//! decoding they share. Errors say where the body is wrong, never what it contains.
 
 pub mod github;
 pub mod slack;
 pub mod standard;
 pub mod stripe;
 
-use std::time::SystemTime;
-
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
 use http::HeaderMap;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::de::{DeserializeOwned, Deserializer};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+pub use crate::envelope::Envelope;
+pub(crate) use crate::envelope::{from_unix, Draft, Payload};
 use crate::response::Reply;
-use crate::verify::Verified;
+
+/// Deepest JSON nesting accepted. The envelope adds one level, which keeps every message within
+/// serde_json's default limit of 128 levels, the tightest of the common JSON parsers consumers use.
+pub const MAX_JSON_DEPTH: usize = 100;
 
 /// What to do with a verified request.
 #[derive(Debug)]
@@ -32,117 +33,51 @@ pub enum Disposition {
 }
 
 /// Why a verified request cannot be turned into an envelope (all are the sender's fault: 4xx).
+/// No message quotes the body.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum NormalizeError {
-    #[error("content type `{0}` is not accepted here; send {1}")]
-    UnsupportedMediaType(String, &'static str),
-    #[error("the body is not valid JSON: {0}")]
-    InvalidJson(String),
+    #[error("this content type is not accepted here; send {0}")]
+    UnsupportedMediaType(&'static str),
+    #[error("the body is not valid JSON (line {line}, column {column})")]
+    InvalidJson { line: usize, column: usize },
+    #[error("the JSON is nested more than {MAX_JSON_DEPTH} levels deep")]
+    JsonTooDeep,
     #[error("the body is not a valid form: {0}")]
-    InvalidForm(String),
+    InvalidForm(&'static str),
     #[error("the payload has no `{0}`, which this source always sends")]
     MissingField(&'static str),
+    #[error("the payload's `{field}` cannot be used: {reason}")]
+    InvalidField {
+        field: &'static str,
+        reason: &'static str,
+    },
     #[error("the {0} header is required")]
     MissingHeader(&'static str),
+    #[error("the {0} header must appear exactly once")]
+    DuplicateHeader(&'static str),
 }
 
-/// A CloudEvents 1.0 envelope in structured JSON mode, with Inlet's extension attributes.
-#[derive(Debug, Serialize)]
-pub struct Envelope {
-    specversion: &'static str,
-    id: String,
-    source: String,
-    #[serde(rename = "type")]
-    ty: String,
-    time: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    subject: Option<String>,
-    datacontenttype: String,
-    #[serde(flatten)]
-    payload: Payload,
-    /// When Inlet received the request (RFC 3339).
-    inletreceivedat: String,
-    /// Hex SHA-256 of the raw body as received.
-    inletbodysha256: String,
-    /// Which verification scheme passed.
-    inletverification: String,
-    /// Which active secret matched (its label, never its value): tells when an old secret is unused.
-    inletsecret: String,
-}
-
-impl Envelope {
-    /// Builds the envelope for a verified request; the only way to get one.
-    pub(crate) fn new(
-        source: &str,
-        verified: &Verified<'_>,
-        received: SystemTime,
-        draft: Draft,
-    ) -> Self {
-        Self {
-            specversion: "1.0",
-            id: draft.id,
-            source: source.to_owned(),
-            ty: draft.ty,
-            time: rfc3339(draft.time.unwrap_or(received)),
-            subject: draft.subject,
-            datacontenttype: draft.content_type,
-            payload: draft.payload,
-            inletreceivedat: rfc3339(received),
-            inletbodysha256: hex::encode(Sha256::digest(verified.body())),
-            inletverification: verified.scheme().to_owned(),
-            inletsecret: verified.secret_label().to_owned(),
-        }
-    }
-
-    /// The provider's delivery id: stable across the provider's retries.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    pub fn source(&self) -> &str {
-        &self.source
-    }
-
-    /// Lower-case dotted event type, e.g. `github.pull_request.opened`.
-    pub fn event_type(&self) -> &str {
-        &self.ty
-    }
-
-    pub fn subject(&self) -> Option<&str> {
-        self.subject.as_deref()
-    }
-
-    /// The envelope as JSON, the message body on the queue.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("an envelope always serializes")
-    }
-}
-
-/// What a source decides; the envelope adds the rest.
+/// A field read leniently: a value of an unexpected JSON type reads as absent instead of
+/// failing the whole (verified) body. Sources decide which absent fields are errors.
 #[derive(Debug)]
-pub(crate) struct Draft {
-    pub id: String,
-    pub ty: String,
-    pub time: Option<SystemTime>,
-    pub subject: Option<String>,
-    pub content_type: String,
-    pub payload: Payload,
+pub(crate) struct Lenient<T>(pub Option<T>);
+
+impl<T> Default for Lenient<T> {
+    fn default() -> Self {
+        Self(None)
+    }
 }
 
-/// `data` (JSON kept as sent, or built from a form) or `data_base64` (anything else).
-#[derive(Debug, Serialize)]
-pub(crate) enum Payload {
-    #[serde(rename = "data")]
-    Json(Box<RawValue>),
-    #[serde(rename = "data")]
-    Built(Value),
-    #[serde(rename = "data_base64")]
-    Base64(String),
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        Ok(Self(serde_json::from_str(raw.get()).ok()))
+    }
 }
 
-impl Payload {
-    pub fn base64(body: &[u8]) -> Self {
-        Self::Base64(B64.encode(body))
+impl<T> Lenient<T> {
+    pub fn into_inner(self) -> Option<T> {
+        self.0
     }
 }
 
@@ -155,6 +90,7 @@ pub(crate) enum BodyKind {
     /// `application/json`, `application/*+json`, or no content type at all.
     Json,
     Form,
+    /// Anything else, with the media type as sent.
     Other(String),
 }
 
@@ -177,21 +113,58 @@ pub(crate) fn body_kind(headers: &HeaderMap) -> BodyKind {
     }
 }
 
+/// Whether `json` nests arrays and objects more than `limit` deep (a single pass over the bytes;
+/// brackets inside strings do not count).
+pub(crate) fn nested_deeper_than(json: &[u8], limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in json {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+fn invalid_json(e: &serde_json::Error) -> NormalizeError {
+    NormalizeError::InvalidJson {
+        line: e.line(),
+        column: e.column(),
+    }
+}
+
 /// The JSON as sent (kept verbatim for `data`) and the fields a source reads from it.
 pub(crate) fn parse_json<T: DeserializeOwned>(
     body: &[u8],
 ) -> Result<(Box<RawValue>, T), NormalizeError> {
-    let raw: Box<RawValue> =
-        serde_json::from_slice(body).map_err(|e| NormalizeError::InvalidJson(e.to_string()))?;
-    let fields =
-        serde_json::from_str(raw.get()).map_err(|e| NormalizeError::InvalidJson(e.to_string()))?;
+    if nested_deeper_than(body, MAX_JSON_DEPTH) {
+        return Err(NormalizeError::JsonTooDeep);
+    }
+    let raw: Box<RawValue> = serde_json::from_slice(body).map_err(|e| invalid_json(&e))?;
+    let fields = serde_json::from_str(raw.get()).map_err(|e| invalid_json(&e))?;
     Ok((raw, fields))
 }
 
 /// A form body as a JSON object of strings; a repeated key becomes an array of its values.
 pub(crate) fn form_to_json(body: &[u8]) -> Result<Map<String, Value>, NormalizeError> {
     if std::str::from_utf8(body).is_err() {
-        return Err(NormalizeError::InvalidForm("the body is not UTF-8".into()));
+        return Err(NormalizeError::InvalidForm("the body is not UTF-8"));
     }
     let mut map = Map::new();
     for (key, value) in form_urlencoded::parse(body) {
@@ -210,37 +183,40 @@ pub(crate) fn form_to_json(body: &[u8]) -> Result<Map<String, Value>, NormalizeE
     Ok(map)
 }
 
-/// A required header of a verified request.
+/// A required header of a verified request, which must appear once (a repeat, or values an
+/// HTTP API joined with commas, is refused rather than guessed at).
 pub(crate) fn required_header<'h>(
     headers: &'h HeaderMap,
     name: &'static str,
 ) -> Result<&'h str, NormalizeError> {
-    headers
-        .get(name)
+    let mut values = headers.get_all(name).iter();
+    let value = values
+        .next()
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty())
-        .ok_or(NormalizeError::MissingHeader(name))
+        .ok_or(NormalizeError::MissingHeader(name))?;
+    if values.next().is_some() || value.contains(',') {
+        return Err(NormalizeError::DuplicateHeader(name));
+    }
+    Ok(value)
 }
 
-/// `prefix.part.part`, lower-cased, empty parts dropped.
+/// `prefix.part.part`, lower-cased, empty parts dropped. Characters that are not printable
+/// (controls, U+FFFE, U+FFFF) become `_`, so the type is always a valid SQS message attribute.
 pub(crate) fn event_type(prefix: &str, parts: &[Option<&str>]) -> String {
     let mut ty = prefix.to_ascii_lowercase();
     for part in parts.iter().flatten().filter(|p| !p.is_empty()) {
         ty.push('.');
-        ty.push_str(&part.to_lowercase());
+        ty.extend(part.to_lowercase().chars().map(|c| {
+            if c.is_control() || !crate::envelope::sqs_allows(c) {
+                '_'
+            } else {
+                c
+            }
+        }));
     }
     ty
-}
-
-/// Seconds since the epoch as a time, for providers that send one.
-pub(crate) fn from_unix(seconds: i64) -> Option<SystemTime> {
-    let secs = u64::try_from(seconds).ok()?;
-    SystemTime::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs))
-}
-
-fn rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_millis(t).to_string()
 }
 
 /// A stable id for deliveries that carry none: the hex SHA-256 of the exact body, identical on retries.
@@ -291,20 +267,93 @@ mod tests {
         assert!(f.n.as_f64().is_some());
         assert!(matches!(
             parse_json::<F>(b"{nope"),
-            Err(NormalizeError::InvalidJson(_))
+            Err(NormalizeError::InvalidJson { line: 1, column: 2 })
         ));
         assert!(matches!(
             parse_json::<F>(&[0xff, 0xfe]),
-            Err(NormalizeError::InvalidJson(_))
+            Err(NormalizeError::InvalidJson { .. })
         ));
     }
 
     #[test]
-    fn types_are_lower_case_dotted() {
+    fn errors_never_quote_the_body() {
+        #[derive(Debug, serde::Deserialize)]
+        struct F {
+            #[allow(dead_code)]
+            n: i64,
+        }
+        let secret_value = "4242424242424242 ada@example.com";
+        let body = format!(r#"{{"n": "{secret_value}"}}"#);
+        let err = parse_json::<F>(body.as_bytes()).expect_err("a string is not an i64");
+        assert!(!err.to_string().contains("4242"), "{err}");
+        assert!(!err.to_string().contains("ada@"), "{err}");
+    }
+
+    #[test]
+    fn lenient_fields_read_wrong_types_as_absent() {
+        #[derive(serde::Deserialize)]
+        struct F {
+            #[serde(default)]
+            n: Lenient<i64>,
+            #[serde(default)]
+            s: Lenient<String>,
+            #[serde(default)]
+            missing: Lenient<String>,
+        }
+        let (_, f): (_, F) = parse_json(br#"{"n": "soon", "s": "ok"}"#).expect("json");
+        assert_eq!(
+            (f.n.into_inner(), f.s.into_inner(), f.missing.into_inner()),
+            (None, Some("ok".to_owned()), None)
+        );
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let deep = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        assert!(!nested_deeper_than(
+            deep(MAX_JSON_DEPTH).as_bytes(),
+            MAX_JSON_DEPTH
+        ));
+        assert!(nested_deeper_than(
+            deep(MAX_JSON_DEPTH + 1).as_bytes(),
+            MAX_JSON_DEPTH
+        ));
+        let in_string = format!(r#"{{"a": "{}\"{}"}}"#, "[".repeat(500), "{".repeat(500));
+        assert!(!nested_deeper_than(in_string.as_bytes(), MAX_JSON_DEPTH));
+        assert_eq!(
+            parse_json::<Value>(deep(MAX_JSON_DEPTH + 1).as_bytes()).map(|_| ()),
+            Err(NormalizeError::JsonTooDeep)
+        );
+    }
+
+    #[test]
+    fn types_are_lower_case_dotted_and_printable() {
         assert_eq!(
             event_type("github", &[Some("Pull_Request"), None, Some("opened")]),
             "github.pull_request.opened"
         );
         assert_eq!(event_type("stripe", &[Some("")]), "stripe");
+        assert_eq!(
+            event_type("standard", &[Some("a\u{0}b\u{FFFF}c\u{7f}")]),
+            "standard.a_b_c_"
+        );
+    }
+
+    #[test]
+    fn repeated_required_headers_are_refused() {
+        let mut h = HeaderMap::new();
+        h.append("x-e", "push".parse().expect("v"));
+        assert_eq!(required_header(&h, "x-e"), Ok("push"));
+        h.append("x-e", "ping".parse().expect("v"));
+        assert_eq!(
+            required_header(&h, "x-e"),
+            Err(NormalizeError::DuplicateHeader("x-e"))
+        );
+        let mut joined = HeaderMap::new();
+        joined.insert("x-e", "push,ping".parse().expect("v"));
+        assert_eq!(
+            required_header(&joined, "x-e"),
+            Err(NormalizeError::DuplicateHeader("x-e"))
+        );
     }
 }

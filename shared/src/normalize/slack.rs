@@ -9,32 +9,39 @@ use serde_json::Value;
 
 use super::{
     body_digest_id, body_kind, event_type, form_to_json, from_unix, parse_json, BodyKind,
-    Disposition, Draft, Envelope, NormalizeError, Payload, JSON,
+    Disposition, Draft, Envelope, Lenient, NormalizeError, Payload, JSON,
 };
 use crate::response::Reply;
 use crate::verify::Verified;
 
 #[derive(Deserialize)]
 struct EventsApi {
-    #[serde(rename = "type")]
-    ty: Option<String>,
-    challenge: Option<String>,
-    event_id: Option<String>,
-    event_time: Option<i64>,
-    event: Option<Inner>,
+    #[serde(rename = "type", default)]
+    ty: Lenient<String>,
+    #[serde(default)]
+    challenge: Lenient<String>,
+    #[serde(default)]
+    event_id: Lenient<String>,
+    #[serde(default)]
+    event_time: Lenient<i64>,
+    #[serde(default)]
+    event: Lenient<Inner>,
 }
 
 #[derive(Deserialize)]
 struct Inner {
-    #[serde(rename = "type")]
-    ty: Option<String>,
-    channel: Option<Value>,
-    item: Option<Item>,
+    #[serde(rename = "type", default)]
+    ty: Lenient<String>,
+    #[serde(default)]
+    channel: Lenient<Value>,
+    #[serde(default)]
+    item: Lenient<Item>,
 }
 
 #[derive(Deserialize)]
 struct Item {
-    channel: Option<String>,
+    #[serde(default)]
+    channel: Lenient<String>,
 }
 
 pub fn normalize(
@@ -46,27 +53,35 @@ pub fn normalize(
         BodyKind::Json => {
             let (raw, f): (Box<RawValue>, EventsApi) = parse_json(v.body())?;
             let ty =
-                f.ty.filter(|t| !t.is_empty())
+                f.ty.into_inner()
+                    .filter(|t| !t.is_empty())
                     .ok_or(NormalizeError::MissingField("type"))?;
             if ty == "url_verification" {
                 let challenge = f
                     .challenge
+                    .into_inner()
                     .ok_or(NormalizeError::MissingField("challenge"))?;
                 return Ok(Disposition::Reply(Reply::text(200, challenge)));
             }
-            let inner_type = f.event.as_ref().and_then(|e| e.ty.clone());
-            let subject = f.event.and_then(|e| match e.channel {
+            let inner = f.event.into_inner();
+            let inner_type = inner.as_ref().and_then(|e| e.ty.0.clone());
+            let subject = inner.and_then(|e| match e.channel.into_inner() {
                 Some(Value::String(c)) => Some(c),
                 Some(Value::Object(c)) => c.get("id").and_then(Value::as_str).map(str::to_owned),
-                _ => e.item.and_then(|i| i.channel),
+                _ => e.item.into_inner().and_then(|i| i.channel.into_inner()),
             });
             Draft {
-                id: f.event_id.unwrap_or_else(|| body_digest_id(v.body())),
+                id: f
+                    .event_id
+                    .into_inner()
+                    .filter(|i| !i.is_empty())
+                    .unwrap_or_else(|| body_digest_id(v.body())),
                 ty: event_type(source, &[Some(&ty), inner_type.as_deref()]),
-                time: f.event_time.and_then(from_unix),
+                time: f.event_time.into_inner().and_then(from_unix),
                 subject,
                 content_type: JSON.into(),
                 payload: Payload::Json(raw),
+                key: None,
             }
         }
         BodyKind::Form => {
@@ -75,17 +90,21 @@ pub fn normalize(
                 return Ok(Disposition::Reply(Reply::text(200, String::new())));
             }
             let field = |obj: &serde_json::Map<String, Value>, k: &str| {
-                obj.get(k).and_then(Value::as_str).map(str::to_owned)
+                obj.get(k)
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
             };
             if let Some(payload) = form.remove("payload") {
                 // Interactivity: the JSON payload is the event.
                 let text = payload.as_str().ok_or(NormalizeError::InvalidForm(
-                    "`payload` appears more than once".into(),
+                    "`payload` appears more than once",
                 ))?;
                 let (_, value): (Box<RawValue>, Value) = parse_json(text.as_bytes())?;
-                let obj = value.as_object().ok_or(NormalizeError::InvalidJson(
-                    "`payload` is not a JSON object".into(),
-                ))?;
+                let obj = value.as_object().ok_or(NormalizeError::InvalidField {
+                    field: "payload",
+                    reason: "it is not a JSON object",
+                })?;
                 let subject = obj
                     .get("channel")
                     .and_then(|c| c.get("id"))
@@ -101,6 +120,7 @@ pub fn normalize(
                     subject,
                     content_type: JSON.into(),
                     payload: Payload::Built(value),
+                    key: None,
                 }
             } else {
                 let is_command = form.contains_key("command");
@@ -114,17 +134,17 @@ pub fn normalize(
                     subject: field(&form, "channel_id"),
                     content_type: JSON.into(),
                     payload: Payload::Built(Value::Object(form)),
+                    key: None,
                 }
             }
         }
-        BodyKind::Other(ct) => {
+        BodyKind::Other(_) => {
             return Err(NormalizeError::UnsupportedMediaType(
-                ct,
                 "application/json or application/x-www-form-urlencoded",
             ))
         }
     };
     Ok(Disposition::Enqueue(Box::new(Envelope::new(
         source, v, received, draft,
-    ))))
+    )?)))
 }

@@ -1,6 +1,6 @@
-//! Standard Webhooks: id from `webhook-id` (or `svix-id`), type from the body's `type`, time the
-//! signed timestamp. A JSON payload must carry `type`, as the spec requires; a body in another
-//! content type is kept as `data_base64` with the type `<source>.raw`.
+//! Standard Webhooks: id the `webhook-id` (or `svix-id`) the signature covered, type from the
+//! body's `type`, time the signed timestamp. A JSON payload must carry `type`, as the spec
+//! requires; a body in another content type is kept as `data_base64` with the type `<source>.raw`.
 
 use std::time::SystemTime;
 
@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    body_kind, event_type, from_unix, parse_json, BodyKind, Disposition, Draft, Envelope,
+    body_kind, event_type, from_unix, parse_json, BodyKind, Disposition, Draft, Envelope, Lenient,
     NormalizeError, Payload, JSON,
 };
 use crate::verify::standard::ID_HEADERS;
@@ -16,8 +16,8 @@ use crate::verify::Verified;
 
 #[derive(Deserialize)]
 struct Fields {
-    #[serde(rename = "type")]
-    ty: Option<String>,
+    #[serde(rename = "type", default)]
+    ty: Lenient<String>,
 }
 
 pub fn normalize(
@@ -25,18 +25,19 @@ pub fn normalize(
     v: &Verified<'_>,
     received: SystemTime,
 ) -> Result<Disposition, NormalizeError> {
-    let id = ID_HEADERS
-        .iter()
-        .find_map(|h| v.headers().get(*h))
-        .and_then(|h| h.to_str().ok())
-        .map(|h| h.trim().to_owned())
-        .ok_or(NormalizeError::MissingHeader(ID_HEADERS[0]))?;
+    // Only the id the signature covered: an unsigned `webhook-id` beside signed `svix-*`
+    // headers must not choose the envelope id.
+    let id = v
+        .signed_id()
+        .ok_or(NormalizeError::MissingHeader(ID_HEADERS[0]))?
+        .to_owned();
     let time = v.timestamp().and_then(from_unix);
     let (ty, content_type, payload) = match body_kind(v.headers()) {
         BodyKind::Json => {
             let (raw, fields): (Box<RawValue>, Fields) = parse_json(v.body())?;
             let ty = fields
                 .ty
+                .into_inner()
                 .filter(|t| !t.is_empty())
                 .ok_or(NormalizeError::MissingField("type"))?;
             (
@@ -63,8 +64,9 @@ pub fn normalize(
         subject: None,
         content_type,
         payload,
+        key: None,
     };
     Ok(Disposition::Enqueue(Box::new(Envelope::new(
         source, v, received, draft,
-    ))))
+    )?)))
 }

@@ -5,32 +5,40 @@ use std::time::SystemTime;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use serde_json::Value;
 
 use super::{
-    body_kind, event_type, from_unix, parse_json, BodyKind, Disposition, Draft, Envelope,
+    body_kind, event_type, from_unix, parse_json, BodyKind, Disposition, Draft, Envelope, Lenient,
     NormalizeError, Payload, JSON,
 };
 use crate::verify::Verified;
 
 #[derive(Deserialize)]
 struct Fields {
-    id: Option<String>,
-    #[serde(rename = "type")]
-    ty: Option<String>,
-    created: Option<i64>,
-    data: Option<Data>,
-    related_object: Option<Object>,
+    #[serde(default)]
+    id: Lenient<String>,
+    #[serde(rename = "type", default)]
+    ty: Lenient<String>,
+    #[serde(default)]
+    created: Lenient<i64>,
+    #[serde(default)]
+    data: Lenient<Data>,
+    #[serde(default)]
+    related_object: Lenient<Object>,
 }
 
 #[derive(Deserialize)]
 struct Data {
-    object: Option<Object>,
+    #[serde(default)]
+    object: Lenient<Object>,
 }
 
 #[derive(Deserialize)]
 struct Object {
-    id: Option<String>,
-    customer: Option<serde_json::Value>,
+    #[serde(default)]
+    id: Lenient<String>,
+    #[serde(default)]
+    customer: Lenient<Value>,
 }
 
 pub fn normalize(
@@ -39,42 +47,40 @@ pub fn normalize(
     received: SystemTime,
 ) -> Result<Disposition, NormalizeError> {
     if let BodyKind::Form | BodyKind::Other(_) = body_kind(v.headers()) {
-        let ct = v
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .map(|c| String::from_utf8_lossy(c.as_bytes()).into_owned());
-        return Err(NormalizeError::UnsupportedMediaType(
-            ct.unwrap_or_default(),
-            "application/json",
-        ));
+        return Err(NormalizeError::UnsupportedMediaType("application/json"));
     }
     let (raw, fields): (Box<RawValue>, Fields) = parse_json(v.body())?;
     let id = fields
         .id
+        .into_inner()
         .filter(|i| !i.is_empty())
         .ok_or(NormalizeError::MissingField("id"))?;
     let ty = fields
         .ty
+        .into_inner()
         .filter(|t| !t.is_empty())
         .ok_or(NormalizeError::MissingField("type"))?;
     // Snapshot events carry data.object; thin (v2) events carry related_object.
-    let object = fields.data.and_then(|d| d.object).or(fields.related_object);
-    let subject = object.and_then(|o| match o.customer {
-        Some(serde_json::Value::String(customer)) => Some(customer),
-        Some(serde_json::Value::Object(c)) => {
-            c.get("id").and_then(|i| i.as_str()).map(str::to_owned)
-        }
-        _ => o.id,
+    let object = fields
+        .data
+        .into_inner()
+        .and_then(|d| d.object.into_inner())
+        .or(fields.related_object.into_inner());
+    let subject = object.and_then(|o| match o.customer.into_inner() {
+        Some(Value::String(customer)) => Some(customer),
+        Some(Value::Object(c)) => c.get("id").and_then(Value::as_str).map(str::to_owned),
+        _ => o.id.into_inner(),
     });
     let draft = Draft {
         id,
         ty: event_type(source, &[Some(&ty)]),
-        time: fields.created.and_then(from_unix),
+        time: fields.created.into_inner().and_then(from_unix),
         subject,
         content_type: JSON.into(),
         payload: Payload::Json(raw),
+        key: None,
     };
     Ok(Disposition::Enqueue(Box::new(Envelope::new(
         source, v, received, draft,
-    ))))
+    )?)))
 }

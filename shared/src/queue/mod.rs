@@ -3,21 +3,26 @@
 
 mod memory;
 mod spool;
+#[cfg(feature = "aws")]
 mod sqs;
 
 use std::future::Future;
 
 pub use memory::MemoryQueue;
 pub use spool::SpoolQueue;
-pub use sqs::{aws_config, SqsQueue};
+#[cfg(feature = "aws")]
+pub use sqs::SqsQueue;
 
-use crate::normalize::Envelope;
+use crate::envelope::Envelope;
+use crate::failure::Failure;
 
 /// One message, made only from an envelope (and so only from a verified request).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    /// The envelope id: the de-duplication key.
+    /// The envelope id.
     pub id: String,
+    /// The idempotency key (the FIFO de-duplication id).
+    pub key: String,
     /// Envelope `source`, also a message attribute.
     pub source: String,
     /// Envelope `type`, also a message attribute.
@@ -25,29 +30,75 @@ pub struct Message {
     /// FIFO message group: the envelope subject when there is one (events about one repository,
     /// customer or channel stay in order), else the source.
     pub group: String,
-    /// The envelope as JSON.
+    /// The envelope as JSON in SQS's character set.
     pub body: String,
+}
+
+/// The names of the message attributes, whose bytes count towards a message's size.
+pub const ATTRIBUTES: [&str; 2] = ["source", "type"];
+/// The data type of both attributes.
+const ATTRIBUTE_TYPE: &str = "String";
+
+impl Message {
+    /// The size SQS counts against its limit: the body plus each attribute's name, data type and value.
+    pub fn size(&self) -> usize {
+        let attributes: usize = ATTRIBUTES
+            .iter()
+            .zip([&self.source, &self.event_type])
+            .map(|(name, value)| name.len() + ATTRIBUTE_TYPE.len() + value.len())
+            .sum();
+        self.body.len() + attributes
+    }
 }
 
 impl From<&Envelope> for Message {
     fn from(e: &Envelope) -> Self {
         Self {
             id: e.id().to_owned(),
+            key: e.key().to_owned(),
             source: e.source().to_owned(),
             event_type: e.event_type().to_owned(),
             group: e.subject().unwrap_or(e.source()).to_owned(),
-            body: e.to_json(),
+            body: e.encode(),
         }
     }
 }
 
-/// Why a message was not accepted; the pipeline answers 503 so the sender retries.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct QueueError(pub String);
+/// Why a message was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detail}")]
+pub struct QueueError {
+    /// Whether a later attempt can succeed.
+    pub failure: Failure,
+    /// The queue refused the message for its size (its limit changed since start-up).
+    pub too_large: bool,
+    /// For logs: what went wrong, never the message.
+    pub detail: String,
+}
+
+impl QueueError {
+    pub fn transient(detail: impl Into<String>) -> Self {
+        Self {
+            failure: Failure::Transient,
+            too_large: false,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn permanent(detail: impl Into<String>) -> Self {
+        Self {
+            failure: Failure::Permanent,
+            too_large: false,
+            detail: detail.into(),
+        }
+    }
+}
 
 /// Sends one message; `Ok` only once the queue has acknowledged it.
 pub trait Queue: Send + Sync {
+    /// The largest message (body and attributes, see [`Message::size`]) the queue takes.
+    fn max_message_bytes(&self) -> usize;
+
     /// Returns the queue's id for the stored message.
     fn send(&self, message: &Message) -> impl Future<Output = Result<String, QueueError>> + Send;
 }
@@ -55,13 +106,23 @@ pub trait Queue: Send + Sync {
 /// Either real backend, chosen at start-up (the local server uses SQS when given a queue URL).
 #[derive(Debug)]
 pub enum AnyQueue {
+    #[cfg(feature = "aws")]
     Sqs(SqsQueue),
     Spool(SpoolQueue),
 }
 
 impl Queue for AnyQueue {
+    fn max_message_bytes(&self) -> usize {
+        match self {
+            #[cfg(feature = "aws")]
+            Self::Sqs(q) => q.max_message_bytes(),
+            Self::Spool(q) => q.max_message_bytes(),
+        }
+    }
+
     async fn send(&self, message: &Message) -> Result<String, QueueError> {
         match self {
+            #[cfg(feature = "aws")]
             Self::Sqs(q) => q.send(message).await,
             Self::Spool(q) => q.send(message).await,
         }

@@ -1,15 +1,24 @@
-//! A directory as a queue, for local development: one JSON file per event, written atomically
-//! (temporary file, fsync, rename) so a reader never sees half a message.
+//! A directory as a queue, for local development: one JSON file per event. Each file is written
+//! in full and fsynced under a temporary name, then linked to a name no other file has (never
+//! replacing one), and the directory is fsynced, so an accepted event is never overwritten or
+//! lost to a crash, and a reader never sees half a message.
 
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Message, Queue, QueueError};
 
-#[derive(Debug, Clone)]
+/// Characters of the id kept in a file name (the id itself is in the file).
+const ID_CHARS: usize = 64;
+
+#[derive(Debug)]
 pub struct SpoolQueue {
     dir: PathBuf,
+    /// Makes names written in the same millisecond differ; the exclusive link is what guarantees it.
+    sequence: Arc<AtomicU64>,
 }
 
 impl SpoolQueue {
@@ -17,7 +26,10 @@ impl SpoolQueue {
     pub fn new(dir: impl Into<PathBuf>) -> std::io::Result<Self> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
-        Ok(Self { dir })
+        Ok(Self {
+            dir,
+            sequence: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -25,8 +37,8 @@ impl SpoolQueue {
     }
 }
 
-/// `<millis>-<source>-<id>.json`, with the id reduced to file-name-safe characters.
-fn file_name(message: &Message) -> String {
+/// `<millis>-<source>-<id, file-name-safe, shortened>-<pid>-<sequence>.json`.
+fn file_name(message: &Message, sequence: u64) -> String {
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
@@ -41,29 +53,57 @@ fn file_name(message: &Message) -> String {
                 '_'
             }
         })
-        .take(96)
+        .take(ID_CHARS)
         .collect();
-    format!("{millis:013}-{}-{safe}.json", message.source)
+    let source: String = message
+        .source
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    format!(
+        "{millis:013}-{source}-{safe}-{}-{sequence:06}.json",
+        std::process::id()
+    )
 }
 
-fn write_atomically(dir: &Path, name: &str, body: &[u8]) -> std::io::Result<PathBuf> {
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+fn write_exclusively(
+    dir: &Path,
+    mut names: impl FnMut() -> String,
+    body: &[u8],
+) -> std::io::Result<PathBuf> {
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
     tmp.write_all(body)?;
     tmp.as_file().sync_all()?;
-    let path = dir.join(name);
-    tmp.persist(&path).map_err(|e| e.error)?;
+    let path = loop {
+        let path = dir.join(names());
+        match tmp.persist_noclobber(&path) {
+            Ok(_) => break path,
+            Err(e) if e.error.kind() == ErrorKind::AlreadyExists => tmp = e.file,
+            Err(e) => return Err(e.error),
+        }
+    };
+    // The new name is durable only once the directory entry is.
+    std::fs::File::open(dir)?.sync_all()?;
     Ok(path)
 }
 
 impl Queue for SpoolQueue {
+    /// A file has no size limit worth checking; the body limit applies before.
+    fn max_message_bytes(&self) -> usize {
+        usize::MAX
+    }
+
     async fn send(&self, message: &Message) -> Result<String, QueueError> {
         let dir = self.dir.clone();
-        let name = file_name(message);
-        let body = message.body.clone().into_bytes();
-        let path = tokio::task::spawn_blocking(move || write_atomically(&dir, &name, &body))
-            .await
-            .map_err(|e| QueueError(format!("spool writer stopped: {e}")))?
-            .map_err(|e| QueueError(format!("cannot write to the spool directory: {e}")))?;
+        let sequence = self.sequence.clone();
+        let message = message.clone();
+        let path = tokio::task::spawn_blocking(move || {
+            let name = || file_name(&message, sequence.fetch_add(1, Ordering::Relaxed));
+            write_exclusively(&dir, name, message.body.as_bytes())
+        })
+        .await
+        .map_err(|_| QueueError::transient("the spool writer stopped"))?
+        .map_err(|e| QueueError::transient(format!("cannot write to the spool directory: {e}")))?;
         Ok(path.display().to_string())
     }
 }
@@ -72,21 +112,71 @@ impl Queue for SpoolQueue {
 mod tests {
     use super::*;
 
+    fn message(id: &str) -> Message {
+        Message {
+            id: id.into(),
+            key: id.into(),
+            source: "github".into(),
+            event_type: "github.push".into(),
+            group: "github".into(),
+            body: format!("{{\"id\":{id:?}}}"),
+        }
+    }
+
     #[tokio::test]
     async fn writes_one_file_per_message() {
         let dir = tempfile::tempdir().expect("tempdir");
         let q = SpoolQueue::new(dir.path().join("spool")).expect("spool");
-        let m = Message {
-            id: "../evil/id".into(),
-            source: "github".into(),
-            event_type: "github.push".into(),
-            group: "github".into(),
-            body: "{\"id\":\"x\"}".into(),
-        };
+        let m = message("../evil/id");
         let path = q.send(&m).await.expect("sent");
-        assert!(path.ends_with("-github-___evil_id.json"), "{path}");
+        assert!(path.contains("-github-___evil_id-"), "{path}");
+        assert!(path.ends_with(".json"), "{path}");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), m.body);
         let files: Vec<_> = std::fs::read_dir(q.dir()).expect("dir").collect();
         assert_eq!(files.len(), 1, "no temporary files left behind");
+    }
+
+    #[tokio::test]
+    async fn the_same_id_at_once_never_overwrites() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = std::sync::Arc::new(SpoolQueue::new(dir.path()).expect("spool"));
+        let sends: Vec<_> = (0..64)
+            .map(|_| {
+                let q = q.clone();
+                tokio::spawn(async move { q.send(&message("same-id")).await })
+            })
+            .collect();
+        let mut ids = std::collections::HashSet::new();
+        for s in sends {
+            ids.insert(s.await.expect("joined").expect("sent"));
+        }
+        assert_eq!(ids.len(), 64, "64 distinct message ids");
+        let files = std::fs::read_dir(dir.path()).expect("dir").count();
+        assert_eq!(files, 64, "64 files");
+    }
+
+    #[test]
+    fn an_existing_name_is_never_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("taken.json"), b"first").expect("write");
+        let mut calls = 0;
+        let path = write_exclusively(
+            dir.path(),
+            || {
+                calls += 1;
+                if calls == 1 {
+                    "taken.json".into()
+                } else {
+                    "free.json".into()
+                }
+            },
+            b"second",
+        )
+        .expect("written");
+        assert!(path.ends_with("free.json"));
+        assert_eq!(
+            std::fs::read(dir.path().join("taken.json")).expect("read"),
+            b"first"
+        );
     }
 }

@@ -1,39 +1,86 @@
 //! Amazon SQS: the envelope as the message body, `source` and `type` as message attributes,
-//! and for FIFO queues a message group and `MessageDeduplicationId` = envelope id.
+//! and for FIFO queues a message group and `MessageDeduplicationId` = the idempotency key.
+//! The queue is checked once at start-up (`GetQueueAttributes`), which also tells its maximum
+//! message size and whether it is FIFO, and opens the connection the first request will use.
 
-use std::time::Duration;
-
-use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
-use aws_sdk_sqs::error::DisplayErrorContext;
-use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_sdk_sqs::operation::send_message::SendMessageError;
+use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use sha2::{Digest, Sha256};
+use tracing::warn;
 
 use super::{Message, Queue, QueueError};
+use crate::aws::{classify, Failure};
 
 /// FIFO ids may be at most 128 characters.
 const FIFO_ID_MAX: usize = 128;
+
+/// SQS's default maximum message size, assumed when the queue cannot be asked at start-up.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 262_144;
 
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
     url: String,
     fifo: bool,
+    max_message_bytes: usize,
 }
 
 impl SqsQueue {
+    /// A queue whose attributes are not asked for: FIFO by its name, the default size limit.
     pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
         let url = url.into();
         Self {
             client,
             fifo: url.ends_with(".fifo"),
             url,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 
-    /// A client from the standard AWS configuration chain; see [`aws_config`].
-    pub async fn from_environment(url: impl Into<String>) -> Self {
-        Self::new(aws_sdk_sqs::Client::new(&aws_config().await), url)
+    /// Checks the queue exists and may be used, and reads its maximum message size. A queue
+    /// that does not exist or may not be read is an error (the function refuses to start); a
+    /// transient failure (endpoint down, throttled) is logged and the defaults are used, so the
+    /// function still starts and answers 503 until the queue is back.
+    pub async fn connect(
+        sdk: &crate::aws::SdkConfig,
+        url: impl Into<String>,
+    ) -> Result<Self, String> {
+        let mut queue = Self::new(aws_sdk_sqs::Client::new(sdk), url);
+        let asked = queue
+            .client
+            .get_queue_attributes()
+            .queue_url(&queue.url)
+            .attribute_names(QueueAttributeName::MaximumMessageSize)
+            .attribute_names(QueueAttributeName::FifoQueue)
+            .send()
+            .await;
+        match asked {
+            Ok(out) => {
+                let attrs = out.attributes();
+                if let Some(max) = attrs
+                    .and_then(|a| a.get(&QueueAttributeName::MaximumMessageSize))
+                    .and_then(|m| m.parse().ok())
+                {
+                    queue.max_message_bytes = max;
+                }
+                if let Some(fifo) = attrs.and_then(|a| a.get(&QueueAttributeName::FifoQueue)) {
+                    queue.fifo = fifo == "true";
+                }
+                Ok(queue)
+            }
+            Err(e) => {
+                let failure = classify(&e);
+                match failure.failure {
+                    Failure::Permanent => Err(format!(
+                        "the queue cannot be used ({failure}); check that it exists and that the function may call sqs:GetQueueAttributes and sqs:SendMessage on it"
+                    )),
+                    Failure::Transient => {
+                        warn!(error = %failure, max_message_bytes = queue.max_message_bytes, "could not read the queue's attributes at start-up; using defaults");
+                        Ok(queue)
+                    }
+                }
+            }
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -46,10 +93,11 @@ fn string_attribute(value: &str) -> Result<MessageAttributeValue, QueueError> {
         .data_type("String")
         .string_value(value)
         .build()
-        .map_err(|e| QueueError(e.to_string()))
+        .map_err(|_| QueueError::permanent("a message attribute could not be built"))
 }
 
-/// Ids longer than FIFO allows are replaced by their SHA-256 (hex, 64 characters): still stable.
+/// Ids longer than FIFO allows, or with characters it does not, are replaced by their SHA-256
+/// (hex, 64 characters): still stable.
 fn fifo_id(id: &str) -> String {
     if id.len() <= FIFO_ID_MAX && id.bytes().all(|b| b.is_ascii_graphic()) {
         id.to_owned()
@@ -58,22 +106,22 @@ fn fifo_id(id: &str) -> String {
     }
 }
 
-/// The standard AWS configuration chain (region, credentials, and `AWS_ENDPOINT_URL` /
-/// `AWS_ENDPOINT_URL_SQS` as the SDK reads them), with timeouts that leave room for a 503 inside
-/// the function's own timeout (5 s in template.yaml).
-pub async fn aws_config() -> aws_config::SdkConfig {
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(Duration::from_millis(1500))
-        .operation_timeout(Duration::from_secs(3))
-        .build();
-    aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .load()
-        .await
+/// What SQS answers when a message is over the queue's size limit.
+fn is_too_large(e: &SendMessageError, code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("MessageTooLong" | "AWS.SimpleQueueService.MessageTooLong")
+    ) || (code == Some("InvalidParameterValue")
+        && e.meta()
+            .message()
+            .is_some_and(|m| m.contains("shorter than")))
 }
 
 impl Queue for SqsQueue {
+    fn max_message_bytes(&self) -> usize {
+        self.max_message_bytes
+    }
+
     async fn send(&self, message: &Message) -> Result<String, QueueError> {
         let mut request = self
             .client
@@ -85,13 +133,22 @@ impl Queue for SqsQueue {
         if self.fifo {
             request = request
                 .message_group_id(fifo_id(&message.group))
-                .message_deduplication_id(fifo_id(&message.id));
+                .message_deduplication_id(fifo_id(&message.key));
         }
-        let output = request
-            .send()
-            .await
-            .map_err(|e| QueueError(DisplayErrorContext(&e).to_string()))?;
-        Ok(output.message_id().unwrap_or_default().to_owned())
+        match request.send().await {
+            Ok(output) => Ok(output.message_id().unwrap_or_default().to_owned()),
+            Err(e) => {
+                let failure = classify(&e);
+                let too_large = e
+                    .as_service_error()
+                    .is_some_and(|s| is_too_large(s, failure.code.as_deref()));
+                Err(QueueError {
+                    failure: failure.failure,
+                    too_large,
+                    detail: failure.detail,
+                })
+            }
+        }
     }
 }
 

@@ -105,6 +105,7 @@ pub struct Verified<'a> {
     scheme: &'static str,
     secret_label: String,
     timestamp: Option<i64>,
+    signed_id: Option<&'a str>,
 }
 
 impl<'a> Verified<'a> {
@@ -119,7 +120,14 @@ impl<'a> Verified<'a> {
             scheme,
             secret_label: secret.label().to_owned(),
             timestamp,
+            signed_id: None,
         }
+    }
+
+    /// Records the delivery id the signature covered (schemes that sign one).
+    fn with_signed_id(mut self, id: &'a str) -> Self {
+        self.signed_id = Some(id);
+        self
     }
 
     pub fn headers(&self) -> &'a HeaderMap {
@@ -144,6 +152,12 @@ impl<'a> Verified<'a> {
     /// The signed timestamp (unix seconds), for schemes that sign one.
     pub fn timestamp(&self) -> Option<i64> {
         self.timestamp
+    }
+
+    /// The delivery id the signature covered, for schemes that sign one. Normalizers take the
+    /// id from here, never from a header the signature did not cover.
+    pub fn signed_id(&self) -> Option<&'a str> {
+        self.signed_id
     }
 }
 
@@ -172,14 +186,11 @@ pub enum VerifyError {
 }
 
 impl VerifyError {
-    /// True when the request is unauthenticated (401); otherwise it is malformed (400).
+    /// True when no signature matched (401): every check but the replay window happens before a
+    /// signature matches, so the caller is unauthenticated and learns only "not verified".
+    /// A stale or future timestamp is found after a match: the caller holds a valid signature.
     pub fn is_unauthenticated(&self) -> bool {
-        matches!(
-            self,
-            Self::MissingSignature { .. }
-                | Self::MalformedSignature { .. }
-                | Self::SignatureMismatch { .. }
-        )
+        !matches!(self, Self::TimestampOutsideTolerance { .. })
     }
 }
 

@@ -77,7 +77,7 @@ pub fn verify<'a>(
     let secret = find_match(secrets, &parts, &candidates)
         .ok_or(VerifyError::SignatureMismatch { header })?;
     check_window(t, clock)?;
-    Ok(Verified::new(req, SCHEME, secret, Some(t)))
+    Ok(Verified::new(req, SCHEME, secret, Some(t)).with_signed_id(id))
 }
 
 /// The decoded `v1` signatures in a header value. Entries are space-separated `version,base64`
@@ -163,6 +163,29 @@ mod tests {
                 assert!(got.is_ok(), "{prefix}: {got:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_signed_id_is_the_one_the_signature_covered() {
+        let v = &VECTORS[0];
+        let ts = v.ts.to_string();
+        // Signed with svix-* headers; an unsigned webhook-id added by whoever replays it.
+        let h = headers(&[
+            ("svix-id", v.id),
+            ("svix-timestamp", &ts),
+            ("svix-signature", v.sig),
+            ("webhook-id", "forged-id"),
+        ]);
+        let verified = verify(
+            &secrets(&[&key(v)]),
+            Unverified {
+                headers: &h,
+                body: v.body,
+            },
+            &clock_at(v.ts as u64),
+        )
+        .expect("verifies");
+        assert_eq!(verified.signed_id(), Some(v.id));
     }
 
     #[test]

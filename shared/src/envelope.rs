@@ -1,0 +1,261 @@
+//! The CloudEvents 1.0 envelope Inlet enqueues, and how it is written so that any JSON value
+//! survives SQS unchanged.
+//!
+//! An envelope can only be built from a [`Verified`] request. Its JSON is escaped into SQS's
+//! allowed character set (`#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF`):
+//! in JSON text such characters can only stand inside strings, where `\uXXXX` is the same value.
+
+use std::fmt::Write as _;
+use std::time::SystemTime;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::normalize::NormalizeError;
+use crate::verify::Verified;
+
+/// Longest envelope `id` accepted, in bytes: ids are keys (idempotency, FIFO, S3), not payloads.
+pub const MAX_ID_BYTES: usize = 1024;
+/// Longest envelope `type`, in characters.
+pub const MAX_TYPE_CHARS: usize = 256;
+/// Longest `subject` kept, in bytes; a longer one is left out (it is optional).
+pub const MAX_SUBJECT_BYTES: usize = 1024;
+
+/// A CloudEvents 1.0 envelope in structured JSON mode, with Inlet's extension attributes.
+#[derive(Debug, Serialize)]
+pub struct Envelope {
+    specversion: &'static str,
+    id: String,
+    source: String,
+    #[serde(rename = "type")]
+    ty: String,
+    time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+    datacontenttype: String,
+    #[serde(flatten)]
+    payload: Payload,
+    /// When Inlet received the request (RFC 3339).
+    inletreceivedat: String,
+    /// Hex SHA-256 of the raw body as received.
+    inletbodysha256: String,
+    /// Which verification scheme passed.
+    inletverification: String,
+    /// Which active secret matched (its label, never its value): tells when an old secret is unused.
+    inletsecret: String,
+    /// The idempotency key: the envelope id, or for senders whose id is not signed, the body digest.
+    #[serde(skip)]
+    key: String,
+    /// The content type of the raw body, which a claim-checked payload keeps.
+    #[serde(skip)]
+    body_content_type: String,
+}
+
+/// What a source decides; the envelope adds the rest.
+#[derive(Debug)]
+pub(crate) struct Draft {
+    pub id: String,
+    pub ty: String,
+    pub time: Option<SystemTime>,
+    pub subject: Option<String>,
+    pub content_type: String,
+    pub payload: Payload,
+    /// The idempotency key when it is not the id (see [`Envelope::key`]).
+    pub key: Option<String>,
+}
+
+/// `data` (JSON kept as sent, or built from a form), `data_base64` (anything else), or a
+/// `dataref` to the body stored elsewhere (the claim check).
+#[derive(Debug, Serialize)]
+pub(crate) enum Payload {
+    #[serde(rename = "data")]
+    Json(Box<RawValue>),
+    #[serde(rename = "data")]
+    Built(Value),
+    #[serde(rename = "data_base64")]
+    Base64(String),
+    #[serde(rename = "dataref")]
+    Ref(String),
+}
+
+impl Payload {
+    pub fn base64(body: &[u8]) -> Self {
+        Self::Base64(B64.encode(body))
+    }
+}
+
+impl Envelope {
+    /// Builds the envelope for a verified request; the only way to get one. Fails when the id or
+    /// type the sender's payload gives cannot serve as one.
+    pub(crate) fn new(
+        source: &str,
+        verified: &Verified<'_>,
+        received: SystemTime,
+        draft: Draft,
+    ) -> Result<Self, NormalizeError> {
+        if draft.id.is_empty() || draft.id.len() > MAX_ID_BYTES {
+            return Err(NormalizeError::InvalidField {
+                field: "id",
+                reason: "it must be 1 to 1024 bytes long",
+            });
+        }
+        if draft.ty.chars().count() > MAX_TYPE_CHARS {
+            return Err(NormalizeError::InvalidField {
+                field: "type",
+                reason: "the event type must be at most 256 characters long",
+            });
+        }
+        let body_content_type = verified
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        Ok(Self {
+            specversion: "1.0",
+            key: draft.key.unwrap_or_else(|| draft.id.clone()),
+            id: draft.id,
+            source: source.to_owned(),
+            ty: draft.ty,
+            time: rfc3339(draft.time.unwrap_or(received)),
+            subject: draft.subject.filter(|s| s.len() <= MAX_SUBJECT_BYTES),
+            datacontenttype: draft.content_type,
+            payload: draft.payload,
+            inletreceivedat: rfc3339(received),
+            inletbodysha256: hex::encode(Sha256::digest(verified.body())),
+            inletverification: verified.scheme().to_owned(),
+            inletsecret: verified.secret_label().to_owned(),
+            body_content_type,
+        })
+    }
+
+    /// The provider's delivery id: stable across the provider's retries.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Lower-case dotted event type, e.g. `github.pull_request.opened`.
+    pub fn event_type(&self) -> &str {
+        &self.ty
+    }
+
+    pub fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
+
+    /// What duplicates are recognised by, together with the source: the id where the signature
+    /// covers it, else a digest of the signed body.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Hex SHA-256 of the raw body.
+    pub fn body_sha256(&self) -> &str {
+        &self.inletbodysha256
+    }
+
+    /// The content type of the raw body (what a claim-checked payload is stored as).
+    pub fn body_content_type(&self) -> &str {
+        &self.body_content_type
+    }
+
+    /// Replaces the payload with a `dataref` to the raw body stored at `uri` (the claim check).
+    /// `datacontenttype` becomes the raw body's, and `inletbodysha256` lets a consumer check it.
+    pub fn claim_check(&mut self, uri: String) {
+        self.payload = Payload::Ref(uri);
+        self.datacontenttype = self.body_content_type.clone();
+    }
+
+    /// Whether the payload is stored elsewhere (`dataref`).
+    pub fn is_claim_checked(&self) -> bool {
+        matches!(self.payload, Payload::Ref(_))
+    }
+
+    /// The envelope as JSON in SQS's character set: the message body on the queue.
+    pub fn encode(&self) -> String {
+        sqs_safe(serde_json::to_string(self).unwrap_or_default())
+    }
+}
+
+/// Whether SQS accepts `c` in a message body or attribute.
+pub fn sqs_allows(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// `json` with every character SQS refuses written as a JSON `\uXXXX` escape. Such characters
+/// can only appear inside JSON strings (outside them JSON allows only ASCII), so the value is
+/// unchanged.
+pub fn sqs_safe(json: String) -> String {
+    if json.chars().all(sqs_allows) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if sqs_allows(c) {
+            out.push(c);
+        } else {
+            // Every refused character is in the Basic Multilingual Plane: one escape each.
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        }
+    }
+    out
+}
+
+/// The latest time RFC 3339 (four-digit years) can write: 9999-12-31T23:59:59Z.
+const MAX_RFC3339_UNIX: u64 = 253_402_300_799;
+
+/// Seconds since the epoch as a time, for providers that send one; `None` outside what an
+/// RFC 3339 timestamp can say (before 1970 or after 9999), so the received time is used instead.
+pub(crate) fn from_unix(seconds: i64) -> Option<SystemTime> {
+    let secs = u64::try_from(seconds)
+        .ok()
+        .filter(|s| *s <= MAX_RFC3339_UNIX)?;
+    SystemTime::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs))
+}
+
+/// RFC 3339 with milliseconds. Times past year 9999 (which `humantime` cannot write) are
+/// written as the last representable instant rather than panicking.
+pub(crate) fn rfc3339(t: SystemTime) -> String {
+    let latest = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(MAX_RFC3339_UNIX);
+    humantime::format_rfc3339_millis(t.min(latest)).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqs_safe_escapes_only_refused_characters() {
+        let json = "{\"a\":\"x\u{FFFE}y\u{FFFF}z\",\n\t\"b\":\"\u{1F600}\"}".to_owned();
+        let safe = sqs_safe(json.clone());
+        assert_eq!(
+            safe,
+            "{\"a\":\"x\\ufffey\\uffffz\",\n\t\"b\":\"\u{1F600}\"}"
+        );
+        assert!(safe.chars().all(sqs_allows));
+        let a: Value = serde_json::from_str(&json).expect("json");
+        let b: Value = serde_json::from_str(&safe).expect("json");
+        assert_eq!(a, b, "the same value");
+        let plain = "{\"a\":1}".to_owned();
+        assert_eq!(sqs_safe(plain.clone()), plain);
+    }
+
+    #[test]
+    fn times_beyond_year_9999_do_not_panic() {
+        assert!(from_unix(253_402_300_800).is_none());
+        assert!(from_unix(-1).is_none());
+        assert!(from_unix(253_402_300_799).is_some());
+        let far = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(400_000_000_000);
+        assert_eq!(rfc3339(far), "9999-12-31T23:59:59.000Z");
+    }
+}
