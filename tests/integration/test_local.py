@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -28,13 +30,14 @@ def server(tmp_path):
     """Starts `inlet serve` on a free port; returns (base URL, spool dir, process env)."""
     procs = []
 
-    def start(extra_env: dict | None = None):
+    def start(extra_env: dict | None = None, args: tuple[str, ...] = ()):
         port = free_port()
         spool = tmp_path / "spool"
         env = {k: v for k, v in os.environ.items() if not k.startswith("INLET_") and k != "QUEUE_URL"}
         env.update(extra_env or {})
         log = open(tmp_path / f"serve-{port}.log", "wb")
-        p = subprocess.Popen([str(CLI), "serve", "--addr", f"127.0.0.1:{port}", "--spool", str(spool)],
+        p = subprocess.Popen([str(CLI), "serve", "--addr", f"127.0.0.1:{port}", "--spool", str(spool),
+                              "--idempotency-dir", str(tmp_path / "idempotency"), *args],
                              env=env, stdout=log, stderr=subprocess.STDOUT)
         procs.append((p, log))
         url = f"http://127.0.0.1:{port}"
@@ -94,6 +97,90 @@ def test_server_uses_sqs_when_given_a_queue_url(server, new_queue, sqs, moto_url
     envelopes = [json.loads(m["Body"]) for m in receive_all(sqs, queue_url)]
     assert [(e["type"], e["subject"]) for e in envelopes] == [("github.push", "octo-org/hello-world")]
     assert not spool.exists()
+
+
+def signed_request(url: str, source: str, *sign_args: str) -> urllib.request.Request:
+    """A request signed by `inlet sign`, with the sample body (or --data)."""
+    out = cli("sign", source, *sign_args)
+    assert out.returncode == 0, out
+    data = sample(source)
+    if "--data" in sign_args:
+        data = sign_args[sign_args.index("--data") + 1].encode()
+    return urllib.request.Request(f"{url}/webhooks/{source}", data=data, headers=headers_of(out.stdout), method="POST")
+
+
+def post_all(requests: list[urllib.request.Request]) -> list[tuple[int, dict]]:
+    """Sends every request at once, one thread each."""
+    results: list = [None] * len(requests)
+
+    def send(i):
+        with urllib.request.urlopen(requests[i], timeout=30) as r:
+            results[i] = (r.status, json.loads(r.read()))
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(requests))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_defect4_parallel_deliveries_of_one_id_never_overwrite_each_other(server):
+    url, spool = server(args=("--no-idempotency",))
+    requests = [signed_request(url, "standard", "--id", "msg_same") for _ in range(6)]
+    results = post_all(requests)
+    assert [status for status, _ in results] == [202] * 6
+    paths = {reply["messageId"] for _, reply in results}
+    assert len(paths) == 6, "six distinct messages"
+    assert len(list(spool.glob("*.json"))) == 6
+    assert all(json.loads(open(p).read())["id"] == "msg_same" for p in paths)
+
+
+def test_defect4_ids_that_share_a_long_prefix_each_get_their_own_file(server):
+    url, spool = server(args=("--no-idempotency",))
+    prefix = "x" * 100
+    for i in range(160):
+        out = cli("send", "standard", "--url", f"{url}/webhooks/standard", "--id", f"{prefix}{i}")
+        assert out.stdout.startswith("202"), out
+    files = list(spool.glob("*.json"))
+    assert len(files) == 160
+    assert sorted(json.loads(f.read_text())["id"] for f in files) == sorted(f"{prefix}{i}" for i in range(160))
+
+
+def test_the_local_server_recognises_duplicates_through_its_directory(server):
+    url, spool = server()
+    results = post_all([signed_request(url, "stripe") for _ in range(6)])
+    assert [status for status, _ in results] == [202] * 6
+    assert len({reply["messageId"] for _, reply in results}) == 1, "one message, the same answer"
+    assert sum(1 for _, reply in results if reply.get("duplicate")) == 5
+    assert len(list(spool.glob("*.json"))) == 1
+
+
+def test_idle_and_slow_clients_are_cut_off_and_connections_are_bounded(server):
+    url, _ = server(args=("--read-timeout", "1", "--max-connections", "2"))
+    host, port = url.removeprefix("http://").split(":")
+    # A client that starts a request and never finishes its headers is closed after the timeout.
+    slow = socket.create_connection((host, int(port)))
+    slow.sendall(b"POST /webhooks/github HTTP/1.1\r\nHost: x\r\n")
+    slow.settimeout(5)
+    started = time.monotonic()
+    try:
+        leftover = slow.recv(1024)
+    except ConnectionResetError:
+        leftover = b""
+    assert time.monotonic() - started < 3, "closed by the server's read timeout"
+    assert leftover == b"" or leftover.startswith(b"HTTP/1.1 408"), leftover
+    slow.close()
+    # Two idle connections take both slots; a third client waits until the timeout frees one.
+    idle = [socket.create_connection((host, int(port))) for _ in range(2)]
+    time.sleep(0.2)
+    started = time.monotonic()
+    with urllib.request.urlopen(f"{url}/healthz", timeout=10) as r:
+        assert r.status == 200
+    waited = time.monotonic() - started
+    assert waited > 0.5, f"served after {waited:.2f} s: the limit did not hold"
+    for s in idle:
+        s.close()
 
 
 def test_server_secret_override(server):

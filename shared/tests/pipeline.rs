@@ -1,0 +1,354 @@
+//! The pipeline's delivery guarantees against in-memory ports: idempotency, the claim check,
+//! parking, classified queue failures and the deadline. (The same paths run against moto's SQS,
+//! DynamoDB and S3 in tests/integration.)
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use inlet::config::Settings;
+use inlet::failure::StoreError;
+use inlet::idempotency::{IdempotencyStore, LocalStore, MemoryStore};
+use inlet::payloads::{MemoryPayloads, PayloadStore};
+use inlet::queue::{MemoryQueue, Message, Queue, QueueError};
+use inlet::verify::{Secret, SecretSet};
+use inlet::{Inbound, Pipeline, Reply, Source};
+use serde_json::Value;
+use tokio::time::Instant;
+
+const NOW: u64 = 1_763_800_000;
+const STRIPE_SECRET: &str = "whsec_inlet_dev_stripe_secret";
+
+fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(NOW)
+}
+
+fn source(name: &str) -> &'static dyn Source {
+    inlet::sources::by_name(name).expect("source")
+}
+
+fn pipeline<Q: Queue>(name: &str, secret: &str, queue: Q) -> Pipeline<Q> {
+    let src = source(name);
+    let key = src.decode_secret(secret).expect("secret");
+    let secrets = SecretSet::new(vec![Secret::new("WEBHOOK_SECRET", key)]).expect("set");
+    Pipeline::new(src, secrets, Settings::default(), queue)
+}
+
+/// A request signed as `name` signs it.
+fn signed(name: &str, secret: &str, body: &[u8], id: &str) -> HeaderMap {
+    let src = source(name);
+    let key = src.decode_secret(secret).expect("secret");
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    for (k, v) in src
+        .sign(&key, body, NOW as i64, id)
+        .into_iter()
+        .chain(src.event_headers("push"))
+    {
+        headers.append(
+            HeaderName::from_static(k),
+            HeaderValue::from_str(&v).expect("value"),
+        );
+    }
+    headers
+}
+
+fn stripe_event(id: &str, pad: usize) -> Vec<u8> {
+    serde_json::json!({"id": id, "object": "event", "type": "invoice.paid", "created": NOW, "pad": "x".repeat(pad)})
+        .to_string()
+        .into_bytes()
+}
+
+async fn deliver<Q: Queue>(
+    p: &Pipeline<Q>,
+    headers: &HeaderMap,
+    body: &[u8],
+    budget: Duration,
+) -> Reply {
+    let inbound = Inbound {
+        method: &Method::POST,
+        headers,
+        body,
+    };
+    p.handle(inbound, now(), Instant::now() + budget).await
+}
+
+fn json(reply: &Reply) -> Value {
+    serde_json::from_slice(&reply.body).expect("JSON body")
+}
+
+const BUDGET: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn a_retried_delivery_is_answered_with_the_original_message_id_and_not_enqueued_again() {
+    let p = pipeline("stripe", STRIPE_SECRET, MemoryQueue::default())
+        .with_idempotency(IdempotencyStore::Memory(MemoryStore::default()));
+    let body = stripe_event("evt_1", 10);
+    let headers = signed("stripe", STRIPE_SECRET, &body, "");
+    let first = deliver(&p, &headers, &body, BUDGET).await;
+    let again = deliver(&p, &headers, &body, BUDGET).await;
+    assert_eq!((first.status, again.status), (202, 202));
+    let (first, again) = (json(&first), json(&again));
+    assert_eq!(again["messageId"], first["messageId"]);
+    assert_eq!(again["duplicate"], true);
+    assert!(first.get("duplicate").is_none());
+    assert_eq!(p.queue().messages().len(), 1);
+}
+
+#[tokio::test]
+async fn without_idempotency_every_delivery_is_enqueued() {
+    let p = pipeline("stripe", STRIPE_SECRET, MemoryQueue::default());
+    let body = stripe_event("evt_1", 10);
+    let headers = signed("stripe", STRIPE_SECRET, &body, "");
+    for _ in 0..2 {
+        assert_eq!(deliver(&p, &headers, &body, BUDGET).await.status, 202);
+    }
+    assert_eq!(p.queue().messages().len(), 2);
+}
+
+/// A queue that answers after a delay.
+#[derive(Debug, Default)]
+struct SlowQueue {
+    inner: MemoryQueue,
+    delay: Duration,
+}
+
+impl Queue for SlowQueue {
+    fn max_message_bytes(&self) -> usize {
+        self.inner.max_message_bytes()
+    }
+
+    async fn send(&self, message: &Message) -> Result<String, QueueError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.send(message).await
+    }
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_are_enqueued_once_and_share_the_message_id() {
+    let queue = SlowQueue {
+        delay: Duration::from_millis(300),
+        ..SlowQueue::default()
+    };
+    let p = Arc::new(
+        pipeline("stripe", STRIPE_SECRET, queue)
+            .with_idempotency(IdempotencyStore::Memory(MemoryStore::default())),
+    );
+    let body = stripe_event("evt_concurrent", 10);
+    let headers = signed("stripe", STRIPE_SECRET, &body, "");
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let (p, headers, body) = (p.clone(), headers.clone(), body.clone());
+            tokio::spawn(async move { deliver(&p, &headers, &body, BUDGET).await })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for run in runs {
+        let reply = run.await.expect("joined");
+        assert_eq!(
+            reply.status,
+            202,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        ids.push(json(&reply)["messageId"].clone());
+    }
+    assert!(ids.iter().all(|id| id == &ids[0]), "{ids:?}");
+    assert_eq!(p.queue().inner.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_duplicate_whose_twin_outlasts_the_deadline_is_asked_to_retry() {
+    let queue = SlowQueue {
+        delay: Duration::from_secs(2),
+        ..SlowQueue::default()
+    };
+    let p = Arc::new(
+        pipeline("stripe", STRIPE_SECRET, queue)
+            .with_idempotency(IdempotencyStore::Memory(MemoryStore::default())),
+    );
+    let body = stripe_event("evt_slow", 10);
+    let headers = signed("stripe", STRIPE_SECRET, &body, "");
+    let twin = {
+        let (p, headers, body) = (p.clone(), headers.clone(), body.clone());
+        tokio::spawn(async move { deliver(&p, &headers, &body, BUDGET).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let waiting = deliver(&p, &headers, &body, Duration::from_secs(1)).await;
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(waiting.status, 503);
+    assert_eq!(waiting.header("retry-after"), Some("30"));
+    assert_eq!(
+        json(&waiting)["type"],
+        "urn:inlet:problem:delivery-in-progress"
+    );
+    assert_eq!(twin.await.expect("joined").status, 202);
+}
+
+#[tokio::test]
+async fn a_failed_send_releases_the_mark_so_the_retry_goes_through() {
+    let queue = MemoryQueue::default().fail_next([QueueError::transient("throttled")]);
+    let p = pipeline("stripe", STRIPE_SECRET, queue)
+        .with_idempotency(IdempotencyStore::Memory(MemoryStore::default()));
+    let body = stripe_event("evt_retry", 10);
+    let headers = signed("stripe", STRIPE_SECRET, &body, "");
+    let first = deliver(&p, &headers, &body, BUDGET).await;
+    assert_eq!(first.status, 503);
+    assert_eq!(first.header("retry-after"), Some("30"));
+    let retry = deliver(&p, &headers, &body, BUDGET).await;
+    assert_eq!(retry.status, 202);
+    assert!(json(&retry).get("duplicate").is_none());
+    assert_eq!(p.queue().messages().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unavailable_idempotency_store_never_costs_an_event() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let marks = dir.path().join("marks");
+    let store = LocalStore::new(&marks).expect("store");
+    std::fs::remove_dir(&marks).expect("the store's directory goes away");
+    let p = pipeline("stripe", STRIPE_SECRET, MemoryQueue::default())
+        .with_idempotency(IdempotencyStore::Local(store));
+    let body = stripe_event("evt_open", 10);
+    let headers = signed("stripe", STRIPE_SECRET, &body, "");
+    assert_eq!(deliver(&p, &headers, &body, BUDGET).await.status, 202);
+    assert_eq!(p.queue().messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_body_too_large_for_the_queue_goes_to_the_payload_bucket() {
+    let queue = MemoryQueue::default().with_max_message_bytes(4096);
+    let p = pipeline("stripe", STRIPE_SECRET, queue)
+        .with_payloads(PayloadStore::Memory(MemoryPayloads::default()));
+    let body = stripe_event("evt_big", 10_000);
+    let headers = signed("stripe", STRIPE_SECRET, &body, "");
+    let reply = deliver(&p, &headers, &body, BUDGET).await;
+    assert_eq!(
+        reply.status,
+        202,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let messages = p.queue().messages();
+    assert_eq!(messages.len(), 1);
+    assert!(messages[0].size() <= 4096);
+    let envelope: Value = serde_json::from_str(&messages[0].body).expect("envelope");
+    assert!(envelope.get("data").is_none());
+    let dataref = envelope["dataref"].as_str().expect("dataref");
+    let key = dataref
+        .strip_prefix("memory://")
+        .expect("a reference to the store");
+    let digest = envelope["inletbodysha256"].as_str().expect("digest");
+    assert_eq!(key, format!("payloads/stripe/evt_big/{digest}"));
+    let PayloadStore::Memory(store) = p.payloads() else {
+        panic!("memory store")
+    };
+    let (stored, content_type) = store.get(key).expect("stored");
+    assert_eq!(stored, body, "the raw body, byte for byte");
+    assert_eq!(content_type, "application/json");
+    assert_eq!(envelope["datacontenttype"], "application/json");
+}
+
+#[tokio::test]
+async fn without_a_bucket_an_event_that_cannot_fit_is_refused_up_front() {
+    let queue = MemoryQueue::default().with_max_message_bytes(4096);
+    let p = pipeline("stripe", STRIPE_SECRET, queue)
+        .with_idempotency(IdempotencyStore::Memory(MemoryStore::default()));
+    let body = stripe_event("evt_big", 10_000);
+    let headers = signed("stripe", STRIPE_SECRET, &body, "");
+    let reply = deliver(&p, &headers, &body, BUDGET).await;
+    assert_eq!(reply.status, 413);
+    assert_eq!(json(&reply)["type"], "urn:inlet:problem:payload-too-large");
+    assert!(p.queue().messages().is_empty());
+}
+
+#[tokio::test]
+async fn a_queue_that_refuses_for_good_gets_the_event_parked_or_a_500() {
+    let body = stripe_event("evt_parked", 10);
+    let headers = signed("stripe", STRIPE_SECRET, &body, "");
+    let refusing = || MemoryQueue::failing(QueueError::permanent("AccessDenied"));
+
+    let p = pipeline("stripe", STRIPE_SECRET, refusing())
+        .with_payloads(PayloadStore::Memory(MemoryPayloads::default()))
+        .with_idempotency(IdempotencyStore::Memory(MemoryStore::default()));
+    let reply = deliver(&p, &headers, &body, BUDGET).await;
+    assert_eq!(reply.status, 202);
+    assert_eq!(json(&reply)["parked"], true);
+    assert!(json(&reply).get("messageId").is_none());
+    let PayloadStore::Memory(store) = p.payloads() else {
+        panic!("memory store")
+    };
+    let keys = store.keys();
+    assert_eq!(keys.len(), 1);
+    assert!(
+        keys[0].starts_with("undelivered/stripe/evt_parked/"),
+        "{keys:?}"
+    );
+    let (parked, _) = store.get(&keys[0]).expect("parked");
+    let envelope: Value = serde_json::from_slice(&parked).expect("an envelope");
+    assert_eq!(envelope["id"], "evt_parked");
+    // The sender's retry is a duplicate of the parked delivery.
+    let again = deliver(&p, &headers, &body, BUDGET).await;
+    assert_eq!(
+        (
+            json(&again)["duplicate"].clone(),
+            json(&again)["parked"].clone()
+        ),
+        (Value::Bool(true), Value::Bool(true))
+    );
+    assert_eq!(store.keys().len(), 1);
+
+    let p = pipeline("stripe", STRIPE_SECRET, refusing());
+    let reply = deliver(&p, &headers, &body, BUDGET).await;
+    assert_eq!(reply.status, 500);
+    assert_eq!(reply.header("retry-after"), None);
+    assert_eq!(json(&reply)["type"], "urn:inlet:problem:queue-rejected");
+
+    let p = pipeline("stripe", STRIPE_SECRET, refusing()).with_payloads(PayloadStore::Memory(
+        MemoryPayloads::failing(StoreError::permanent("AccessDenied")),
+    ));
+    assert_eq!(deliver(&p, &headers, &body, BUDGET).await.status, 500);
+}
+
+#[tokio::test]
+async fn a_slow_queue_is_answered_503_before_the_deadline() {
+    let queue = SlowQueue {
+        delay: Duration::from_secs(30),
+        ..SlowQueue::default()
+    };
+    let p = pipeline("stripe", STRIPE_SECRET, queue);
+    let body = stripe_event("evt_slow", 10);
+    let headers = signed("stripe", STRIPE_SECRET, &body, "");
+    let started = std::time::Instant::now();
+    let reply = deliver(&p, &headers, &body, Duration::from_secs(1)).await;
+    let took = started.elapsed();
+    assert_eq!(reply.status, 503);
+    assert_eq!(json(&reply)["type"], "urn:inlet:problem:queue-unavailable");
+    assert!(
+        took < Duration::from_secs(1) && took >= Duration::from_millis(700),
+        "answered after {took:?}, before the 1 s deadline less its margin"
+    );
+}
+
+#[tokio::test]
+async fn a_github_delivery_replayed_under_a_new_delivery_id_is_a_duplicate() {
+    let secret = "inlet-dev-github-secret";
+    let p = pipeline("github", secret, MemoryQueue::default())
+        .with_idempotency(IdempotencyStore::Memory(MemoryStore::default()));
+    let body = br#"{"ref":"refs/heads/main","repository":{"full_name":"o/r"}}"#;
+    let original = signed("github", secret, body, "guid-1");
+    assert_eq!(deliver(&p, &original, body, BUDGET).await.status, 202);
+    // X-GitHub-Delivery is not signed: a replay may carry any value.
+    let mut replay = original.clone();
+    replay.insert("x-github-delivery", HeaderValue::from_static("guid-forged"));
+    let again = deliver(&p, &replay, body, BUDGET).await;
+    assert_eq!(again.status, 202);
+    assert_eq!(json(&again)["duplicate"], true);
+    assert_eq!(
+        json(&again)["id"],
+        "guid-1",
+        "answered with the original delivery"
+    );
+    assert_eq!(p.queue().messages().len(), 1);
+}
