@@ -20,6 +20,8 @@ pub mod normalize;
 pub mod payloads;
 pub mod pipeline;
 pub mod queue;
+#[cfg(feature = "aws")]
+pub mod replay;
 pub mod response;
 pub mod secrets;
 pub mod sources;

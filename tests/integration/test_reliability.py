@@ -8,6 +8,8 @@ import base64
 import datetime
 import hashlib
 import json
+import os
+import subprocess
 import threading
 import time
 import uuid
@@ -15,11 +17,12 @@ import uuid
 import pytest
 import standardwebhooks
 
-from conftest import DEV_SECRETS, bucket_objects, queue_depth, receive_all
+from conftest import DEV_SECRETS, ROOT, bucket_objects, queue_depth, receive_all
 from faultproxy import Delay
 from signers import api_event, response_body, sample, sdk_signed
 
 SECRET = DEV_SECRETS
+CLI = ROOT / "target" / "debug" / "inlet"
 
 
 def run_fn(start_function, source, queue_url, **env):
@@ -81,7 +84,7 @@ def test_defect1_with_idempotency_a_replayed_svix_delivery_is_enqueued_once(star
 
 # ------------------------------------------------------------------ defect 2: permanent failures
 
-def test_defect2_a_permanently_refused_event_is_parked_in_the_bucket(start_function, new_queue, new_bucket, new_table, sqs, aws):
+def test_defect2_a_permanently_refused_event_is_parked_in_the_bucket(start_function, new_queue, new_bucket, new_table, sqs, aws, moto_url):
     queue_url = new_queue()
     bucket = new_bucket()
     fn = run_fn(start_function, "stripe", queue_url, PAYLOAD_BUCKET=bucket, IDEMPOTENCY_TABLE=new_table())
@@ -105,6 +108,17 @@ def test_defect2_a_permanently_refused_event_is_parked_in_the_bucket(start_funct
     time.sleep(0.2)
     parked_lines = [json.loads(line) for line in fn.logs().splitlines() if '"outcome":"parked"' in line]
     assert parked_lines and parked_lines[0]["level"] == "ERROR" and parked_lines[0]["alert"] == "queue-rejected"
+    # Once there is a queue again, `inlet replay` puts the parked envelope on it, then deletes it.
+    new_url = new_queue()
+    out = subprocess.run([str(CLI), "replay", "--bucket", bucket, "--queue-url", new_url], capture_output=True, text=True,
+                         env={**os.environ, "AWS_ENDPOINT_URL": moto_url, "AWS_REGION": "us-east-1",
+                              "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}, timeout=60)
+    assert out.returncode == 0, out
+    assert out.stdout.strip().endswith("1 sent, 0 failed"), out.stdout
+    [message] = receive_all(sqs, new_url)
+    assert message["Body"] == parked.decode()
+    assert message["MessageAttributes"]["type"]["StringValue"] == "stripe.payment_intent.succeeded"
+    assert bucket_objects(aws, bucket) == {}
 
 
 # ------------------------------------------------------------------ defect 3: the envelope's size

@@ -20,6 +20,11 @@ USAGE:
       Prints the headers to send with the payload, one `Name: value` per line.
   inlet event <source> [--format v1|v2|url] [--base64] [--method POST] [--path P] [SIGN OPTIONS]
       Prints an API Gateway REST (v1), HTTP API (v2) or function URL event for sam local invoke.
+  inlet replay [<source>] [--bucket B] [--queue-url URL] [--keep]
+      Sends the envelopes a function parked in the payload bucket (under undelivered/, because
+      the queue refused them for good) to the queue, and deletes each one once the queue has it
+      (--keep leaves them). B defaults to PAYLOAD_BUCKET, URL to QUEUE_URL; AWS credentials and
+      region come from the usual places.
   inlet dev-files [--dir infra]
       Regenerates infra/env.json and the signed events in infra/events/ (development secrets).
 
@@ -96,6 +101,12 @@ pub enum Command {
         path: Option<String>,
         sign: SignArgs,
     },
+    Replay {
+        source: Option<String>,
+        bucket: Option<String>,
+        queue_url: Option<String>,
+        keep: bool,
+    },
     Help,
 }
 
@@ -118,6 +129,7 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
     let mut sign = SignArgs::default();
     let mut serve = ServeArgs::default();
     let mut dir = "infra".to_owned();
+    let (mut bucket, mut queue_url, mut keep) = (None, None, false);
     let (mut url, mut format, mut base64, mut method, mut path) =
         (None, "v2".to_owned(), false, "POST".to_owned(), None);
     let args: Vec<String> = args.collect();
@@ -141,6 +153,9 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
                     .map_err(|_| format!("{flag} is too large"))?
             }
             "--dir" => dir = value()?,
+            "--bucket" => bucket = Some(value()?),
+            "--queue-url" => queue_url = Some(value()?),
+            "--keep" => keep = true,
             "--url" => url = Some(value()?),
             "--format" => format = value()?,
             "--method" => method = value()?,
@@ -174,6 +189,12 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
     Ok(match command.as_str() {
         "serve" => Command::Serve(serve),
         "dev-files" => Command::DevFiles { dir },
+        "replay" => Command::Replay {
+            source,
+            bucket,
+            queue_url,
+            keep,
+        },
         "send" => Command::Send {
             source: need_source()?,
             url,

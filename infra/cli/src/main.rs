@@ -30,6 +30,20 @@ fn run() -> Result<ExitCode, String> {
             runtime.block_on(serve::serve(&args))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Replay {
+            source,
+            bucket,
+            queue_url,
+            keep,
+        } => {
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            let summary = runtime.block_on(replay(source, bucket, queue_url, keep))?;
+            Ok(if summary.failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::DevFiles { dir } => {
             devfiles::write(std::path::Path::new(&dir))?;
             Ok(ExitCode::SUCCESS)
@@ -105,6 +119,41 @@ fn run() -> Result<ExitCode, String> {
             })
         }
     }
+}
+
+/// `inlet replay`: parked envelopes back onto the queue, one line each.
+async fn replay(
+    source: Option<String>,
+    bucket: Option<String>,
+    queue_url: Option<String>,
+    keep: bool,
+) -> Result<inlet::replay::Summary, String> {
+    let env = inlet::config::Env::from_process();
+    let bucket = bucket
+        .or_else(|| env.get(inlet::config::PAYLOAD_BUCKET).map(str::to_owned))
+        .ok_or("give --bucket, or set PAYLOAD_BUCKET")?;
+    let queue_url = match queue_url {
+        Some(url) => url,
+        None => {
+            inlet::config::queue_url(&env).map_err(|e| format!("give --queue-url, or set {e}"))?
+        }
+    };
+    let sdk = inlet::aws::sdk_config().await;
+    let summary = inlet::replay::replay(
+        &sdk,
+        &env,
+        &bucket,
+        &queue_url,
+        source.as_deref(),
+        keep,
+        |key, outcome| match outcome {
+            Ok(message_id) => println!("sent    {key} -> {message_id}"),
+            Err(why) => println!("failed  {key}: {why}"),
+        },
+    )
+    .await?;
+    println!("{} sent, {} failed", summary.sent, summary.failed);
+    Ok(summary)
 }
 
 fn main() -> ExitCode {
