@@ -59,7 +59,9 @@ def wait_http(url: str, timeout: float = 30) -> None:
 def moto_url(tmp_path_factory):
     port = free_port()
     log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")
-    proc = subprocess.Popen([str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    # moto_serial.py runs moto's server one request at a time: the atomicity AWS guarantees.
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "moto_serial.py"), "127.0.0.1", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + "/moto-api/")
@@ -202,3 +204,20 @@ def fault_proxy(moto_url):
         yield proxy
     finally:
         proxy.close()
+
+
+# --- Reports: tables the fault and soak tests print after the run (see test_faults.py, test_soak.py)
+
+REPORTS: list[tuple[str, list[str]]] = []
+
+
+def report(title: str, lines: list[str]) -> None:
+    """Adds a section to the summary printed at the end of the test run."""
+    REPORTS.append((title, list(lines)))
+
+
+def pytest_terminal_summary(terminalreporter):
+    for title, lines in REPORTS:
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -138,10 +138,9 @@ def test_defect4_parallel_deliveries_of_one_id_never_overwrite_each_other(server
 
 def test_defect4_ids_that_share_a_long_prefix_each_get_their_own_file(server):
     url, spool = server(args=("--no-idempotency",))
-    prefix = "x" * 100
-    for i in range(160):
-        out = cli("send", "standard", "--url", f"{url}/webhooks/standard", "--id", f"{prefix}{i}")
-        assert out.stdout.startswith("202"), out
+    prefix = "x" * 100  # names once kept only the first 96 characters of the id
+    results = post_all([signed_request(url, "standard", "--id", f"{prefix}{i}") for i in range(160)])
+    assert [status for status, _ in results] == [202] * 160
     files = list(spool.glob("*.json"))
     assert len(files) == 160
     assert sorted(json.loads(f.read_text())["id"] for f in files) == sorted(f"{prefix}{i}" for i in range(160))

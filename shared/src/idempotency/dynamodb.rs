@@ -4,6 +4,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{new_token, unix_millis, Begin, Claim, Done, Times};
 use crate::aws::classify;
@@ -24,6 +27,22 @@ fn s(v: &str) -> AttributeValue {
 
 fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
+}
+
+/// A conditional write's outcome: `Ok(true)` written, `Ok(false)` its condition did not hold.
+fn written<T, E: ProvideErrorMetadata>(
+    result: Result<T, SdkError<E, Response>>,
+) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(|e| e.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(classify(&e).into()),
+    }
 }
 
 impl DynamoDbStore {
@@ -76,19 +95,10 @@ impl DynamoDbStore {
             .expression_attribute_values(":in_progress", s(IN_PROGRESS))
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(Some(Claim {
-                pk: pk.to_owned(),
-                token,
-            })),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(&e).into()),
-        }
+        Ok(written(put)?.then(|| Claim {
+            pk: pk.to_owned(),
+            token,
+        }))
     }
 
     /// The live mark for `pk`: done, or held by someone else; `None` when there is none.
@@ -147,17 +157,8 @@ impl DynamoDbStore {
             .expression_attribute_values(":token", s(&claim.token))
             .send()
             .await;
-        match update {
-            Ok(_) => Ok(()),
-            // The lease ended and another request took the mark over: it will complete it.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify(&e).into()),
-        }
+        // Not written: the lease ended and another request took the mark over; it completes it.
+        written(update).map(|_| ())
     }
 
     pub(super) async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
@@ -170,15 +171,6 @@ impl DynamoDbStore {
             .expression_attribute_values(":token", s(&claim.token))
             .send()
             .await;
-        match delete {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify(&e).into()),
-        }
+        written(delete).map(|_| ())
     }
 }
