@@ -177,7 +177,11 @@ pub fn write(dir: &Path) -> Result<(), String> {
     for d in &dev::DEFAULTS {
         env.insert(
             function_id(d.source),
+            // No idempotency table or payload bucket for local invokes: the template's names for
+            // them do not exist outside a deployed stack. Set them to real ones to try those paths.
             json!({
+                "IDEMPOTENCY_TABLE": "",
+                "PAYLOAD_BUCKET": "",
                 "QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/inlet-dev-events",
                 "WEBHOOK_SECRET_ARN": "",
                 "WEBHOOK_SECRET": d.secret,
