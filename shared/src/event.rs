@@ -36,11 +36,32 @@ pub enum EventError {
     Malformed,
 }
 
+/// An event as Lambda hands it over: a JSON object (an array is refused, although serde would
+/// read a struct's fields from one by position).
+#[derive(Debug, Default)]
+pub struct ApiEvent(Fields);
+
+impl<'de> Deserialize<'de> for ApiEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Object;
+        impl<'de> serde::de::Visitor<'de> for Object {
+            type Value = ApiEvent;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an API Gateway or function URL event object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ApiEvent, A::Error> {
+                Fields::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(ApiEvent)
+            }
+        }
+        d.deserialize_map(Object)
+    }
+}
+
 /// The fields Inlet reads from all three event shapes. Unknown fields are ignored, and every
 /// field is optional so that a shape mismatch becomes an [`EventError`], never a panic.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct ApiEvent {
+struct Fields {
     /// REST API (1.0).
     http_method: Option<String>,
     request_context: Option<RequestContext>,
@@ -76,6 +97,13 @@ pub fn decode(event: &[u8]) -> Result<HttpRequest, EventError> {
 impl ApiEvent {
     /// The request the event describes.
     pub fn into_request(self) -> Result<HttpRequest, EventError> {
+        let Self(fields) = self;
+        fields.into_request()
+    }
+}
+
+impl Fields {
+    fn into_request(self) -> Result<HttpRequest, EventError> {
         let method = self
             .http_method
             .or_else(|| self.request_context.and_then(|c| c.http?.method))
@@ -222,6 +250,7 @@ mod tests {
             (json!({"httpMethod": "PO ST"}), EventError::InvalidMethod),
             (json!({"httpMethod": 5}), EventError::Malformed),
             (json!([1, 2]), EventError::Malformed),
+            (json!(["POST"]), EventError::Malformed),
         ];
         for (event, want) in cases {
             assert_eq!(decoded(event.clone()).expect_err("bad"), want, "{event}");

@@ -1,0 +1,3 @@
+//! `sources::Slack::verify` on arbitrary headers and body (see `inlet_fuzz::verify_target`).
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| inlet_fuzz::verify_target(&inlet::sources::Slack, data));
