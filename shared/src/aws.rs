@@ -64,15 +64,8 @@ pub fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, Response>) -> AwsFail
         SdkError::ServiceError(service) => {
             let code = service.err().code().map(str::to_owned);
             let status = service.raw().status().as_u16();
-            let retryable = status >= 500
-                || code.as_deref().is_some_and(|c| {
-                    THROTTLING_ERRORS.contains(&c)
-                        || TRANSIENT_ERRORS.contains(&c)
-                        || c.ends_with("Throttled")
-                        || c.ends_with("ThrottledException")
-                });
             AwsFailure {
-                failure: if retryable {
+                failure: if retryable(status, code.as_deref()) {
                     Failure::Transient
                 } else {
                     Failure::Permanent
@@ -100,11 +93,52 @@ pub fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, Response>) -> AwsFail
     }
 }
 
+/// Whether an answer with this status and error code may succeed when sent again: 5xx, the
+/// SDK's throttling and transient codes, and service-specific throttles such as SQS's
+/// `KmsThrottled` (`KMS.ThrottlingException` on the wire).
+fn retryable(status: u16, code: Option<&str>) -> bool {
+    status >= 500
+        || code.is_some_and(|c| {
+            THROTTLING_ERRORS.contains(&c) || TRANSIENT_ERRORS.contains(&c) || c.contains("Throttl")
+        })
+}
+
 fn transient(detail: &str) -> AwsFailure {
     AwsFailure {
         failure: Failure::Transient,
         code: None,
         status: None,
         detail: detail.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttles_and_server_errors_are_transient_the_rest_permanent() {
+        for (status, code) in [
+            (500, Some("InternalFailure")),
+            (503, None),
+            (403, Some("RequestThrottled")),
+            (400, Some("KMS.ThrottlingException")),
+            (400, Some("ProvisionedThroughputExceededException")),
+            (400, Some("ThrottlingException")),
+            (400, Some("RequestTimeout")),
+        ] {
+            assert!(retryable(status, code), "{status} {code:?}");
+        }
+        for (status, code) in [
+            (400, Some("AWS.SimpleQueueService.NonExistentQueue")),
+            (403, Some("AccessDenied")),
+            (400, Some("KMS.AccessDeniedException")),
+            (400, Some("InvalidMessageContents")),
+            (400, Some("InvalidParameterValue")),
+            (404, Some("NoSuchBucket")),
+            (400, None),
+        ] {
+            assert!(!retryable(status, code), "{status} {code:?}");
+        }
     }
 }

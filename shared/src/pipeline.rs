@@ -317,7 +317,9 @@ impl<Q: Queue> Pipeline<Q> {
     }
 
     /// Re-reads the secrets (bounded by `SECRET_REFRESH_SECONDS`) in a task of its own, so a
-    /// refresh that outlasts this request still completes for the sender's retry.
+    /// refresh that outlasts this request still completes for the sender's retry. A re-read that
+    /// failed or did not finish leaves it unknown whether the request was signed with a rotated
+    /// secret: 503 and a retry, rather than a 401 the sender may not retry.
     async fn refresh(
         &self,
         respond_by: Instant,
@@ -325,12 +327,11 @@ impl<Q: Queue> Pipeline<Q> {
         let store = self.secrets.clone();
         let task = tokio::spawn(async move { store.refresh().await });
         match within(respond_by, task).await {
-            Some(Ok(fresh)) => Ok(fresh),
-            Some(Err(_)) => Ok(None),
+            Some(Ok(Ok(fresh))) => Ok(fresh),
+            Some(Ok(Err(_))) | Some(Err(_)) => Err(Rejection::VerificationUnavailable),
             None => {
                 warn!(
                     source = self.source.name(),
-                    outcome = "failed",
                     "re-reading the secrets did not finish in time; it continues in the background"
                 );
                 Err(Rejection::VerificationUnavailable)
@@ -357,6 +358,9 @@ impl<Q: Queue> Pipeline<Q> {
             lease_until: now + lease + LEASE_GRACE,
             expires_at: now + self.settings.idempotency_window,
         };
+        // Once another request is seen holding the mark, a later look that fails or is cut short
+        // by the deadline still means "in progress": never a reason to queue a second copy.
+        let mut held_elsewhere = false;
         loop {
             let until = respond_by.min(Instant::now() + IDEMPOTENCY_CALL_BUDGET);
             match within(until, self.idempotency.begin(&pk, times)).await {
@@ -364,11 +368,13 @@ impl<Q: Queue> Pipeline<Q> {
                 Some(Ok(Begin::Done(done))) => return Ok(Err(done)),
                 Some(Ok(Begin::InProgress)) => {
                     // Another request is queueing this delivery right now: wait for its outcome.
+                    held_elsewhere = true;
                     if Instant::now() + IN_PROGRESS_POLL >= respond_by {
                         return Err(Rejection::DeliveryInProgress);
                     }
                     tokio::time::sleep(IN_PROGRESS_POLL).await;
                 }
+                _ if held_elsewhere => return Err(Rejection::DeliveryInProgress),
                 outcome => {
                     let error = match outcome {
                         Some(Err(e)) => e.detail,

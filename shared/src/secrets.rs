@@ -148,20 +148,24 @@ impl SecretStore {
     }
 
     /// Fetches the secrets again if allowed (a refreshable store, and `min_interval` since the
-    /// last fetch). Returns the new set only when it differs from the current one.
-    pub async fn refresh(&self) -> Option<Arc<SecretSet>> {
-        let refresher = self.refresher.as_ref()?;
+    /// last fetch). `Ok(Some)` is a new set; `Ok(None)` means nothing new (not refreshable, not
+    /// due yet, or the same value); `Err` means the fetch was tried and failed, so whether the
+    /// request was signed with a rotated secret cannot be known yet.
+    pub async fn refresh(&self) -> Result<Option<Arc<SecretSet>>, String> {
+        let Some(refresher) = self.refresher.as_ref() else {
+            return Ok(None);
+        };
         // One refresh at a time; concurrent failures wait and then see the interval has not passed.
         let mut last = refresher.last.lock().await;
         if last.elapsed() < refresher.min_interval {
-            return None;
+            return Ok(None);
         }
         *last = Instant::now();
         match refresher.fetch.fetch().await {
             Ok(set) => {
                 let fresh = Arc::new(set);
                 if same_keys(&fresh, &self.current()) {
-                    return None;
+                    return Ok(None);
                 }
                 info!(
                     secrets = fresh.iter().count(),
@@ -171,11 +175,11 @@ impl SecretStore {
                     Ok(mut guard) => *guard = fresh.clone(),
                     Err(poisoned) => *poisoned.into_inner() = fresh.clone(),
                 }
-                Some(fresh)
+                Ok(Some(fresh))
             }
             Err(e) => {
                 warn!(error = %e, "could not refresh secrets; keeping the current ones");
-                None
+                Err(e)
             }
         }
     }
@@ -220,24 +224,34 @@ mod tests {
         let initial = parse_secret_value(&Github, "old").expect("set");
         let fetcher = Box::new(Counting(AtomicUsize::new(0), "new"));
         let store = SecretStore::refreshing(initial, fetcher, Duration::from_millis(50));
-        assert!(store.refresh().await.is_none(), "too soon after start-up");
+        assert_eq!(
+            store.refresh().await.map(|s| s.is_none()),
+            Ok(true),
+            "too soon after start-up"
+        );
         tokio::time::sleep(Duration::from_millis(60)).await;
-        let fresh = store.refresh().await.expect("changed");
+        let fresh = store.refresh().await.expect("fetched").expect("changed");
         assert_eq!(
             fresh.iter().next().map(|s| s.key().to_vec()),
             Some(b"new".to_vec())
         );
-        assert!(store.refresh().await.is_none(), "bounded");
+        assert_eq!(
+            store.refresh().await.map(|s| s.is_none()),
+            Ok(true),
+            "bounded"
+        );
         tokio::time::sleep(Duration::from_millis(60)).await;
-        assert!(
-            store.refresh().await.is_none(),
+        assert_eq!(
+            store.refresh().await.map(|s| s.is_none()),
+            Ok(true),
             "unchanged value is not a change"
         );
-        assert!(
+        assert_eq!(
             SecretStore::from(parse_secret_value(&Github, "x").expect("set"))
                 .refresh()
                 .await
-                .is_none()
+                .map(|s| s.is_none()),
+            Ok(true)
         );
     }
 }
