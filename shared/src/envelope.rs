@@ -109,13 +109,14 @@ impl Envelope {
                 reason: "the event type must be at most 256 characters long",
             });
         }
+        // A body sent without a content type was read as the draft says (JSON).
         let body_content_type = verified
             .headers()
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
             .filter(|v| !v.is_empty())
-            .unwrap_or("application/octet-stream")
+            .unwrap_or(&draft.content_type)
             .to_owned();
         Ok(Self {
             specversion: "1.0",

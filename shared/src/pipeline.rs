@@ -84,7 +84,7 @@ enum Kept {
     Parked,
 }
 
-/// At most `n` characters of `s`, for logs.
+/// At most [`LOGGED_CHARS`] characters of `s`, for logs.
 fn clip(s: &str) -> &str {
     match s.char_indices().nth(LOGGED_CHARS) {
         Some((i, _)) => &s[..i],
@@ -244,16 +244,7 @@ impl<Q: Queue> Pipeline<Q> {
                     status = 202,
                     "duplicate delivery; already queued"
                 );
-                return Ok(Reply::json(
-                    202,
-                    &Accepted {
-                        id: &done.id,
-                        ty: &done.event_type,
-                        message_id: (done.message_id != PARKED).then_some(&done.message_id),
-                        duplicate: true,
-                        parked: done.message_id == PARKED,
-                    },
-                ));
+                return Ok(accepted(&done.id, &done.event_type, &done.message_id, true));
             }
         };
         let kept = match self
@@ -304,15 +295,11 @@ impl<Q: Queue> Pipeline<Q> {
                 "the queue refused the event for good; parked in the payload bucket for `inlet replay`"
             ),
         }
-        Ok(Reply::json(
-            202,
-            &Accepted {
-                id: envelope.id(),
-                ty: envelope.event_type(),
-                message_id: matches!(kept, Kept::Queued { .. }).then_some(message_id),
-                duplicate: false,
-                parked: matches!(kept, Kept::Parked),
-            },
+        Ok(accepted(
+            envelope.id(),
+            envelope.event_type(),
+            message_id,
+            false,
         ))
     }
 
@@ -568,3 +555,18 @@ impl<Q: Queue> Pipeline<Q> {
 
 /// What a parked delivery's message id is recorded as.
 const PARKED: &str = "parked";
+
+/// The 202 for a delivery kept under `message_id` (now, or earlier for a duplicate).
+fn accepted(id: &str, ty: &str, message_id: &str, duplicate: bool) -> Reply {
+    let parked = message_id == PARKED;
+    Reply::json(
+        202,
+        &Accepted {
+            id,
+            ty,
+            message_id: (!parked).then_some(message_id),
+            duplicate,
+            parked,
+        },
+    )
+}
