@@ -124,16 +124,21 @@ impl Queue for SlowQueue {
     }
 }
 
-#[tokio::test]
-async fn concurrent_duplicates_are_enqueued_once_and_share_the_message_id() {
+/// A Stripe pipeline with idempotency whose queue answers after `delay`, shared between tasks.
+fn slow_idempotent_pipeline(delay: Duration) -> Arc<Pipeline<SlowQueue>> {
     let queue = SlowQueue {
-        delay: Duration::from_millis(300),
+        delay,
         ..SlowQueue::default()
     };
-    let p = Arc::new(
+    Arc::new(
         pipeline("stripe", STRIPE_SECRET, queue)
             .with_idempotency(IdempotencyStore::Memory(MemoryStore::default())),
-    );
+    )
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_are_enqueued_once_and_share_the_message_id() {
+    let p = slow_idempotent_pipeline(Duration::from_millis(300));
     let body = stripe_event("evt_concurrent", 10);
     let headers = signed("stripe", STRIPE_SECRET, &body, "");
     let runs: Vec<_> = (0..4)
@@ -159,14 +164,7 @@ async fn concurrent_duplicates_are_enqueued_once_and_share_the_message_id() {
 
 #[tokio::test]
 async fn a_duplicate_whose_twin_outlasts_the_deadline_is_asked_to_retry() {
-    let queue = SlowQueue {
-        delay: Duration::from_secs(2),
-        ..SlowQueue::default()
-    };
-    let p = Arc::new(
-        pipeline("stripe", STRIPE_SECRET, queue)
-            .with_idempotency(IdempotencyStore::Memory(MemoryStore::default())),
-    );
+    let p = slow_idempotent_pipeline(Duration::from_secs(2));
     let body = stripe_event("evt_slow", 10);
     let headers = signed("stripe", STRIPE_SECRET, &body, "");
     let twin = {

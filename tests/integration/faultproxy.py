@@ -83,6 +83,12 @@ _MAX_LINE = 65536
 # ---------------------------------------------------------------------------------------------
 
 
+def _header(headers: list[tuple[str, str]], name: str) -> Optional[str]:
+    """The first value of header `name` (any case), or None."""
+    name = name.lower()
+    return next((v for k, v in headers if k.lower() == name), None)
+
+
 @dataclass
 class Request:
     """One request as read from a client connection (body already de-chunked)."""
@@ -94,11 +100,7 @@ class Request:
     body: bytes
 
     def header(self, name: str) -> Optional[str]:
-        name = name.lower()
-        for k, v in self.headers:
-            if k.lower() == name:
-                return v
-        return None
+        return _header(self.headers, name)
 
 
 @dataclass
@@ -111,11 +113,7 @@ class Response:
     reason: str = ""
 
     def header(self, name: str) -> Optional[str]:
-        name = name.lower()
-        for k, v in self.headers:
-            if k.lower() == name:
-                return v
-        return None
+        return _header(self.headers, name)
 
 
 # ---------------------------------------------------------------------------------------------
