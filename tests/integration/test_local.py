@@ -155,6 +155,26 @@ def test_the_local_server_recognises_duplicates_through_its_directory(server):
     assert len(list(spool.glob("*.json"))) == 1
 
 
+def test_defect9_the_local_server_does_not_collapse_repeated_headers(server):
+    import http.client
+
+    url, spool = server()
+    host, port = url.removeprefix("http://").split(":")
+    signed = headers_of(cli("sign", "github").stdout)
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.putrequest("POST", "/webhooks/github")
+    for name, value in signed.items():
+        conn.putheader(name, value)
+    conn.putheader("x-github-event", "push")  # a second value: which one was meant is not guessed
+    body = sample("github")
+    conn.putheader("content-length", str(len(body)))
+    conn.endheaders(body)
+    resp = conn.getresponse()
+    assert resp.status == 400
+    assert json.loads(resp.read())["type"] == "urn:inlet:problem:duplicate-header"
+    assert not spool.exists() or not list(spool.glob("*.json"))
+
+
 def test_idle_and_slow_clients_are_cut_off_and_connections_are_bounded(server):
     url, _ = server(args=("--read-timeout", "1", "--max-connections", "2"))
     host, port = url.removeprefix("http://").split(":")
