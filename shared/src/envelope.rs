@@ -64,8 +64,18 @@ pub(crate) struct Draft {
     pub subject: Option<String>,
     pub content_type: String,
     pub payload: Payload,
-    /// The idempotency key when it is not the id (see [`Envelope::key`]).
-    pub key: Option<String>,
+    /// What duplicates are recognised by (see [`Envelope::key`]).
+    pub key: KeyBasis,
+}
+
+/// What a delivery's idempotency key is made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyBasis {
+    /// The envelope id: the signature covers it, and the sender never reuses it.
+    Id,
+    /// `sha256:<hex digest of the signed body>` (the body digest the envelope carries anyway),
+    /// for senders whose id is not signed (GitHub) or not unique.
+    BodyDigest,
 }
 
 /// `data` (JSON kept as sent, or built from a form), `data_base64` (anything else), or a
@@ -118,9 +128,13 @@ impl Envelope {
             .filter(|v| !v.is_empty())
             .unwrap_or(&draft.content_type)
             .to_owned();
+        let body_sha256 = hex::encode(Sha256::digest(verified.body()));
         Ok(Self {
             specversion: "1.0",
-            key: draft.key.unwrap_or_else(|| draft.id.clone()),
+            key: match draft.key {
+                KeyBasis::Id => draft.id.clone(),
+                KeyBasis::BodyDigest => format!("sha256:{body_sha256}"),
+            },
             id: draft.id,
             source: source.to_owned(),
             ty: draft.ty,
@@ -129,7 +143,7 @@ impl Envelope {
             datacontenttype: draft.content_type,
             payload: draft.payload,
             inletreceivedat: rfc3339(received),
-            inletbodysha256: hex::encode(Sha256::digest(verified.body())),
+            inletbodysha256: body_sha256,
             inletverification: verified.scheme().to_owned(),
             inletsecret: verified.secret_label().to_owned(),
             body_content_type,

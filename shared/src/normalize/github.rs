@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    body_digest_id, body_kind, event_type, form_to_json, parse_json, required_header, BodyKind,
-    Disposition, Draft, Envelope, Lenient, NormalizeError, Payload, JSON,
+    body_kind, event_type, form_to_json, parse_json, required_header, BodyKind, Disposition, Draft,
+    Envelope, KeyBasis, Lenient, NormalizeError, Payload, JSON,
 };
 use crate::verify::Verified;
 
@@ -82,7 +82,7 @@ pub fn normalize(
         subject,
         content_type: JSON.into(),
         payload: Payload::Json(raw),
-        key: Some(body_digest_id(v.body())),
+        key: KeyBasis::BodyDigest,
     };
     Ok(Disposition::Enqueue(Box::new(Envelope::new(
         source, v, received, draft,

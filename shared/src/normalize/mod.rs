@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 pub use crate::envelope::Envelope;
-pub(crate) use crate::envelope::{from_unix, Draft, Payload};
+pub(crate) use crate::envelope::{from_unix, Draft, KeyBasis, Payload};
 use crate::response::Reply;
 
 /// Deepest JSON nesting accepted. The envelope adds one level, which keeps every message within

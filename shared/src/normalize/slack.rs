@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{
     body_digest_id, body_kind, event_type, form_to_json, from_unix, parse_json, BodyKind,
-    Disposition, Draft, Envelope, Lenient, NormalizeError, Payload, JSON,
+    Disposition, Draft, Envelope, KeyBasis, Lenient, NormalizeError, Payload, JSON,
 };
 use crate::response::Reply;
 use crate::verify::Verified;
@@ -81,7 +81,7 @@ pub fn normalize(
                 subject,
                 content_type: JSON.into(),
                 payload: Payload::Json(raw),
-                key: None,
+                key: KeyBasis::Id,
             }
         }
         BodyKind::Form => {
@@ -120,7 +120,7 @@ pub fn normalize(
                     subject,
                     content_type: JSON.into(),
                     payload: Payload::Built(value),
-                    key: None,
+                    key: KeyBasis::Id,
                 }
             } else {
                 let is_command = form.contains_key("command");
@@ -134,7 +134,7 @@ pub fn normalize(
                     subject: field(&form, "channel_id"),
                     content_type: JSON.into(),
                     payload: Payload::Built(Value::Object(form)),
-                    key: None,
+                    key: KeyBasis::Id,
                 }
             }
         }

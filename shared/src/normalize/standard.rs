@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    body_kind, event_type, from_unix, parse_json, BodyKind, Disposition, Draft, Envelope, Lenient,
-    NormalizeError, Payload, JSON,
+    body_kind, event_type, from_unix, parse_json, BodyKind, Disposition, Draft, Envelope, KeyBasis,
+    Lenient, NormalizeError, Payload, JSON,
 };
 use crate::verify::standard::ID_HEADERS;
 use crate::verify::Verified;
@@ -64,7 +64,7 @@ pub fn normalize(
         subject: None,
         content_type,
         payload,
-        key: None,
+        key: KeyBasis::Id,
     };
     Ok(Disposition::Enqueue(Box::new(Envelope::new(
         source, v, received, draft,

@@ -8,8 +8,8 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{
-    body_kind, event_type, from_unix, parse_json, BodyKind, Disposition, Draft, Envelope, Lenient,
-    NormalizeError, Payload, JSON,
+    body_kind, event_type, from_unix, parse_json, BodyKind, Disposition, Draft, Envelope, KeyBasis,
+    Lenient, NormalizeError, Payload, JSON,
 };
 use crate::verify::Verified;
 
@@ -78,7 +78,7 @@ pub fn normalize(
         subject,
         content_type: JSON.into(),
         payload: Payload::Json(raw),
-        key: None,
+        key: KeyBasis::Id,
     };
     Ok(Disposition::Enqueue(Box::new(Envelope::new(
         source, v, received, draft,
