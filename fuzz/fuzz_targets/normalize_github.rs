@@ -1,7 +1,7 @@
-//! A validly signed request of the fuzzer's choosing through `sources::Github`'s verify and
+//! A validly signed request of the fuzzer's choosing through the github scheme's verify and
 //! normalize (see `inlet_fuzz::normalize_target`).
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| inlet_fuzz::normalize_target(
-    &inlet::sources::Github,
+    inlet::sources::by_name("github").expect("github"),
     data
 ));

@@ -1,7 +1,7 @@
-//! A validly signed request of the fuzzer's choosing through `sources::Stripe`'s verify and
+//! A validly signed request of the fuzzer's choosing through the stripe scheme's verify and
 //! normalize (see `inlet_fuzz::normalize_target`).
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| inlet_fuzz::normalize_target(
-    &inlet::sources::Stripe,
+    inlet::sources::by_name("stripe").expect("stripe"),
     data
 ));

@@ -1,3 +1,6 @@
-//! `sources::Github::verify` on arbitrary headers and body (see `inlet_fuzz::verify_target`).
+//! The github scheme's verification on arbitrary headers and body (see `inlet_fuzz::verify_target`).
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| inlet_fuzz::verify_target(&inlet::sources::Github, data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| inlet_fuzz::verify_target(
+    inlet::sources::by_name("github").expect("github"),
+    data
+));

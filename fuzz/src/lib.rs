@@ -81,7 +81,7 @@ pub fn dev_secret(source: &str) -> &'static str {
     }
 }
 
-fn dev_key(src: &dyn Source) -> Vec<u8> {
+fn dev_key(src: &Source) -> Vec<u8> {
     src.decode_secret(dev_secret(src.name()))
         .expect("the development secret decodes")
 }
@@ -202,7 +202,7 @@ fn clock_at(unix: u64) -> Clock {
 ///   verifies, it is the development secret that matched, the body is the one given, the signed
 ///   timestamp is within the window, Standard Webhooks report the id they signed, and the same
 ///   request with its body changed by one byte does not verify.
-pub fn verify_target(src: &dyn Source, data: &[u8]) {
+pub fn verify_target(src: &'static Source, data: &[u8]) {
     let input = Input::parse(data);
     let now = input.number("now").unwrap_or(DEFAULT_NOW) % 1_000_000_000_000;
     let clock = clock_at(now);
@@ -211,10 +211,7 @@ pub fn verify_target(src: &dyn Source, data: &[u8]) {
         headers.append(name, value);
     }
     let body = input.body;
-    let req = Unverified {
-        headers: &headers,
-        body,
-    };
+    let req = Unverified::post(&headers, body);
 
     let unknown =
         SecretSet::new(vec![Secret::new("unknown", UNKNOWN_KEY.to_vec())]).expect("one secret");
@@ -238,13 +235,13 @@ pub fn verify_target(src: &dyn Source, data: &[u8]) {
             return;
         }
     };
-    trace(|| format!("{}: verified ({})", src.name(), v.scheme()));
+    trace(|| format!("{}: verified ({})", src.name(), v.verification()));
     assert_eq!(v.secret_label(), DEV_LABEL);
     assert_eq!(v.body(), body);
     assert!(
-        v.scheme().starts_with(src.name()),
+        v.verification().starts_with(src.name()),
         "scheme {} of {}",
-        v.scheme(),
+        v.verification(),
         src.name()
     );
     if let Some(t) = v.timestamp() {
@@ -270,10 +267,7 @@ pub fn verify_target(src: &dyn Source, data: &[u8]) {
         Some(last) => *last ^= 1,
         None => changed.push(b' '),
     }
-    let tampered = Unverified {
-        headers: &headers,
-        body: &changed,
-    };
+    let tampered = Unverified::post(&headers, &changed);
     if let Ok(v) = src.verify(&dev, tampered, &clock) {
         panic!("a body changed after signing still verifies: {v:?}");
     }
@@ -435,7 +429,7 @@ fn assert_same_json(data: &RawValue, expected: &[u8], what: &str) {
 ///   `<source>` or `<source>.…` of printable characters, the id the one signed or sent.
 /// * `data` is the body as sent (verbatim but for the SQS escapes, and equal as a JSON value);
 ///   for forms, the form as JSON or its `payload`; `data_base64` is exactly the body bytes.
-pub fn normalize_target(src: &dyn Source, data: &[u8]) {
+pub fn normalize_target(src: &'static Source, data: &[u8]) {
     let input = Input::parse(data);
     let name = src.name();
     let body = input.body;
@@ -449,21 +443,31 @@ pub fn normalize_target(src: &dyn Source, data: &[u8]) {
             headers.insert(CONTENT_TYPE, value);
         }
     }
-    let signed = src.sign(&key, body, i64::try_from(ts).expect("small"), &id);
+    let signing = inlet::verify::engine::Signing {
+        body,
+        at: i64::try_from(ts).expect("small"),
+        id: &id,
+        url: None,
+        method: "POST",
+    };
+    let signed = src
+        .sign(&key, &signing)
+        .expect("the scheme signs in headers");
     for (n, v) in &signed {
         let value = HeaderValue::from_str(v).expect("sign writes valid header values");
-        headers.append(*n, value);
+        let name = http::HeaderName::from_bytes(n.as_bytes()).expect("a header name");
+        headers.append(name, value);
     }
     let event = input.knob("event").unwrap_or(b"push");
-    for (n, v) in src.event_headers(&String::from_utf8_lossy(event)) {
-        if let Ok(value) = HeaderValue::from_str(&v) {
-            headers.append(n, value);
+    if let Some(h) = src.event_header() {
+        if let Ok(value) = HeaderValue::from_str(&String::from_utf8_lossy(event)) {
+            headers.append(h, value);
         }
     }
     for (n, v) in input.headers() {
         // A second content type may follow ours (Inlet reads the first); the signed headers
         // are the harness's alone, so that the request verifies.
-        let ours = signed.iter().any(|(s, _)| n == *s);
+        let ours = signed.iter().any(|(s, _)| n.as_str() == s);
         if !ours {
             headers.append(n, v);
         }
@@ -471,10 +475,7 @@ pub fn normalize_target(src: &dyn Source, data: &[u8]) {
 
     let secrets = SecretSet::new(vec![Secret::new(DEV_LABEL, key)]).expect("one secret");
     let clock = clock_at(ts);
-    let req = Unverified {
-        headers: &headers,
-        body,
-    };
+    let req = Unverified::post(&headers, body);
     let verified = match src.verify(&secrets, req, &clock) {
         Ok(v) => v,
         Err(e) => panic!("a request signed by `sign` does not verify: {e}\n{headers:?}"),
@@ -530,7 +531,7 @@ pub fn normalize_target(src: &dyn Source, data: &[u8]) {
     assert!(!env.time.is_empty() && !env.inletreceivedat.is_empty());
     assert_eq!(env.inletbodysha256, hex::encode(Sha256::digest(body)));
     assert_eq!(env.inletbodysha256, envelope.body_sha256());
-    assert_eq!(env.inletverification, verified.scheme());
+    assert_eq!(env.inletverification, verified.verification());
     assert_eq!(env.inletsecret, DEV_LABEL);
     assert!(env.dataref.is_none(), "normalize never claim-checks");
     match name {

@@ -19,7 +19,6 @@ pub const IDEMPOTENCY_TTL: &str = "IDEMPOTENCY_TTL_SECONDS";
 pub const PAYLOAD_BUCKET: &str = "PAYLOAD_BUCKET";
 
 /// Default replay window.
-pub const DEFAULT_TOLERANCE_SECONDS: u64 = 300;
 /// Largest body a function can receive: Lambda's 6 MB synchronous payload. The default limit
 /// with a payload bucket; without one, the default is the queue's maximum message size.
 pub const MAX_BODY_CEILING: usize = 6 * 1024 * 1024;
@@ -72,8 +71,9 @@ pub enum ConfigError {
 /// Limits every request is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
-    /// How far a signed timestamp may be from now, either way.
-    pub tolerance: Duration,
+    /// How far a signed timestamp may be from now, either way; `None` takes the window the
+    /// sender's own SDK enforces.
+    pub tolerance: Option<Duration>,
     /// Largest body accepted; larger ones get 413 before anything else is done.
     pub max_body_bytes: usize,
     /// Least time between Secrets Manager re-fetches after a signature mismatch.
@@ -85,7 +85,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            tolerance: Duration::from_secs(DEFAULT_TOLERANCE_SECONDS),
+            tolerance: None,
             max_body_bytes: MAX_BODY_CEILING,
             secret_refresh: Duration::from_secs(DEFAULT_SECRET_REFRESH_SECONDS),
             idempotency_window: Duration::from_secs(crate::idempotency::DEFAULT_WINDOW_SECONDS),
@@ -113,17 +113,14 @@ fn number<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
 }
 
 impl Settings {
-    /// `WEBHOOK_TOLERANCE_SECONDS` (default 300), `MAX_BODY_BYTES` (default 6291456; see
+    /// `WEBHOOK_TOLERANCE_SECONDS` (default: the sender's own window), `MAX_BODY_BYTES` (default 6291456; see
     /// [`Settings::fit_body_limit`]), `SECRET_REFRESH_SECONDS` (default 60) and
     /// `IDEMPOTENCY_TTL_SECONDS` (default 86400).
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let tolerance = number(
-            env,
-            TOLERANCE,
-            DEFAULT_TOLERANCE_SECONDS,
-            1,
-            MAX_TOLERANCE_SECONDS,
-        )?;
+        let tolerance = match env.get(TOLERANCE).filter(|t| !t.trim().is_empty()) {
+            None => None,
+            Some(_) => Some(number(env, TOLERANCE, 0, 1, MAX_TOLERANCE_SECONDS)?),
+        };
         let refresh = number(
             env,
             SECRET_REFRESH,
@@ -140,7 +137,7 @@ impl Settings {
             ttl_max,
         )?;
         Ok(Self {
-            tolerance: Duration::from_secs(tolerance),
+            tolerance: tolerance.map(Duration::from_secs),
             max_body_bytes: number(env, MAX_BODY, MAX_BODY_CEILING, 1, MAX_BODY_CEILING)?,
             secret_refresh: Duration::from_secs(refresh),
             idempotency_window: Duration::from_secs(window),
@@ -239,7 +236,7 @@ pub enum SecretsConfig {
 
 /// `WEBHOOK_SECRET_ARN` (Secrets Manager), or the secrets in the environment; exactly one of the
 /// two. An empty variable counts as unset (templates declare both so either can be overridden).
-pub fn secrets_config(source: &dyn Source, env: &Env) -> Result<SecretsConfig, ConfigError> {
+pub fn secrets_config(source: &Source, env: &Env) -> Result<SecretsConfig, ConfigError> {
     let arn = env.get(WEBHOOK_SECRET_ARN).filter(|a| !a.trim().is_empty());
     let plain = env.get(WEBHOOK_SECRET).filter(|s| !s.is_empty());
     match (arn, plain) {
@@ -254,7 +251,7 @@ pub fn secrets_config(source: &dyn Source, env: &Env) -> Result<SecretsConfig, C
 
 /// The active secrets: `WEBHOOK_SECRET` (the newest), then `WEBHOOK_SECRET_2`, `WEBHOOK_SECRET_3`, …
 /// in numeric order, each used verbatim (no trimming) and decoded as the source requires.
-pub fn secrets(source: &dyn Source, env: &Env) -> Result<SecretSet, ConfigError> {
+pub fn secrets(source: &Source, env: &Env) -> Result<SecretSet, ConfigError> {
     let first = env.get(WEBHOOK_SECRET).filter(|s| !s.is_empty()).ok_or_else(|| ConfigError::Missing {
         var: WEBHOOK_SECRET.into(),
         expected: format!(
@@ -293,7 +290,15 @@ pub fn secrets(source: &dyn Source, env: &Env) -> Result<SecretSet, ConfigError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::{Github, Standard};
+    use crate::sources::{by_name, Source};
+
+    fn github() -> &'static Source {
+        by_name("github").expect("github")
+    }
+
+    fn standard() -> &'static Source {
+        by_name("standard").expect("standard")
+    }
 
     #[test]
     fn secrets_are_verbatim_and_ordered() {
@@ -303,7 +308,7 @@ mod tests {
             ("WEBHOOK_SECRET_2", "two"),
             ("WEBHOOK_SECRET_ARN", "ignored-here"),
         ]);
-        let set = secrets(&Github, &env).expect("valid");
+        let set = secrets(github(), &env).expect("valid");
         let labels: Vec<&str> = set.iter().map(|s| s.label()).collect();
         assert_eq!(
             labels,
@@ -317,18 +322,18 @@ mod tests {
 
     #[test]
     fn missing_and_invalid_secrets_name_the_variable() {
-        let err = secrets(&Github, &Env::default()).expect_err("missing");
+        let err = secrets(github(), &Env::default()).expect_err("missing");
         assert!(
             err.to_string().starts_with("WEBHOOK_SECRET is not set"),
             "{err}"
         );
-        let err = secrets(&Github, &Env::from_pairs([("WEBHOOK_SECRET", "")])).expect_err("empty");
+        let err = secrets(github(), &Env::from_pairs([("WEBHOOK_SECRET", "")])).expect_err("empty");
         assert!(
             err.to_string().starts_with("WEBHOOK_SECRET is not set"),
             "{err}"
         );
         let err = secrets(
-            &Standard,
+            standard(),
             &Env::from_pairs([
                 ("WEBHOOK_SECRET", "whsec_ok+/AA=="),
                 ("WEBHOOK_SECRET_2", "whsec_!!"),
@@ -346,20 +351,20 @@ mod tests {
         let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:github-AbCdEf";
         let env = Env::from_pairs([(WEBHOOK_SECRET_ARN, arn), (WEBHOOK_SECRET, "")]);
         assert!(
-            matches!(secrets_config(&Github, &env), Ok(SecretsConfig::SecretsManager(a)) if a == arn)
+            matches!(secrets_config(github(), &env), Ok(SecretsConfig::SecretsManager(a)) if a == arn)
         );
         let env = Env::from_pairs([(WEBHOOK_SECRET_ARN, ""), (WEBHOOK_SECRET, "s")]);
         assert!(matches!(
-            secrets_config(&Github, &env),
+            secrets_config(github(), &env),
             Ok(SecretsConfig::Env(_))
         ));
         let env = Env::from_pairs([(WEBHOOK_SECRET_ARN, arn), (WEBHOOK_SECRET, "s")]);
-        let err = secrets_config(&Github, &env).expect_err("both");
+        let err = secrets_config(github(), &env).expect_err("both");
         assert!(
             err.to_string().starts_with("WEBHOOK_SECRET_ARN is invalid"),
             "{err}"
         );
-        let err = secrets_config(&Github, &Env::default()).expect_err("neither");
+        let err = secrets_config(github(), &Env::default()).expect_err("neither");
         assert!(err.to_string().contains("WEBHOOK_SECRET_ARN"), "{err}");
     }
 
@@ -433,7 +438,10 @@ mod tests {
         assert_eq!(Settings::from_env(&Env::default()), Ok(Settings::default()));
         let s = Settings::from_env(&Env::from_pairs([(TOLERANCE, "60"), (MAX_BODY, "1024")]))
             .expect("valid");
-        assert_eq!((s.tolerance.as_secs(), s.max_body_bytes), (60, 1024));
+        assert_eq!(
+            (s.tolerance, s.max_body_bytes),
+            (Some(Duration::from_secs(60)), 1024)
+        );
         assert_eq!(s.secret_refresh.as_secs(), DEFAULT_SECRET_REFRESH_SECONDS);
         assert_eq!(s.idempotency_window.as_secs(), 86_400);
         for (var, bad) in [

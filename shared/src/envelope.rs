@@ -144,7 +144,7 @@ impl Envelope {
             payload: draft.payload,
             inletreceivedat: rfc3339(received),
             inletbodysha256: body_sha256,
-            inletverification: verified.scheme().to_owned(),
+            inletverification: verified.verification(),
             inletsecret: verified.secret_label().to_owned(),
             body_content_type,
         })

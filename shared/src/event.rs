@@ -14,12 +14,20 @@ use std::collections::BTreeMap;
 
 use crate::response::Reply;
 
-/// A request as the sender sent it: method, every header value, and the exact body bytes.
+/// A request as the sender sent it: method, every header value, the exact body bytes, the
+/// query string, and the URL rebuilt from the event.
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
     pub method: Method,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// The raw query string without `?`. An HTTP API or function URL passes it as sent; a REST
+    /// API passes decoded parameters, which are re-encoded here (in name order).
+    pub query: String,
+    /// `https://<Host header or domain name><path>[?<query>]`, the path including the stage
+    /// (or a custom domain's base path) as the sender called it. Schemes that sign the URL use
+    /// `PUBLIC_URL` instead when it is set.
+    pub url: Option<String>,
 }
 
 /// Why an event is not a usable API Gateway or function URL event. A caller on the internet
@@ -73,12 +81,22 @@ struct Fields {
     cookies: Option<Vec<String>>,
     body: Option<String>,
     is_base64_encoded: Option<bool>,
+    /// REST API: the resource path (without the stage).
+    path: Option<String>,
+    /// HTTP API and function URLs: the path as requested.
+    raw_path: Option<String>,
+    raw_query_string: Option<String>,
+    query_string_parameters: Option<BTreeMap<String, Option<String>>>,
+    multi_value_query_string_parameters: Option<BTreeMap<String, Option<Vec<Option<String>>>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 struct RequestContext {
     http: Option<HttpContext>,
+    domain_name: Option<String>,
+    /// REST API: the path as requested, stage or base path included.
+    path: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -104,10 +122,39 @@ impl ApiEvent {
 
 impl Fields {
     fn into_request(self) -> Result<HttpRequest, EventError> {
+        let (context_method, domain, context_path) = match self.request_context {
+            Some(c) => (c.http.and_then(|h| h.method), c.domain_name, c.path),
+            None => (None, None, None),
+        };
         let method = self
             .http_method
-            .or_else(|| self.request_context.and_then(|c| c.http?.method))
+            .or(context_method)
             .ok_or(EventError::NoMethod)?;
+        let query = match (
+            self.raw_query_string,
+            self.multi_value_query_string_parameters,
+        ) {
+            (Some(raw), _) => raw,
+            (None, Some(multi)) if !multi.is_empty() => {
+                let mut q = form_urlencoded::Serializer::new(String::new());
+                for (name, values) in &multi {
+                    for value in values.iter().flatten().flatten() {
+                        q.append_pair(name, value);
+                    }
+                }
+                q.finish()
+            }
+            _ => {
+                let mut q = form_urlencoded::Serializer::new(String::new());
+                for (name, value) in self.query_string_parameters.iter().flatten() {
+                    if let Some(value) = value {
+                        q.append_pair(name, value);
+                    }
+                }
+                q.finish()
+            }
+        };
+        let path = self.raw_path.or(context_path).or(self.path);
         let method =
             Method::from_bytes(method.as_bytes()).map_err(|_| EventError::InvalidMethod)?;
         let mut headers = HeaderMap::new();
@@ -137,10 +184,25 @@ impl Fields {
                 .decode(text.as_bytes())
                 .map_err(|_| EventError::InvalidBase64)?,
         };
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+            .or(domain);
+        let url = match (host, path) {
+            (Some(host), Some(path)) if !host.is_empty() => Some(if query.is_empty() {
+                format!("https://{host}{path}")
+            } else {
+                format!("https://{host}{path}?{query}")
+            }),
+            _ => None,
+        };
         Ok(HttpRequest {
             method,
             headers,
             body,
+            query,
+            url,
         })
     }
 }
@@ -190,6 +252,34 @@ mod tests {
 
     fn decoded(event: serde_json::Value) -> Result<HttpRequest, EventError> {
         decode(event.to_string().as_bytes())
+    }
+
+    #[test]
+    fn urls_are_rebuilt_with_the_stage_and_query_as_called() {
+        let v2 = decoded(json!({
+            "version": "2.0", "rawPath": "/prod/webhooks/twilio", "rawQueryString": "a=1&b=%20",
+            "headers": {"host": "hooks.example.com"},
+            "requestContext": {"http": {"method": "POST"}, "domainName": "abc.execute-api.eu-west-1.amazonaws.com"}
+        }))
+        .expect("decodes");
+        assert_eq!(v2.query, "a=1&b=%20");
+        assert_eq!(
+            v2.url.as_deref(),
+            Some("https://hooks.example.com/prod/webhooks/twilio?a=1&b=%20")
+        );
+        let v1 = decoded(json!({
+            "httpMethod": "POST", "path": "/webhooks/square",
+            "multiValueQueryStringParameters": {"b": ["x y"], "a": ["1", "2"]},
+            "requestContext": {"path": "/prod/webhooks/square", "domainName": "abc.execute-api.eu-west-1.amazonaws.com"}
+        }))
+        .expect("decodes");
+        assert_eq!(v1.query, "a=1&a=2&b=x+y");
+        assert_eq!(
+            v1.url.as_deref(),
+            Some("https://abc.execute-api.eu-west-1.amazonaws.com/prod/webhooks/square?a=1&a=2&b=x+y")
+        );
+        let bare = decoded(json!({"httpMethod": "POST"})).expect("decodes");
+        assert_eq!((bare.query.as_str(), bare.url), ("", None));
     }
 
     #[test]

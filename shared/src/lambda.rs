@@ -24,14 +24,20 @@ pub use lambda_runtime::Error;
 /// The budget of an invocation whose deadline the runtime did not give (Lambda always does).
 const FALLBACK_BUDGET: Duration = Duration::from_secs(5);
 
-/// Runs a source's function until the Lambda runtime stops it. Fails before serving anything
-/// if the configuration is incomplete, the secret cannot be read or the queue cannot be used.
-pub async fn run(source: &'static dyn Source) -> Result<(), Error> {
+/// Runs the function of the source the environment names (`INLET_SOURCE`, else `default_name`:
+/// the binaries named after one sender) until the Lambda runtime stops it. Fails before serving
+/// anything if the configuration is incomplete, the secret cannot be read or the queue cannot be used.
+pub async fn run(default_name: Option<&str>) -> Result<(), Error> {
     crate::logging::init();
-    let pipeline = match build(source, &Env::from_process()).await {
+    let env = Env::from_process();
+    let built = match Source::from_env(&env, default_name) {
+        Ok(source) => build(source, &env).await.map_err(|e| (source.name(), e)),
+        Err(e) => Err((default_name.unwrap_or("unknown"), e)),
+    };
+    let pipeline = match built {
         Ok(p) => p,
-        Err(e) => {
-            error!(source = source.name(), error = %e, "configuration is invalid; refusing to start");
+        Err((source, e)) => {
+            error!(source, error = %e, "configuration is invalid; refusing to start");
             return Err(e.into());
         }
     };
@@ -45,7 +51,7 @@ pub async fn run(source: &'static dyn Source) -> Result<(), Error> {
 
 /// Everything the request path needs, built once: configuration, secrets, SDK clients. The
 /// secret is fetched while the queue is checked, not after.
-async fn build(source: &'static dyn Source, env: &Env) -> Result<Pipeline<SqsQueue>, ConfigError> {
+async fn build(source: &'static Source, env: &Env) -> Result<Pipeline<SqsQueue>, ConfigError> {
     let queue_url = config::queue_url(env)?;
     let mut settings = Settings::from_env(env)?;
     let secrets_config = config::secrets_config(source, env)?;
@@ -92,7 +98,11 @@ async fn build(source: &'static dyn Source, env: &Env) -> Result<Pipeline<SqsQue
         source = source.name(),
         secrets = secrets.current().iter().count(),
         secrets_from = origin,
-        tolerance_seconds = settings.tolerance.as_secs(),
+        scheme = source.scheme().name,
+        tolerance_seconds = settings
+            .tolerance
+            .unwrap_or_else(|| source.default_tolerance())
+            .as_secs(),
         max_body_bytes = settings.max_body_bytes,
         max_message_bytes = queue.max_message_bytes(),
         idempotency = idempotency.kind(),
@@ -131,6 +141,8 @@ pub async fn handle<Q: Queue>(
                 method: &req.method,
                 headers: &req.headers,
                 body: &req.body,
+                query: &req.query,
+                url: req.url.as_deref(),
             };
             pipeline.handle(inbound, now, deadline).await.into()
         }

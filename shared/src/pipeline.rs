@@ -38,18 +38,38 @@ const IN_PROGRESS_POLL: Duration = Duration::from_millis(100);
 /// Characters of an id or type kept in a log line.
 const LOGGED_CHARS: usize = 128;
 
-/// A request as it arrived: method, headers and the exact body bytes (base64 already undone once).
+/// A request as it arrived: method, headers and the exact body bytes (base64 already undone
+/// once), the raw query string, and the URL it was sent to as the front end saw it.
 #[derive(Debug, Clone, Copy)]
 pub struct Inbound<'a> {
     pub method: &'a Method,
     pub headers: &'a HeaderMap,
     pub body: &'a [u8],
+    /// The raw query string, without `?` (empty when there is none).
+    pub query: &'a str,
+    /// The URL rebuilt from the request (scheme, host, path and query), for schemes that sign
+    /// it when no `PUBLIC_URL` is configured.
+    pub url: Option<&'a str>,
+}
+
+impl<'a> Inbound<'a> {
+    /// A POST with no query string and no URL (tests, and senders that do not sign the URL).
+    pub fn post(headers: &'a HeaderMap, body: &'a [u8]) -> Self {
+        static POST: Method = Method::POST;
+        Self {
+            method: &POST,
+            headers,
+            body,
+            query: "",
+            url: None,
+        }
+    }
 }
 
 /// Everything one source needs to serve requests, built once at start-up.
 #[derive(Debug)]
 pub struct Pipeline<Q> {
-    source: &'static dyn Source,
+    source: &'static Source,
     secrets: Arc<SecretStore>,
     settings: Settings,
     queue: Q,
@@ -101,7 +121,7 @@ impl<Q: Queue> Pipeline<Q> {
     /// `secrets` is a `SecretSet` (fixed) or a refreshable `SecretStore`. Idempotency and the
     /// payload bucket are off until given.
     pub fn new(
-        source: &'static dyn Source,
+        source: &'static Source,
         secrets: impl Into<SecretStore>,
         settings: Settings,
         queue: Q,
@@ -128,7 +148,7 @@ impl<Q: Queue> Pipeline<Q> {
         self
     }
 
-    pub fn source(&self) -> &'static dyn Source {
+    pub fn source(&self) -> &'static Source {
         self.source
     }
 
@@ -181,8 +201,10 @@ impl<Q: Queue> Pipeline<Q> {
         now: SystemTime,
         respond_by: Instant,
     ) -> Result<Reply, Rejection> {
-        if req.method != Method::POST {
-            return Err(Rejection::MethodNotAllowed);
+        let methods = self.source.methods();
+        if !methods.contains(req.method) {
+            let allow: Vec<&str> = methods.iter().map(Method::as_str).collect();
+            return Err(Rejection::MethodNotAllowed(allow.join(", ")));
         }
         if req.body.len() > self.settings.max_body_bytes {
             return Err(Rejection::PayloadTooLarge {
@@ -192,12 +214,35 @@ impl<Q: Queue> Pipeline<Q> {
         }
         let clock = Clock {
             now,
-            tolerance: self.settings.tolerance,
+            tolerance: self
+                .settings
+                .tolerance
+                .unwrap_or_else(|| self.source.default_tolerance()),
         };
         let unverified = Unverified {
+            method: req.method,
             headers: req.headers,
             body: req.body,
+            query: req.query,
+            url: self.source.public_url().or(req.url),
         };
+        if let Some(answer) = self.source.handshake(&unverified, &self.secrets.current()) {
+            let reply = answer?;
+            info!(
+                source = self.source.name(),
+                status = reply.status,
+                outcome = "handshake",
+                "handshake answered"
+            );
+            return Ok(reply);
+        }
+        if req.method != Method::POST {
+            // A GET or HEAD that is not the handshake this sender makes.
+            let first = self.source.scheme().signature.at.first();
+            return Err(Rejection::Verify(VerifyError::MissingSignature {
+                header: first.map_or("signature", crate::verify::engine::label),
+            }));
+        }
         let verified = match self
             .source
             .verify(&self.secrets.current(), unverified, &clock)
@@ -244,7 +289,13 @@ impl<Q: Queue> Pipeline<Q> {
                     status = 202,
                     "duplicate delivery; already queued"
                 );
-                return Ok(accepted(&done.id, &done.event_type, &done.message_id, true));
+                return Ok(accepted(
+                    self.source.scheme().accepted,
+                    &done.id,
+                    &done.event_type,
+                    &done.message_id,
+                    true,
+                ));
             }
         };
         let kept = match self
@@ -296,6 +347,7 @@ impl<Q: Queue> Pipeline<Q> {
             ),
         }
         Ok(accepted(
+            self.source.scheme().accepted,
             envelope.id(),
             envelope.event_type(),
             message_id,
@@ -557,10 +609,10 @@ impl<Q: Queue> Pipeline<Q> {
 const PARKED: &str = "parked";
 
 /// The 202 for a delivery kept under `message_id` (now, or earlier for a duplicate).
-fn accepted(id: &str, ty: &str, message_id: &str, duplicate: bool) -> Reply {
+fn accepted(status: u16, id: &str, ty: &str, message_id: &str, duplicate: bool) -> Reply {
     let parked = message_id == PARKED;
     Reply::json(
-        202,
+        status,
         &Accepted {
             id,
             ty,

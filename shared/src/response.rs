@@ -23,6 +23,15 @@ impl Reply {
         }
     }
 
+    /// A status with no body (handshakes that want only the status).
+    pub fn empty(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
     pub fn json(status: u16, body: &impl Serialize) -> Self {
         Self {
             status,
@@ -45,8 +54,10 @@ impl Reply {
 /// caller nothing beyond "not verified".
 #[derive(Debug, thiserror::Error)]
 pub enum Rejection {
-    #[error("only POST is accepted here")]
-    MethodNotAllowed,
+    #[error("this endpoint accepts only {0}")]
+    MethodNotAllowed(String),
+    #[error("the handshake's verify token is not the one configured")]
+    HandshakeRefused,
     #[error("the body is {size} bytes; the limit is {limit} bytes")]
     PayloadTooLarge { size: usize, limit: usize },
     #[error("the event's envelope would be {size} bytes; the queue takes at most {limit} bytes per message and no payload bucket is configured for larger ones")]
@@ -84,7 +95,8 @@ impl Rejection {
     /// HTTP status and the stable problem slug.
     pub fn status_and_slug(&self) -> (u16, &'static str) {
         match self {
-            Self::MethodNotAllowed => (405, "method-not-allowed"),
+            Self::MethodNotAllowed(_) => (405, "method-not-allowed"),
+            Self::HandshakeRefused => (403, "handshake-refused"),
             Self::PayloadTooLarge { .. } | Self::EventTooLarge { .. } => (413, "payload-too-large"),
             Self::InvalidEvent(_) => (400, "invalid-event"),
             Self::Verify(e) if e.is_unauthenticated() => (401, "invalid-signature"),
@@ -129,7 +141,7 @@ impl Rejection {
         let mut reply = Reply::json(status, &body);
         reply.headers = vec![("content-type", "application/problem+json".into())];
         match self {
-            Self::MethodNotAllowed => reply.headers.push(("allow", "POST".into())),
+            Self::MethodNotAllowed(allow) => reply.headers.push(("allow", allow.clone())),
             Self::QueueUnavailable | Self::DeliveryInProgress | Self::VerificationUnavailable => {
                 reply
                     .headers
@@ -147,7 +159,7 @@ mod tests {
 
     #[test]
     fn problems_have_stable_types_and_extra_headers() {
-        let r = Rejection::MethodNotAllowed.to_reply();
+        let r = Rejection::MethodNotAllowed("POST".into()).to_reply();
         assert_eq!(r.status, 405);
         assert_eq!(r.header("Allow"), Some("POST"));
         assert_eq!(r.header("content-type"), Some("application/problem+json"));

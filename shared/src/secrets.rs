@@ -27,7 +27,7 @@ struct SecretList {
 }
 
 /// Turns a Secrets Manager value into the active secrets for `source`.
-pub fn parse_secret_value(source: &dyn Source, value: &str) -> Result<SecretSet, String> {
+pub fn parse_secret_value(source: &Source, value: &str) -> Result<SecretSet, String> {
     let listed = value
         .trim_start()
         .starts_with('{')
@@ -58,7 +58,7 @@ pub trait FetchSecrets: Send + Sync + fmt::Debug {
 pub struct SecretsManager {
     client: aws_sdk_secretsmanager::Client,
     secret_id: String,
-    source: &'static dyn Source,
+    source: &'static Source,
 }
 
 #[cfg(feature = "aws")]
@@ -66,7 +66,7 @@ impl SecretsManager {
     pub fn new(
         client: aws_sdk_secretsmanager::Client,
         secret_id: impl Into<String>,
-        source: &'static dyn Source,
+        source: &'static Source,
     ) -> Self {
         Self {
             client,
@@ -192,21 +192,29 @@ fn same_keys(a: &SecretSet, b: &SecretSet) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::{Github, Standard};
+    use crate::sources::{by_name, Source};
+
+    fn github() -> &'static Source {
+        by_name("github").expect("github")
+    }
+
+    fn standard() -> &'static Source {
+        by_name("standard").expect("standard")
+    }
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn plain_and_listed_values() {
-        let set = parse_secret_value(&Github, " {not json} ").expect("verbatim");
+        let set = parse_secret_value(github(), " {not json} ").expect("verbatim");
         assert_eq!(
             set.iter().map(|s| s.key().to_vec()).collect::<Vec<_>>(),
             vec![b" {not json} ".to_vec()]
         );
-        let set = parse_secret_value(&Github, r#"{"secrets": ["new", "old"]}"#).expect("list");
+        let set = parse_secret_value(github(), r#"{"secrets": ["new", "old"]}"#).expect("list");
         let labels: Vec<&str> = set.iter().map(|s| s.label()).collect();
         assert_eq!(labels, ["secretsmanager[0]", "secretsmanager[1]"]);
-        assert!(parse_secret_value(&Github, r#"{"secrets": []}"#).is_err());
-        assert!(parse_secret_value(&Standard, r#"{"secrets": ["whsec_!!"]}"#).is_err());
+        assert!(parse_secret_value(github(), r#"{"secrets": []}"#).is_err());
+        assert!(parse_secret_value(standard(), r#"{"secrets": ["whsec_!!"]}"#).is_err());
     }
 
     #[derive(Debug)]
@@ -215,13 +223,13 @@ mod tests {
     impl FetchSecrets for Counting {
         fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<SecretSet, String>> + Send + '_>> {
             self.0.fetch_add(1, Ordering::SeqCst);
-            Box::pin(async move { parse_secret_value(&Github, self.1) })
+            Box::pin(async move { parse_secret_value(github(), self.1) })
         }
     }
 
     #[tokio::test]
     async fn refresh_is_bounded_and_reports_changes_only() {
-        let initial = parse_secret_value(&Github, "old").expect("set");
+        let initial = parse_secret_value(github(), "old").expect("set");
         let fetcher = Box::new(Counting(AtomicUsize::new(0), "new"));
         let store = SecretStore::refreshing(initial, fetcher, Duration::from_millis(50));
         assert_eq!(
@@ -247,7 +255,7 @@ mod tests {
             "unchanged value is not a change"
         );
         assert_eq!(
-            SecretStore::from(parse_secret_value(&Github, "x").expect("set"))
+            SecretStore::from(parse_secret_value(github(), "x").expect("set"))
                 .refresh()
                 .await
                 .map(|s| s.is_none()),

@@ -1,197 +1,255 @@
-//! The event sources Inlet serves. Adding one is a verify file, a normalize file, a `Source`
-//! impl here, an entry in [`ALL`] and a three-line binary under `functions/`.
+//! A deployed source: a name (its route, the envelope's `source`, the type prefix) and the scheme
+//! its sender uses, a catalogue entry or the custom scheme, plus the little configuration some
+//! schemes need (the public URL, Meta's verify token, a different timestamp window).
+//!
+//! One build serves every source: the function reads `INLET_SOURCE` (the name) and
+//! `INLET_SCHEME` (the catalogue sender, when the name is not one) at start-up.
 
-use std::fmt;
-use std::time::SystemTime;
+use std::sync::LazyLock;
+use std::time::{Duration, SystemTime};
 
+use crate::config::{ConfigError, Env};
+use crate::handshake::{self, Context};
 use crate::normalize::{self, Disposition, NormalizeError};
-use crate::verify::{self, Clock, SecretSet, Unverified, Verified, VerifyError};
+use crate::response::{Rejection, Reply};
+use crate::scheme::{Loc, Part, Scheme, TypePart};
+use crate::verify::engine::{self, Signing};
+use crate::verify::{Clock, SecretSet, Unverified, Verified, VerifyError};
 
-/// One kind of sender: how its requests are verified and normalized, and how it signs them.
-pub trait Source: Send + Sync + fmt::Debug + 'static {
-    /// Short name: the route (`/webhooks/<name>`), the envelope's `source` and the type prefix.
-    fn name(&self) -> &'static str;
+/// The source's name (a catalogue sender's name, or any name for an instance of one).
+pub const INLET_SOURCE: &str = "INLET_SOURCE";
+/// The catalogue sender an instance uses, or `custom`; defaults to the source's name.
+pub const INLET_SCHEME: &str = "INLET_SCHEME";
+/// The URL the sender posts to, exactly as registered with it (schemes that sign the URL).
+pub const PUBLIC_URL: &str = "PUBLIC_URL";
+/// Meta's `hub.verify_token`.
+pub const VERIFY_TOKEN: &str = "VERIFY_TOKEN";
 
-    /// Turns a configured secret into the HMAC key. Most schemes use the secret's bytes verbatim.
-    fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, String> {
-        if secret.is_empty() {
-            return Err("the secret is empty".into());
+/// One deployed source.
+#[derive(Debug, Clone)]
+pub struct Source {
+    name: &'static str,
+    scheme: &'static Scheme,
+    public_url: Option<String>,
+    verify_token: Option<String>,
+}
+
+/// Every catalogue sender as a source of its own name (the local server, the CLI, tests).
+static NAMED: LazyLock<Vec<Source>> = LazyLock::new(|| {
+    crate::senders::CATALOGUE
+        .iter()
+        .map(|scheme| Source::new(scheme.name, scheme))
+        .collect()
+});
+
+/// Every catalogue sender as a source of its own name.
+pub fn all() -> &'static [Source] {
+    &NAMED
+}
+
+/// The catalogue sender `name`, as a source of that name.
+pub fn by_name(name: &str) -> Option<&'static Source> {
+    NAMED.iter().find(|s| s.name == name)
+}
+
+impl Source {
+    /// A source named `name` whose sender uses `scheme`.
+    pub fn new(name: &'static str, scheme: &'static Scheme) -> Self {
+        Self {
+            name,
+            scheme,
+            public_url: None,
+            verify_token: None,
         }
-        Ok(secret.as_bytes().to_vec())
     }
 
-    fn verify<'a>(
+    /// The source the environment describes: `INLET_SOURCE` (or `default_name`, for the
+    /// binaries named after one sender), `INLET_SCHEME`, `PUBLIC_URL`, `VERIFY_TOKEN`, and for
+    /// the custom scheme the `INLET_CUSTOM_*` settings. Built once at start-up.
+    pub fn from_env(env: &Env, default_name: Option<&str>) -> Result<&'static Source, ConfigError> {
+        let name = env
+            .get(INLET_SOURCE)
+            .filter(|n| !n.is_empty())
+            .or(default_name)
+            .ok_or_else(|| ConfigError::Missing {
+                var: INLET_SOURCE.into(),
+                expected: "the source's name, e.g. `github` or `shop-eu` (see `inlet sources`)"
+                    .into(),
+            })?;
+        if !valid_name(name) {
+            return Err(ConfigError::Invalid {
+                var: INLET_SOURCE.into(),
+                expected: "1 to 64 lower-case letters, digits and `-`".into(),
+            });
+        }
+        let scheme_name = env
+            .get(INLET_SCHEME)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(name);
+        let scheme: &'static Scheme = if scheme_name == "custom" {
+            Box::leak(Box::new(crate::custom::from_env(env, leak(name))?))
+        } else {
+            crate::senders::scheme(scheme_name).ok_or_else(|| ConfigError::Invalid {
+                var: if env.get(INLET_SCHEME).is_some_and(|s| !s.is_empty()) {
+                    INLET_SCHEME.into()
+                } else {
+                    INLET_SOURCE.into()
+                },
+                expected: format!(
+                    "a sender in the catalogue (`inlet sources`) or `custom`; `{scheme_name}` is neither"
+                ),
+            })?
+        };
+        let public_url = env
+            .get(PUBLIC_URL)
+            .filter(|u| !u.is_empty())
+            .map(|u| {
+                if u.starts_with("https://") || u.starts_with("http://") {
+                    Ok(u.to_owned())
+                } else {
+                    Err(ConfigError::Invalid {
+                        var: PUBLIC_URL.into(),
+                        expected: "the full URL the sender posts to, starting with https://".into(),
+                    })
+                }
+            })
+            .transpose()?;
+        let source = Source {
+            name: leak(name),
+            scheme,
+            public_url,
+            verify_token: env
+                .get(VERIFY_TOKEN)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
+        };
+        if scheme
+            .handshakes
+            .contains(&crate::scheme::Handshake::MetaSubscribe)
+            && source.verify_token.is_none()
+        {
+            return Err(ConfigError::Missing {
+                var: VERIFY_TOKEN.into(),
+                expected: format!(
+                    "the verify token you gave {} for its subscription handshake",
+                    scheme.title
+                ),
+            });
+        }
+        Ok(Box::leak(Box::new(source)))
+    }
+
+    /// With `url` as the public URL (tests and the local server).
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = Some(url.to_owned());
+        self
+    }
+
+    /// With Meta's verify token.
+    pub fn with_verify_token(mut self, token: &str) -> Self {
+        self.verify_token = Some(token.to_owned());
+        self
+    }
+
+    /// The route (`/webhooks/<name>`), the envelope's `source` and the type prefix.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub fn scheme(&self) -> &'static Scheme {
+        self.scheme
+    }
+
+    /// The configured public URL, if any.
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref()
+    }
+
+    /// Whether the scheme signs the URL the request was sent to.
+    pub fn signs_url(&self) -> bool {
+        self.scheme.signed.contains(&Part::Url) || self.scheme.custom.is_some_and(|c| c.signs_url())
+    }
+
+    /// Turns a configured secret into the key the scheme uses.
+    pub fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, String> {
+        engine::decode_secret(self.scheme, secret)
+    }
+
+    /// The window the sender's own SDK enforces (300 s for schemes without a timestamp).
+    pub fn default_tolerance(&self) -> Duration {
+        Duration::from_secs(self.scheme.timestamp.map_or(300, |t| t.tolerance))
+    }
+
+    /// The methods this source answers.
+    pub fn methods(&self) -> Vec<http::Method> {
+        self.scheme.methods()
+    }
+
+    pub fn verify<'a>(
         &self,
         secrets: &SecretSet,
         req: Unverified<'a>,
         clock: &Clock,
-    ) -> Result<Verified<'a>, VerifyError>;
+    ) -> Result<Verified<'a>, VerifyError> {
+        engine::verify(self.scheme, secrets, req, clock)
+    }
 
-    /// The envelope to enqueue, or a reply to send directly (URL-verification handshakes).
-    fn normalize(
+    /// The answer to an unsigned handshake, if `req` is one.
+    pub fn handshake(
+        &self,
+        req: &Unverified<'_>,
+        secrets: &SecretSet,
+    ) -> Option<Result<Reply, Rejection>> {
+        let ctx = Context {
+            verify_token: self.verify_token.as_deref(),
+            secrets,
+        };
+        handshake::before_verification(self.scheme, req, &ctx)
+    }
+
+    /// The envelope to enqueue, or a reply to send directly (signed handshakes).
+    pub fn normalize(
         &self,
         verified: &Verified<'_>,
         received: SystemTime,
-    ) -> Result<Disposition, NormalizeError>;
-
-    /// The headers the sender adds to sign `body` at `at` (unix seconds) as delivery `id`.
-    fn sign(&self, key: &[u8], body: &[u8], at: i64, id: &str) -> Vec<(&'static str, String)>;
-
-    /// The header that carries the delivery id, for sources that send one (logged on rejections,
-    /// before the body is trusted).
-    fn delivery_header(&self) -> Option<&'static str> {
-        None
-    }
-
-    /// Headers the sender always sends besides the signature, given an event name (for the CLI).
-    fn event_headers(&self, _event: &str) -> Vec<(&'static str, String)> {
-        Vec::new()
-    }
-}
-
-#[derive(Debug)]
-pub struct Github;
-
-impl Source for Github {
-    fn name(&self) -> &'static str {
-        "github"
-    }
-    fn verify<'a>(
-        &self,
-        secrets: &SecretSet,
-        req: Unverified<'a>,
-        _clock: &Clock,
-    ) -> Result<Verified<'a>, VerifyError> {
-        verify::github::verify(secrets, req)
-    }
-    fn normalize(
-        &self,
-        v: &Verified<'_>,
-        received: SystemTime,
     ) -> Result<Disposition, NormalizeError> {
-        normalize::github::normalize(self.name(), v, received)
+        normalize::engine::normalize(self.name, self.scheme, verified, received)
     }
-    fn sign(&self, key: &[u8], body: &[u8], _at: i64, id: &str) -> Vec<(&'static str, String)> {
-        vec![
-            ("x-hub-signature-256", verify::github::sign(key, body)),
-            (normalize::github::DELIVERY_HEADER, id.to_owned()),
-        ]
+
+    /// The headers the sender adds to sign a request.
+    pub fn sign(&self, key: &[u8], s: &Signing<'_>) -> Result<Vec<(String, String)>, String> {
+        engine::sign(self.scheme, key, s)
     }
-    fn event_headers(&self, event: &str) -> Vec<(&'static str, String)> {
-        vec![(normalize::github::EVENT_HEADER, event.to_owned())]
+
+    /// The header that carries the delivery id, for senders that send one (logged on
+    /// rejections, before the body is trusted).
+    pub fn delivery_header(&self) -> Option<&'static str> {
+        self.scheme.id.iter().find_map(|l| match l {
+            Loc::Header(h) => Some(*h),
+            _ => None,
+        })
     }
-    fn delivery_header(&self) -> Option<&'static str> {
-        Some(normalize::github::DELIVERY_HEADER)
+
+    /// The header that carries the event name, for senders that send one (GitHub's
+    /// `X-GitHub-Event`); the CLI sets it from `--event`.
+    pub fn event_header(&self) -> Option<&'static str> {
+        self.scheme.ty.iter().find_map(|p| match p {
+            TypePart::Required(Loc::Header(h)) | TypePart::Optional(Loc::Header(h)) => Some(*h),
+            _ => None,
+        })
     }
 }
 
-#[derive(Debug)]
-pub struct Stripe;
-
-impl Source for Stripe {
-    fn name(&self) -> &'static str {
-        "stripe"
-    }
-    fn verify<'a>(
-        &self,
-        secrets: &SecretSet,
-        req: Unverified<'a>,
-        clock: &Clock,
-    ) -> Result<Verified<'a>, VerifyError> {
-        verify::stripe::verify(secrets, req, clock)
-    }
-    fn normalize(
-        &self,
-        v: &Verified<'_>,
-        received: SystemTime,
-    ) -> Result<Disposition, NormalizeError> {
-        normalize::stripe::normalize(self.name(), v, received)
-    }
-    fn sign(&self, key: &[u8], body: &[u8], at: i64, _id: &str) -> Vec<(&'static str, String)> {
-        vec![(
-            verify::stripe::SIGNATURE_HEADER,
-            verify::stripe::sign(key, at, body),
-        )]
-    }
+/// Lower-case letters, digits and `-`, 1 to 64 long.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-#[derive(Debug)]
-pub struct Slack;
-
-impl Source for Slack {
-    fn name(&self) -> &'static str {
-        "slack"
-    }
-    fn verify<'a>(
-        &self,
-        secrets: &SecretSet,
-        req: Unverified<'a>,
-        clock: &Clock,
-    ) -> Result<Verified<'a>, VerifyError> {
-        verify::slack::verify(secrets, req, clock)
-    }
-    fn normalize(
-        &self,
-        v: &Verified<'_>,
-        received: SystemTime,
-    ) -> Result<Disposition, NormalizeError> {
-        normalize::slack::normalize(self.name(), v, received)
-    }
-    fn sign(&self, key: &[u8], body: &[u8], at: i64, _id: &str) -> Vec<(&'static str, String)> {
-        vec![
-            (
-                verify::slack::SIGNATURE_HEADER,
-                verify::slack::sign(key, at, body),
-            ),
-            (verify::slack::TIMESTAMP_HEADER, at.to_string()),
-        ]
-    }
-}
-
-#[derive(Debug)]
-pub struct Standard;
-
-impl Source for Standard {
-    fn name(&self) -> &'static str {
-        "standard"
-    }
-    fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, String> {
-        verify::standard::decode_secret(secret)
-    }
-    fn delivery_header(&self) -> Option<&'static str> {
-        Some(verify::standard::ID_HEADERS[0])
-    }
-    fn verify<'a>(
-        &self,
-        secrets: &SecretSet,
-        req: Unverified<'a>,
-        clock: &Clock,
-    ) -> Result<Verified<'a>, VerifyError> {
-        verify::standard::verify(secrets, req, clock)
-    }
-    fn normalize(
-        &self,
-        v: &Verified<'_>,
-        received: SystemTime,
-    ) -> Result<Disposition, NormalizeError> {
-        normalize::standard::normalize(self.name(), v, received)
-    }
-    fn sign(&self, key: &[u8], body: &[u8], at: i64, id: &str) -> Vec<(&'static str, String)> {
-        vec![
-            ("webhook-id", id.to_owned()),
-            ("webhook-timestamp", at.to_string()),
-            (
-                "webhook-signature",
-                verify::standard::sign(key, id, at, body),
-            ),
-        ]
-    }
-}
-
-/// Every source, for the local server and the CLI.
-pub const ALL: [&dyn Source; 4] = [&Github, &Stripe, &Slack, &Standard];
-
-/// The source with this name.
-pub fn by_name(name: &str) -> Option<&'static dyn Source> {
-    ALL.iter().copied().find(|s| s.name() == name)
+/// A string that lives as long as the process (configuration read once at start-up).
+pub(crate) fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_owned().into_boxed_str())
 }

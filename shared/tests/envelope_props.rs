@@ -17,9 +17,13 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue};
 use inlet::envelope::{sqs_allows, sqs_safe};
 use inlet::normalize::Disposition;
-use inlet::sources::{Slack, Standard, Stripe};
+use inlet::verify::engine::Signing;
 use inlet::verify::{Clock, Secret, SecretSet, Unverified};
 use inlet::Source;
+
+fn named(name: &str) -> &'static Source {
+    inlet::sources::by_name(name).expect("a catalogue sender")
+}
 use proptest::prelude::*;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -73,7 +77,7 @@ struct Out {
 /// Signs `body` as `src`'s sender would at `at`, verifies it, normalizes it and encodes the
 /// envelope; fails the case unless the request becomes an envelope whose encoding SQS accepts.
 fn run(
-    src: &dyn Source,
+    src: &'static Source,
     body: &[u8],
     content_type: Option<&str>,
     id: &str,
@@ -89,8 +93,18 @@ fn run(
             HeaderValue::from_str(ct).expect("content type"),
         );
     }
-    for (name, value) in src.sign(&key, body, at, id) {
-        headers.append(name, HeaderValue::from_str(&value).expect("signed header"));
+    let signing = Signing {
+        body,
+        at,
+        id,
+        url: None,
+        method: "POST",
+    };
+    for (name, value) in src.sign(&key, &signing).expect("signs") {
+        headers.append(
+            http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+            HeaderValue::from_str(&value).expect("signed header"),
+        );
     }
     let secrets = SecretSet::new(vec![Secret::new("WEBHOOK_SECRET", key)]).expect("secrets");
     let now = UNIX_EPOCH + Duration::from_secs(u64::try_from(at).expect("positive"));
@@ -99,14 +113,7 @@ fn run(
         tolerance: Duration::from_secs(300),
     };
     let verified = src
-        .verify(
-            &secrets,
-            Unverified {
-                headers: &headers,
-                body,
-            },
-            &clock,
-        )
+        .verify(&secrets, Unverified::post(&headers, body), &clock)
         .map_err(|e| TestCaseError::fail(format!("a signed request did not verify: {e}")))?;
     let received: SystemTime = now;
     let envelope = match src.normalize(&verified, received) {
@@ -409,7 +416,7 @@ proptest! {
         if type_first { members.insert(0, ty_member) } else { members.push(ty_member) }
         let json = Json::Object(members);
         let body = json.render(pretty);
-        let out = run(&Standard, body.as_bytes(), content_type, &id, at)?;
+        let out = run(named("standard"), body.as_bytes(), content_type, &id, at)?;
         prop_assert_eq!(&out.env.id, &id);
         prop_assert_eq!(&out.env.ty, &event_type("standard", &ty.value));
         assert_data(&out, &body, &json.value())?;
@@ -434,7 +441,7 @@ proptest! {
             (text("data"), value),
         ]);
         let body = json.render(pretty);
-        let out = run(&Stripe, body.as_bytes(), content_type, "unused", at)?;
+        let out = run(named("stripe"), body.as_bytes(), content_type, "unused", at)?;
         prop_assert_eq!(&out.env.id, &id);
         prop_assert_eq!(&out.env.ty, &event_type("stripe", &ty));
         assert_data(&out, &body, &json.value())?;
@@ -454,7 +461,7 @@ proptest! {
         id in "[!-~]{1,40}",
         at in a_time(),
     ) {
-        let out = run(&Standard, &body, Some(content_type), &id, at)?;
+        let out = run(named("standard"), &body, Some(content_type), &id, at)?;
         prop_assert!(out.env.data.is_none());
         let b64 = out.env.data_base64.as_deref().ok_or_else(|| TestCaseError::fail("no data_base64"))?;
         prop_assert_eq!(B64.decode(b64).expect("base64"), body);
@@ -495,7 +502,7 @@ proptest! {
                 (key.to_owned(), value)
             })
             .collect();
-        let out = run(&Slack, body.as_bytes(), Some(content_type), "unused", at)?;
+        let out = run(named("slack"), body.as_bytes(), Some(content_type), "unused", at)?;
         let data = out.env.data.as_ref().ok_or_else(|| TestCaseError::fail("no data"))?;
         let got: Value = serde_json::from_str(data.get()).expect("data is JSON");
         prop_assert_eq!(got, Value::Object(want));
@@ -511,7 +518,7 @@ proptest! {
 fn raw_noncharacters_are_escaped_but_kept() {
     let body = "{\"type\":\"order.\u{FFFE}created\",\"note\":\"a\u{FFFE}b\u{FFFF}c \u{1F600}\",\"k\u{FFFE}\":[\"\u{FFFF}\"]}";
     let out = run(
-        &Standard,
+        named("standard"),
         body.as_bytes(),
         Some("application/json"),
         "msg_1",

@@ -26,7 +26,7 @@ fn dev_secret(source: &str) -> &'static str {
 }
 
 fn pipeline(source: &str, queue: MemoryQueue) -> Pipeline<MemoryQueue> {
-    let src: &'static dyn Source = inlet::sources::by_name(source).expect("source");
+    let src: &'static Source = inlet::sources::by_name(source).expect("source");
     let key = src.decode_secret(dev_secret(source)).expect("secret");
     let secrets = SecretSet::new(vec![Secret::new("WEBHOOK_SECRET", key)]).expect("set");
     Pipeline::new(src, secrets, Settings::default(), queue)
@@ -52,6 +52,8 @@ async fn run(p: &Pipeline<MemoryQueue>, event: &str, now: SystemTime) -> ApiResp
                 method: &req.method,
                 headers: &req.headers,
                 body: &req.body,
+                query: &req.query,
+                url: req.url.as_deref(),
             };
             p.handle(inbound, now, Instant::now() + Duration::from_secs(5))
                 .await

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use inlet::config::Settings;
 use inlet::failure::StoreError;
 use inlet::idempotency::{IdempotencyStore, LocalStore, MemoryStore};
@@ -23,7 +23,7 @@ fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(NOW)
 }
 
-fn source(name: &str) -> &'static dyn Source {
+fn source(name: &str) -> &'static Source {
     inlet::sources::by_name(name).expect("source")
 }
 
@@ -40,13 +40,24 @@ fn signed(name: &str, secret: &str, body: &[u8], id: &str) -> HeaderMap {
     let key = src.decode_secret(secret).expect("secret");
     let mut headers = HeaderMap::new();
     headers.insert("content-type", HeaderValue::from_static("application/json"));
+    let signing = inlet::verify::engine::Signing {
+        body,
+        at: NOW as i64,
+        id,
+        url: None,
+        method: "POST",
+    };
+    let event = src
+        .event_header()
+        .map(|h| (h.to_owned(), "push".to_owned()));
     for (k, v) in src
-        .sign(&key, body, NOW as i64, id)
+        .sign(&key, &signing)
+        .expect("signs")
         .into_iter()
-        .chain(src.event_headers("push"))
+        .chain(event)
     {
         headers.append(
-            HeaderName::from_static(k),
+            HeaderName::from_bytes(k.as_bytes()).expect("name"),
             HeaderValue::from_str(&v).expect("value"),
         );
     }
@@ -65,11 +76,7 @@ async fn deliver<Q: Queue>(
     body: &[u8],
     budget: Duration,
 ) -> Reply {
-    let inbound = Inbound {
-        method: &Method::POST,
-        headers,
-        body,
-    };
+    let inbound = Inbound::post(headers, body);
     p.handle(inbound, now(), Instant::now() + budget).await
 }
 

@@ -144,7 +144,10 @@ def bucket_objects(aws, bucket: str) -> dict[str, bytes]:
 
 
 def binary(source: str) -> Path:
+    """The function binary for `source`: its own (the first four senders) or `inlet-webhook`."""
     path = BIN_DIR / f"{source}-webhook"
+    if not path.exists() and (BIN_DIR / "inlet-webhook").exists():
+        return BIN_DIR / "inlet-webhook"
     if not path.exists():
         # `sam build` lays each function out as <Function>/bootstrap.
         sam = BIN_DIR / f"{source.capitalize()}WebhookFunction" / "bootstrap"
@@ -161,7 +164,7 @@ def start_function(moto_url, tmp_path):
 
     def start(source: str, env: dict[str, str], timeout: float = 5.0) -> Function:
         """`timeout` is the function's, as template.yaml sets it: each invocation's deadline."""
-        base = {"AWS_ENDPOINT_URL": moto_url, "RUST_LOG": "info"}
+        base = {"AWS_ENDPOINT_URL": moto_url, "RUST_LOG": "info", "INLET_SOURCE": source}
         f = Function(binary(source), {**base, **env}, tmp_path / f"{source}-{len(started)}.log", timeout=timeout)
         started.append(f)
         return f

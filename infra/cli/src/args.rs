@@ -28,7 +28,10 @@ USAGE:
   inlet dev-files [--dir infra]
       Regenerates infra/env.json and the signed events in infra/events/ (development secrets).
 
-SOURCES: github, stripe, slack, standard
+  inlet sources
+      Lists every sender Inlet knows: its scheme, id, handshakes and how our tests verify it.
+
+SOURCES: every name `inlet sources` lists (github, stripe, slack, standard, shopify, …).
 
 SIGN OPTIONS:
   --secret S          signing secret (default: INLET_<SOURCE>_SECRET, else the development secret)
@@ -39,6 +42,9 @@ SIGN OPTIONS:
   --timestamp UNIX    signing time (default: now)
   --content-type CT   (default: JSON if the body starts with { or [, else form-encoded)
   --header NAME:VALUE extra header, repeatable
+  --url URL           the URL it is sent to, for senders that sign it (Twilio, Square, HubSpot, Trello)
+  For Ed25519 and ECDSA senders (Discord, Telnyx, SendGrid) --secret is the private key in hex;
+  the development key pair's public half is what `inlet serve` and dev-files configure.
 ";
 
 #[derive(Debug, Default, Clone)]
@@ -51,6 +57,8 @@ pub struct SignArgs {
     pub timestamp: Option<i64>,
     pub content_type: Option<String>,
     pub headers: Vec<String>,
+    /// The URL the request is sent to, for schemes that sign it (`inlet sign`, `inlet event`).
+    pub url: Option<String>,
 }
 
 /// How `inlet serve` runs.
@@ -107,6 +115,7 @@ pub enum Command {
         queue_url: Option<String>,
         keep: bool,
     },
+    Sources,
     Help,
 }
 
@@ -156,7 +165,10 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
             "--bucket" => bucket = Some(value()?),
             "--queue-url" => queue_url = Some(value()?),
             "--keep" => keep = true,
-            "--url" => url = Some(value()?),
+            "--url" => {
+                url = Some(value()?);
+                sign.url.clone_from(&url);
+            }
             "--format" => format = value()?,
             "--method" => method = value()?,
             "--path" => path = Some(value()?),
@@ -182,12 +194,13 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
         i += 1;
     }
     let need_source = || {
-        source.clone().ok_or_else(|| {
-            format!("`inlet {command}` needs a source: github, stripe, slack or standard")
-        })
+        source
+            .clone()
+            .ok_or_else(|| format!("`inlet {command}` needs a source (`inlet sources` lists them)"))
     };
     Ok(match command.as_str() {
         "serve" => Command::Serve(serve),
+        "sources" => Command::Sources,
         "dev-files" => Command::DevFiles { dir },
         "replay" => Command::Replay {
             source,

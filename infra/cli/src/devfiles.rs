@@ -148,7 +148,7 @@ pub fn write(dir: &Path) -> Result<(), String> {
             )),
             ..SignArgs::default()
         };
-        let mut signed = signing::sign(source, &args)?;
+        let mut signed = signing::sign(source, &args, None)?;
         if f.tampered {
             // Same signature, one byte of the body changed: must be rejected with 401.
             let pos = signed
@@ -174,9 +174,11 @@ pub fn write(dir: &Path) -> Result<(), String> {
         std::fs::write(events_dir.join(f.name), text).map_err(|e| e.to_string())?;
     }
     let mut env = Map::new();
-    for d in &dev::DEFAULTS {
+    for name in ["github", "stripe", "slack", "standard"] {
+        let source = inlet::sources::by_name(name).ok_or("unknown source")?;
+        let d = dev::defaults(source);
         env.insert(
-            function_id(d.source),
+            function_id(name),
             // No idempotency table or payload bucket for local invokes: the template's names for
             // them do not exist outside a deployed stack. Set them to real ones to try those paths.
             json!({

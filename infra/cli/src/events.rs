@@ -24,6 +24,19 @@ impl Format {
     }
 }
 
+const API_DOMAIN: &str = "1234567890.execute-api.us-east-1.amazonaws.com";
+const URL_DOMAIN: &str = "abcdefghijklmnopqrstuvwxyz123456.lambda-url.us-east-1.on.aws";
+
+/// The URL a sender calls for an event of `format` at `path`, as the function rebuilds it
+/// (the REST API's stage is `prod`).
+pub fn url(format: Format, path: &str) -> String {
+    match format {
+        Format::RestV1 => format!("https://{API_DOMAIN}/prod{path}"),
+        Format::HttpV2 => format!("https://{API_DOMAIN}{path}"),
+        Format::FunctionUrl => format!("https://{URL_DOMAIN}{path}"),
+    }
+}
+
 /// The event for `signed` sent to `path` with `method`; the body is base64-encoded when asked
 /// (or when it is not UTF-8), as API Gateway does for binary and form bodies.
 pub fn event(
@@ -71,7 +84,7 @@ pub fn event(
                 "requestContext": {
                     "accountId": "123456789012",
                     "apiId": "1234567890",
-                    "domainName": "1234567890.execute-api.us-east-1.amazonaws.com",
+                    "domainName": API_DOMAIN,
                     "domainPrefix": "1234567890",
                     "extendedRequestId": "LgLpnGc6IAMFvQw=",
                     "httpMethod": method,
@@ -101,15 +114,9 @@ pub fn event(
                 headers.insert(name, json!(joined));
             }
             let (route, domain) = if format == Format::HttpV2 {
-                (
-                    format!("{method} {path}"),
-                    "1234567890.execute-api.us-east-1.amazonaws.com",
-                )
+                (format!("{method} {path}"), API_DOMAIN)
             } else {
-                (
-                    "$default".to_owned(),
-                    "abcdefghijklmnopqrstuvwxyz123456.lambda-url.us-east-1.on.aws",
-                )
+                ("$default".to_owned(), URL_DOMAIN)
             };
             json!({
                 "version": "2.0",

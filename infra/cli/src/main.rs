@@ -13,9 +13,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use args::Command;
 use inlet::Source;
 
-fn source(name: &str) -> Result<&'static dyn Source, String> {
-    inlet::sources::by_name(name)
-        .ok_or_else(|| format!("unknown source {name:?}: use github, stripe, slack or standard"))
+fn source(name: &str) -> Result<&'static Source, String> {
+    inlet::sources::by_name(name).ok_or_else(|| {
+        format!("unknown source {name:?}: `inlet sources` lists the senders Inlet knows")
+    })
 }
 
 fn run() -> Result<ExitCode, String> {
@@ -48,8 +49,14 @@ fn run() -> Result<ExitCode, String> {
             devfiles::write(std::path::Path::new(&dir))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Sources => {
+            print!("{}", sources_table());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sign { source: name, sign } => {
-            let signed = signing::sign(source(&name)?, &sign)?;
+            let src = source(&name)?;
+            let url = sign.url.clone().or_else(|| default_url(src));
+            let signed = signing::sign(src, &sign, url.as_deref())?;
             for (k, v) in &signed.headers {
                 println!("{k}: {v}");
             }
@@ -64,20 +71,18 @@ fn run() -> Result<ExitCode, String> {
             sign,
         } => {
             let src = source(&name)?;
-            let signed = signing::sign(src, &sign)?;
             let path = path.unwrap_or_else(|| format!("/webhooks/{}", src.name()));
+            let format = events::Format::parse(&format)?;
+            let url = sign
+                .url
+                .clone()
+                .or_else(|| src.signs_url().then(|| events::url(format, &path)));
+            let signed = signing::sign(src, &sign, url.as_deref())?;
             let epoch_ms = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_millis() as u64)
                 .unwrap_or(0);
-            let event = events::event(
-                events::Format::parse(&format)?,
-                &method,
-                &path,
-                &signed,
-                base64,
-                epoch_ms,
-            );
+            let event = events::event(format, &method, &path, &signed, base64, epoch_ms);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&event).map_err(|e| e.to_string())?
@@ -90,9 +95,9 @@ fn run() -> Result<ExitCode, String> {
             sign,
         } => {
             let src = source(&name)?;
-            let signed = signing::sign(src, &sign)?;
             let url =
                 url.unwrap_or_else(|| format!("http://127.0.0.1:3000/webhooks/{}", src.name()));
+            let signed = signing::sign(src, &sign, Some(&url))?;
             let agent: ureq::Agent = ureq::Agent::config_builder()
                 .http_status_as_error(false)
                 .build()
@@ -119,6 +124,69 @@ fn run() -> Result<ExitCode, String> {
             })
         }
     }
+}
+
+/// Where a request to the local server goes, for schemes that sign the URL.
+fn default_url(source: &Source) -> Option<String> {
+    source
+        .signs_url()
+        .then(|| format!("http://127.0.0.1:3000/webhooks/{}", source.name()))
+}
+
+/// `inlet sources`: every sender, its scheme, handshakes and how our tests verify it.
+fn sources_table() -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<16} {:<22} {:<40} {:<28} {:<34} HOW VERIFIED",
+        "SOURCE", "SENDER", "SCHEME", "ID", "HANDSHAKES"
+    );
+    for src in inlet::sources::all() {
+        let s = src.scheme();
+        let header = s
+            .signature
+            .at
+            .first()
+            .map(inlet::verify::engine::label)
+            .unwrap_or("");
+        let scheme = format!("{} {}", inlet::verify::algorithm_label(s.algorithm), header);
+        let id =
+            s.id.first()
+                .map(|l| {
+                    let signed = if s.signs(l) { "" } else { " (unsigned)" };
+                    format!("{l}{signed}")
+                })
+                .unwrap_or_default();
+        let handshakes: Vec<&str> = s.handshakes.iter().map(|h| h.name()).collect();
+        let _ = writeln!(
+            out,
+            "{:<16} {:<22} {:<40} {:<28} {:<34} {}",
+            s.name,
+            s.title,
+            scheme,
+            id,
+            if handshakes.is_empty() {
+                "-".to_owned()
+            } else {
+                handshakes.join(", ")
+            },
+            s.evidence
+        );
+    }
+    let custom = [
+        "<any name>",
+        "Custom (INLET_SCHEME=custom)",
+        "configured: INLET_CUSTOM_*",
+        "configured",
+        "-",
+    ];
+    let _ = writeln!(
+        out,
+        "{:<16} {:<22} {:<40} {:<28} {:<34} unit tests of the settings",
+        custom[0], custom[1], custom[2], custom[3], custom[4]
+    );
+    out
 }
 
 /// `inlet replay`: parked envelopes back onto the queue, one line each.

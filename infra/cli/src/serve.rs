@@ -85,7 +85,8 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
         settings.fit_body_limit(&env, aws.bucket.is_some(), aws.queue.max_message_bytes());
     }
     let mut pipelines = Vec::new();
-    for source in inlet::sources::ALL {
+    let mut defaults = Vec::new();
+    for source in inlet::sources::all() {
         let (secret, is_default) = dev::secret(source);
         let key = source
             .decode_secret(&secret)
@@ -104,11 +105,7 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
             None => PayloadStore::Off,
         };
         if is_default {
-            println!(
-                "  {:<9} secret: the development default (see README; set {} to override)",
-                source.name(),
-                dev::secret_var(source)
-            );
+            defaults.push(source.name());
         } else {
             println!(
                 "  {:<9} secret: from {}",
@@ -122,6 +119,11 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
                 .with_payloads(payloads),
         );
     }
+    println!(
+        "  {} sources use the development secret (see README; set INLET_<SOURCE>_SECRET to override): {}",
+        defaults.len(),
+        defaults.join(", ")
+    );
     let listener = TcpListener::bind(&args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
@@ -213,10 +215,19 @@ async fn route(
         // The client went away or broke the framing: nobody is left to read an answer.
         Ok(Err(_)) | Err(_) => return Ok(to_response(Rejection::RequestTimeout.to_reply())),
     };
+    let query = parts.uri.query().unwrap_or("");
+    // The URL as the sender called it, for schemes that sign it (PUBLIC_URL is not set locally).
+    let url = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|host| format!("http://{host}{}", parts.uri));
     let inbound = Inbound {
         method: &parts.method,
         headers: &parts.headers,
         body: &bytes,
+        query,
+        url: url.as_deref(),
     };
     Ok(to_response(
         pipeline.handle(inbound, SystemTime::now(), deadline).await,

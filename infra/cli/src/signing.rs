@@ -43,24 +43,28 @@ fn fresh_id() -> String {
     )
 }
 
-pub fn sign(source: &'static dyn Source, args: &SignArgs) -> Result<Signed, String> {
+/// Signs a request as `source`'s sender would. `url` is where it will be sent (schemes that sign
+/// the URL need it).
+pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Result<Signed, String> {
     let defaults = dev::defaults(source);
+    let at = args.timestamp.unwrap_or_else(now_unix);
+    let id = args.id.clone().unwrap_or_else(fresh_id);
+    let event = args.event.clone().unwrap_or(defaults.event.clone());
     let body = match (&args.data, &args.file) {
         (Some(d), _) => d.clone().into_bytes(),
         (None, Some(path)) => {
             std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?
         }
-        (None, None) => defaults.sample.as_bytes().to_vec(),
+        (None, None) => match defaults.sample {
+            Some(written) => written.as_bytes().to_vec(),
+            None => dev::sample(source, &id, &event, at).into_bytes(),
+        },
     };
     let secret = match &args.secret {
         Some(s) => s.clone(),
-        None => dev::secret(source).0,
+        None => dev::signing_secret(source),
     };
-    let key = source
-        .decode_secret(&secret)
-        .map_err(|e| format!("the secret for {}: {e}", source.name()))?;
-    let at = args.timestamp.unwrap_or_else(now_unix);
-    let id = args.id.clone().unwrap_or_else(fresh_id);
+    let key = signing_key(source, &secret)?;
     let content_type = args.content_type.clone().unwrap_or_else(|| {
         if body.first() == Some(&b'{') || body.first() == Some(&b'[') {
             "application/json".into()
@@ -69,20 +73,22 @@ pub fn sign(source: &'static dyn Source, args: &SignArgs) -> Result<Signed, Stri
         }
     });
     let mut headers = vec![("content-type".to_owned(), content_type)];
-    let event = args.event.as_deref().unwrap_or(defaults.event);
-    if !event.is_empty() {
-        headers.extend(
-            source
-                .event_headers(event)
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v)),
-        );
+    if let Some(h) = source.event_header() {
+        if !event.is_empty() {
+            headers.push((h.to_owned(), event.clone()));
+        }
     }
+    let signing = inlet::verify::engine::Signing {
+        body: &body,
+        at,
+        id: &id,
+        url,
+        method: "POST",
+    };
     headers.extend(
         source
-            .sign(&key, &body, at, &id)
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v)),
+            .sign(&key, &signing)
+            .map_err(|e| format!("cannot sign as {}: {e}", source.name()))?,
     );
     for extra in &args.headers {
         let (k, v) = extra
@@ -91,4 +97,22 @@ pub fn sign(source: &'static dyn Source, args: &SignArgs) -> Result<Signed, Stri
         headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
     }
     Ok(Signed { headers, body })
+}
+
+/// The key to sign with: the secret decoded as the scheme decodes it, or for public-key
+/// schemes the private key given in hex (32 bytes; for P-256 also PKCS#8 DER).
+fn signing_key(source: &Source, secret: &str) -> Result<Vec<u8>, String> {
+    use inlet::scheme::Algorithm;
+    match source.scheme().algorithm {
+        Algorithm::Ed25519 | Algorithm::EcdsaP256 => hex::decode(secret.trim()).map_err(|_| {
+            format!(
+                "{} signs with a private key: give it in hex (--secret or {})",
+                source.name(),
+                dev::secret_var(source)
+            )
+        }),
+        _ => source
+            .decode_secret(secret)
+            .map_err(|e| format!("the secret for {}: {e}", source.name())),
+    }
 }

@@ -1,21 +1,17 @@
 //! Pure signature verification: (secrets, headers, raw body, now) -> `Verified` or `VerifyError`.
 //!
-//! Nothing here knows about Lambda, HTTP servers or AWS. Each scheme lives in its own file and
-//! offers `verify` and its inverse `sign` (used by the CLI and by round-trip tests).
+//! Nothing here knows about Lambda, HTTP servers or AWS. Every sender is data (a
+//! [`crate::scheme::Scheme`]) read by the one verifier in [`engine`], which also signs (for the
+//! CLI and round-trip tests).
 
-pub mod github;
-pub mod slack;
-pub mod standard;
-pub mod stripe;
+pub mod engine;
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hmac::digest::KeyInit;
-use hmac::{Hmac, Mac};
-use http::HeaderMap;
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
+use http::{HeaderMap, Method};
+
+use crate::scheme::{Algorithm, Scheme};
 
 /// Most secrets one source accepts at once: each failed delivery costs one HMAC per secret.
 pub const MAX_SECRETS: usize = 10;
@@ -81,11 +77,32 @@ impl SecretSet {
     }
 }
 
-/// The request as the sender sent it: headers and the exact body bytes.
+/// The request as the sender sent it: method, headers, the exact body bytes, the query string,
+/// and the public URL it was sent to (for schemes that sign it).
 #[derive(Clone, Copy, Debug)]
 pub struct Unverified<'a> {
+    pub method: &'a Method,
     pub headers: &'a HeaderMap,
     pub body: &'a [u8],
+    /// The raw query string, without `?`.
+    pub query: &'a str,
+    /// The URL the sender posted to, exactly as registered with it, when it is known.
+    pub url: Option<&'a str>,
+}
+
+static POST: Method = Method::POST;
+
+impl<'a> Unverified<'a> {
+    /// A POST with no query string and no known URL.
+    pub fn post(headers: &'a HeaderMap, body: &'a [u8]) -> Self {
+        Self {
+            method: &POST,
+            headers,
+            body,
+            query: "",
+            url: None,
+        }
+    }
 }
 
 /// Replay protection for schemes that sign a timestamp.
@@ -97,35 +114,35 @@ pub struct Clock {
     pub tolerance: Duration,
 }
 
-/// A request whose signature checked out. Only the verifiers in this module can make one,
-/// and only a `Verified` request can become an envelope, so verification cannot be skipped.
+/// A request whose signature checked out. Only the verifier in this module can make one, and
+/// only a `Verified` request can become an envelope, so verification cannot be skipped.
 #[derive(Debug)]
 pub struct Verified<'a> {
     request: Unverified<'a>,
-    scheme: &'static str,
-    secret_label: String,
+    scheme: &'static Scheme,
+    secret: Secret,
     timestamp: Option<i64>,
-    signed_id: Option<&'a str>,
+    signed_id: Option<String>,
 }
 
 impl<'a> Verified<'a> {
     fn new(
         request: Unverified<'a>,
-        scheme: &'static str,
+        scheme: &'static Scheme,
         secret: &Secret,
         timestamp: Option<i64>,
     ) -> Self {
         Self {
             request,
             scheme,
-            secret_label: secret.label().to_owned(),
+            secret: secret.clone(),
             timestamp,
             signed_id: None,
         }
     }
 
     /// Records the delivery id the signature covered (schemes that sign one).
-    fn with_signed_id(mut self, id: &'a str) -> Self {
+    fn with_signed_id(mut self, id: String) -> Self {
         self.signed_id = Some(id);
         self
     }
@@ -139,14 +156,33 @@ impl<'a> Verified<'a> {
         self.request.body
     }
 
-    /// Which scheme passed, e.g. `github-hmac-sha256`.
-    pub fn scheme(&self) -> &'static str {
+    /// The request as it was verified.
+    pub fn request(&self) -> &Unverified<'a> {
+        &self.request
+    }
+
+    /// The scheme that passed.
+    pub fn scheme(&self) -> &'static Scheme {
         self.scheme
+    }
+
+    /// Which scheme and algorithm passed, e.g. `github-hmac-sha256` (the envelope's `inletverification`).
+    pub fn verification(&self) -> String {
+        format!(
+            "{}-{}",
+            self.scheme.name,
+            algorithm_label(self.scheme.algorithm)
+        )
     }
 
     /// Which of the active secrets matched (its label, never its value).
     pub fn secret_label(&self) -> &str {
-        &self.secret_label
+        self.secret.label()
+    }
+
+    /// The key that matched, for handshakes that answer with a MAC.
+    pub(crate) fn key(&self) -> &[u8] {
+        self.secret.key()
     }
 
     /// The signed timestamp (unix seconds), for schemes that sign one.
@@ -156,13 +192,30 @@ impl<'a> Verified<'a> {
 
     /// The delivery id the signature covered, for schemes that sign one. Normalizers take the
     /// id from here, never from a header the signature did not cover.
-    pub fn signed_id(&self) -> Option<&'a str> {
-        self.signed_id
+    pub fn signed_id(&self) -> Option<&str> {
+        self.signed_id.as_deref()
+    }
+}
+
+/// `hmac-sha256`, `ed25519`, … as logged and written in envelopes.
+pub fn algorithm_label(algorithm: Algorithm) -> &'static str {
+    use crate::scheme::Hash;
+    match algorithm {
+        Algorithm::Hmac(Hash::Sha1) => "hmac-sha1",
+        Algorithm::Hmac(Hash::Sha256) => "hmac-sha256",
+        Algorithm::Hmac(Hash::Sha512) => "hmac-sha512",
+        Algorithm::Digest(Hash::Sha1) => "sha1",
+        Algorithm::Digest(Hash::Sha256) => "sha256",
+        Algorithm::Digest(Hash::Sha512) => "sha512",
+        Algorithm::Ed25519 => "ed25519",
+        Algorithm::EcdsaP256 => "ecdsa-p256",
+        Algorithm::Token => "token",
+        Algorithm::Basic => "basic-auth",
     }
 }
 
 /// Why a request was not verified. Messages never contain an expected signature.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum VerifyError {
     #[error("the {header} header is missing; the request is not signed")]
     MissingSignature { header: &'static str },
@@ -174,7 +227,7 @@ pub enum VerifyError {
     MissingHeader { header: &'static str },
     #[error("the {header} header must appear exactly once")]
     DuplicateHeader { header: &'static str },
-    #[error("the {header} header must be a unix timestamp in seconds")]
+    #[error("the {header} timestamp is not in the format this source sends")]
     InvalidTimestamp { header: &'static str },
     #[error(
         "the signed timestamp is {skew_seconds} s from now, outside the allowed {tolerance_seconds} s"
@@ -223,28 +276,6 @@ pub(crate) fn joined_header(headers: &HeaderMap, name: &'static str) -> Option<S
     (!values.is_empty()).then(|| values.join(","))
 }
 
-/// A required unix-seconds timestamp header.
-pub(crate) fn timestamp_header(
-    headers: &HeaderMap,
-    name: &'static str,
-) -> Result<i64, VerifyError> {
-    let raw = single_header(headers, name)
-        .map_err(|e| match e {
-            VerifyError::MalformedSignature { header } => VerifyError::InvalidTimestamp { header },
-            other => other,
-        })?
-        .ok_or(VerifyError::MissingHeader { header: name })?;
-    parse_unix_seconds(raw).ok_or(VerifyError::InvalidTimestamp { header: name })
-}
-
-/// Digits only (no sign, no fraction), within a range that cannot overflow.
-pub(crate) fn parse_unix_seconds(raw: &str) -> Option<i64> {
-    if raw.is_empty() || raw.len() > 12 || !raw.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    raw.parse().ok()
-}
-
 /// Rejects timestamps too old or too far in the future.
 pub(crate) fn check_window(timestamp: i64, clock: &Clock) -> Result<(), VerifyError> {
     let now = unix_seconds(clock.now);
@@ -267,53 +298,10 @@ pub fn unix_seconds(t: SystemTime) -> i64 {
     }
 }
 
-/// HMAC-SHA256 over the concatenation of `parts`.
-pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac =
-        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().into()
-}
-
-/// Constant-time equality of two MACs (length is not secret).
-pub(crate) fn macs_equal(expected: &[u8], given: &[u8]) -> bool {
-    expected.len() == given.len() && bool::from(expected.ct_eq(given))
-}
-
-/// The first secret whose MAC over `parts` equals one of the `candidates`; every secret and
-/// every candidate is compared in constant time.
-pub(crate) fn find_match<'s>(
-    secrets: &'s SecretSet,
-    parts: &[&[u8]],
-    candidates: &[Vec<u8>],
-) -> Option<&'s Secret> {
-    secrets.iter().find(|secret| {
-        let expected = hmac_sha256(secret.key(), parts);
-        candidates
-            .iter()
-            .fold(false, |found, c| found | macs_equal(&expected, c))
-    })
-}
-
 #[cfg(test)]
 pub(crate) mod testing {
     use super::*;
     use http::{HeaderName, HeaderValue};
-
-    /// Header pairs as a test table writes them.
-    pub type Pairs<'a> = &'a [(&'a str, &'a str)];
-
-    pub fn secrets(keys: &[&[u8]]) -> SecretSet {
-        SecretSet::new(
-            keys.iter()
-                .enumerate()
-                .map(|(i, k)| Secret::new(format!("secret-{i}"), k.to_vec()))
-                .collect(),
-        )
-        .expect("test secrets")
-    }
 
     pub fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -354,23 +342,6 @@ mod tests {
             .map(|i| Secret::new(i.to_string(), vec![1]))
             .collect();
         assert!(SecretSet::new(many).is_err());
-    }
-
-    #[test]
-    fn unix_seconds_parsing() {
-        assert_eq!(parse_unix_seconds("1700000000"), Some(1_700_000_000));
-        for bad in [
-            "",
-            "-5",
-            "+5",
-            "1.5",
-            "12 34",
-            "1e9",
-            "9999999999999",
-            "abc",
-        ] {
-            assert_eq!(parse_unix_seconds(bad), None, "{bad:?}");
-        }
     }
 
     #[test]

@@ -1,0 +1,491 @@
+//! A sender described as data: where its signatures are, what they cover, how they are computed
+//! and encoded, how its secret is decoded, where its timestamp, id, type, subject and time are,
+//! which bodies it sends and which handshakes it expects.
+//!
+//! Every named sender in [`crate::senders`] is a `static Scheme` built from these primitives
+//! (the way rustls declares cipher suites), and the custom scheme ([`crate::custom`]) builds the
+//! same struct from deploy-time settings. [`crate::verify::engine`] and
+//! [`crate::normalize::engine`] are the only code that reads them.
+
+use std::fmt;
+
+/// One sender's scheme. Build a named one with `..Scheme::BASE` so unset fields take the
+/// common defaults (raw-body HMAC-SHA256, hex, UTF-8 secret, JSON bodies, no timestamp).
+#[derive(Debug, Clone, Copy)]
+pub struct Scheme {
+    /// The catalogue name (`github`), also the default route, envelope `source` and type prefix.
+    pub name: &'static str,
+    /// The sender as its docs name it (`GitHub`).
+    pub title: &'static str,
+    /// Where the signature candidates come from, and how one header value holds them.
+    pub signature: Signature,
+    /// The signed content: the concatenation of these parts, in order.
+    pub signed: &'static [Part],
+    pub algorithm: Algorithm,
+    pub encoding: Encoding,
+    /// How a configured secret becomes the key.
+    pub key: KeyDecoding,
+    /// The signed timestamp, for schemes that have one.
+    pub timestamp: Option<Timestamp>,
+    /// The envelope id: the first location present. `Loc::Digest` always is.
+    pub id: &'static [Loc],
+    /// The envelope type after `<source>.`: each part that is present, joined with dots.
+    pub ty: &'static [TypePart],
+    /// The envelope subject: the first location present (optional).
+    pub subject: &'static [Loc],
+    /// The event time: the first location present, else the time Inlet received it.
+    pub time: &'static [TimeLoc],
+    /// Which request bodies the sender sends.
+    pub body: Body,
+    /// Handshakes this sender expects, answered without enqueueing anything.
+    pub handshakes: &'static [Handshake],
+    /// Code for what the data cannot say (Twilio's URL and sorted form), beside its sender.
+    pub custom: Option<&'static dyn Custom>,
+    /// How our tests know the scheme is the sender's (for `inlet sources` and the README).
+    pub evidence: Evidence,
+    /// A sentence on anything a user must know (unsigned ids, batch bodies, id fallbacks).
+    pub note: &'static str,
+    /// The status a sender gets once its event is queued: 202, unless the sender insists on
+    /// another (Xero counts anything but 200 as a failure).
+    pub accepted: u16,
+}
+
+impl Scheme {
+    /// The common defaults: HMAC-SHA256 of the raw body, hex, the secret's UTF-8 bytes, JSON
+    /// bodies, no timestamp, id the body digest, no type parts.
+    pub const BASE: Scheme = Scheme {
+        name: "",
+        title: "",
+        signature: Signature {
+            at: &[],
+            format: Format::Plain,
+            all: false,
+        },
+        signed: &[Part::Body],
+        algorithm: Algorithm::Hmac(Hash::Sha256),
+        encoding: Encoding::Hex,
+        key: KeyDecoding::Utf8,
+        timestamp: None,
+        id: &[Loc::Digest],
+        ty: &[],
+        subject: &[],
+        time: &[],
+        body: Body::JSON,
+        handshakes: &[],
+        custom: None,
+        evidence: Evidence::Docs,
+        note: "",
+        accepted: 202,
+    };
+
+    /// Whether the signature covers the value at `loc` (so an id or type read there cannot be forged).
+    pub fn signs(&self, loc: &Loc) -> bool {
+        let covers = |part: &Part| match (part, loc) {
+            (Part::Body, Loc::Json(_) | Loc::Digest) => true,
+            (Part::Header(a), Loc::Header(b)) => a.eq_ignore_ascii_case(b),
+            (Part::Json(a), Loc::Json(b)) => a == b,
+            (Part::Id, l) => self.id.contains(l),
+            (Part::Timestamp, l) => self.timestamp.is_some_and(|t| t.at.contains(l)),
+            _ => false,
+        };
+        match self.algorithm {
+            // A token or password proves who sent the request, not what it contains.
+            Algorithm::Token | Algorithm::Basic => false,
+            _ => self.signed.iter().any(covers) || self.custom.is_some_and(|c| c.signs(loc)),
+        }
+    }
+
+    /// The HTTP methods this sender uses: POST, plus GET or HEAD for handshakes that need them.
+    pub fn methods(&self) -> Vec<http::Method> {
+        let mut methods = vec![http::Method::POST];
+        for h in self.handshakes {
+            if let Some(m) = h.method() {
+                if !methods.contains(&m) {
+                    methods.push(m);
+                }
+            }
+        }
+        methods
+    }
+
+    /// Why the scheme cannot work, naming the field; `Ok` for every catalogue entry (tested).
+    pub fn check(&self) -> Result<(), String> {
+        if self.name.is_empty()
+            || !self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err("name: lower-case letters, digits and `-` only".into());
+        }
+        if self.signature.at.is_empty() {
+            return Err("signature: at least one location is required".into());
+        }
+        if self.id.is_empty() {
+            return Err("id: at least one location is required (`digest` always works)".into());
+        }
+        let asymmetric = matches!(self.algorithm, Algorithm::Ed25519 | Algorithm::EcdsaP256);
+        if asymmetric && self.signed.contains(&Part::Secret) {
+            return Err("signed: a public-key scheme cannot sign its key".into());
+        }
+        if matches!(self.algorithm, Algorithm::Digest(_)) && !self.signed.contains(&Part::Secret) {
+            return Err(
+                "signed: a plain digest must include {secret}, or anyone could sign".into(),
+            );
+        }
+        if self.signed.contains(&Part::Timestamp) && self.timestamp.is_none() {
+            return Err("signed: it uses {timestamp} but no timestamp is configured".into());
+        }
+        if matches!(self.signature.format, Format::Kv { .. })
+            && self
+                .signature
+                .at
+                .iter()
+                .any(|l| !matches!(l, Loc::Header(_)))
+        {
+            return Err("signature: a key=value list must be in a header".into());
+        }
+        if self
+            .timestamp
+            .is_some_and(|t| t.at.iter().any(|l| matches!(l, Loc::Kv(_))))
+            && !matches!(self.signature.format, Format::Kv { .. })
+        {
+            return Err("timestamp: `kv:` needs a key=value signature format".into());
+        }
+        Ok(())
+    }
+}
+
+/// Where a value is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loc {
+    /// A request header (lower-case name); must appear once.
+    Header(&'static str),
+    /// A dotted path into the JSON body (or the fields of a form body); `events.0.id` indexes arrays.
+    Json(&'static str),
+    /// A key of the signature header's key=value list (`t` in Stripe's `t=…,v1=…`).
+    Kv(&'static str),
+    /// A query-string parameter.
+    Query(&'static str),
+    /// `sha256:<hex>` of the raw body: identical on every retry of the same bytes.
+    Digest,
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Header(h) => write!(f, "header:{h}"),
+            Self::Json(p) => write!(f, "json:{p}"),
+            Self::Kv(k) => write!(f, "kv:{k}"),
+            Self::Query(q) => write!(f, "query:{q}"),
+            Self::Digest => f.write_str("digest"),
+        }
+    }
+}
+
+/// Where signatures are and how a value holds them.
+#[derive(Debug, Clone, Copy)]
+pub struct Signature {
+    /// Locations in order; the first present is used, or every present one when `all`.
+    pub at: &'static [Loc],
+    pub format: Format,
+    /// Read every location present (Box's primary and secondary headers, DocuSign's numbered ones).
+    pub all: bool,
+}
+
+/// How one value holds the signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The whole value is one signature.
+    Plain,
+    /// A literal prefix, then one signature (`sha256=<hex>`).
+    Prefix(&'static str),
+    /// `key=value` items separated by `sep` (spaces around items ignored); every item whose key
+    /// is `key` is a signature (Stripe `t=…,v1=…,v1=…`, Paddle `ts=…;h1=…`).
+    /// `sep` is written between items when signing (`,`, `;` or WorkOS's `, `).
+    Kv {
+        sep: &'static str,
+        key: &'static str,
+    },
+    /// Space-separated `version,signature` items; those of `version` are candidates
+    /// (Standard Webhooks `v1,<base64> v1,<base64>`).
+    Versioned { version: &'static str },
+    /// Several comma-separated values, each with this prefix (PagerDuty `v1=<hex>,v1=<hex>`).
+    List { prefix: &'static str },
+}
+
+/// One part of the signed content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The raw body, exactly as received.
+    Body,
+    /// The timestamp exactly as sent.
+    Timestamp,
+    /// The delivery id exactly as sent (the scheme's first id location).
+    Id,
+    /// A header's value.
+    Header(&'static str),
+    /// A value from the JSON body (as a string).
+    Json(&'static str),
+    /// The public URL the sender posts to, exactly as registered with it.
+    Url,
+    /// The HTTP method.
+    Method,
+    /// Literal bytes.
+    Lit(&'static str),
+    /// The secret itself (plain-digest schemes).
+    Secret,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hash {
+    Sha1,
+    Sha256,
+    Sha512,
+}
+
+/// How the signature is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    Hmac(Hash),
+    /// A plain digest of content that includes the secret (Cloudinary, HubSpot v1/v2).
+    Digest(Hash),
+    /// Ed25519; the configured "secret" is the sender's public key.
+    Ed25519,
+    /// ECDSA P-256 with SHA-256, DER signature; the "secret" is the public key (SPKI DER).
+    EcdsaP256,
+    /// The value equals the secret (a shared token), compared in constant time.
+    Token,
+    /// HTTP Basic credentials `user:password` equal the secret.
+    Basic,
+}
+
+/// How signature bytes are written in the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Hexadecimal, either case.
+    Hex,
+    /// Standard base64 (padding optional).
+    Base64,
+    /// URL-safe base64 (padding optional).
+    Base64Url,
+    /// The bytes as sent (tokens).
+    Raw,
+}
+
+/// How a configured secret becomes the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyDecoding {
+    /// The secret's UTF-8 bytes, verbatim (Stripe's `whsec_…` too).
+    Utf8,
+    /// Base64.
+    Base64,
+    /// Hexadecimal.
+    Hex,
+    /// `whsec_` (optional) then base64: Standard Webhooks and Svix.
+    Whsec,
+}
+
+/// Where the signed timestamp is, its unit, and the window the sender's own SDK enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timestamp {
+    /// Locations in order, the first present used; with as many as the signature has, they
+    /// pair with the signature's by position (`webhook-*` or `svix-*` headers, never a mix).
+    pub at: &'static [Loc],
+    pub unit: Unit,
+    /// Seconds a timestamp may be from now, in either direction (configurable per deployment).
+    pub tolerance: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Seconds,
+    Millis,
+    /// RFC 3339 (any offset, optional fraction).
+    Rfc3339,
+}
+
+/// One part of the envelope type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypePart {
+    /// A value that must be there (400 when it is not).
+    Required(Loc),
+    /// A value used when present.
+    Optional(Loc),
+    /// A fixed word.
+    Lit(&'static str),
+}
+
+/// Where the event time is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeLoc {
+    /// The signed timestamp.
+    Signed,
+    /// A value in the body or a header, in this unit.
+    At(Loc, Unit),
+}
+
+/// Which bodies a sender sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Body {
+    pub json: bool,
+    pub form: Form,
+    /// Anything else is kept as `data_base64` with type `<source>.raw`.
+    pub other: bool,
+}
+
+impl Body {
+    pub const JSON: Body = Body {
+        json: true,
+        form: Form::No,
+        other: false,
+    };
+    pub const JSON_OR_FORM: Body = Body {
+        json: true,
+        form: Form::Fields,
+        other: false,
+    };
+    pub const ANY: Body = Body {
+        json: true,
+        form: Form::Fields,
+        other: true,
+    };
+}
+
+/// What a form-encoded body is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// Not accepted.
+    No,
+    /// Its fields become a JSON object (a repeated field, an array).
+    Fields,
+    /// The JSON document in this field is the event (GitHub's `payload=`).
+    JsonIn(&'static str),
+}
+
+/// Handshakes: requests a sender makes to check the endpoint, answered here and never enqueued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handshake {
+    /// Signed JSON `{"type":"url_verification","challenge":C}` → 200 `C` (Slack).
+    SlackUrlVerification,
+    /// Signed form `ssl_check=1` → 200 empty (Slack).
+    SlackSslCheck,
+    /// `Twitch-Eventsub-Message-Type: webhook_callback_verification` → 200 text/plain challenge.
+    TwitchCallbackVerification,
+    /// Signed `{"event":"endpoint.url_validation","payload":{"plainToken":P}}` →
+    /// `{"plainToken":P,"encryptedToken":hex(HMAC-SHA256(secret,P))}` (Zoom).
+    ZoomUrlValidation,
+    /// Signed `{"type":1}` → `{"type":1}`; webhook-event `{"type":0}` → 204 (Discord).
+    DiscordPing,
+    /// `GET ?hub.mode=subscribe&hub.verify_token=T&hub.challenge=C` → 200 `C` when T is the
+    /// configured `VERIFY_TOKEN`, else 403 (Meta).
+    MetaSubscribe,
+    /// `GET ?challenge=X` → 200 text/plain `X` with `X-Content-Type-Options: nosniff` (Dropbox).
+    DropboxChallenge,
+    /// `GET` with `X-Okta-Verification-Challenge: V` → `{"verification":V}` (Okta).
+    OktaVerification,
+    /// `POST ?validationToken=T` → 200 text/plain `T` (Microsoft Graph).
+    GraphValidation,
+    /// `GET ?crc_token=T` → `{"response_token":"sha256=" + base64(HMAC-SHA256(secret,T))}` (X).
+    XCrc,
+    /// Signed `{"events":[]}` (intent to receive) → 200 empty; a bad signature gets 401 (Xero).
+    XeroIntent,
+    /// Unsigned form `webhook_id=<n>` on creation → 200 empty (WooCommerce).
+    WooCommercePing,
+    /// `HEAD` on creation → 200 (Trello).
+    TrelloHead,
+}
+
+impl Handshake {
+    /// The extra HTTP method the handshake arrives with, if not POST.
+    pub fn method(&self) -> Option<http::Method> {
+        match self {
+            Self::MetaSubscribe | Self::DropboxChallenge | Self::OktaVerification | Self::XCrc => {
+                Some(http::Method::GET)
+            }
+            Self::TrelloHead => Some(http::Method::HEAD),
+            _ => None,
+        }
+    }
+
+    /// A short name for tables and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::SlackUrlVerification => "url_verification",
+            Self::SlackSslCheck => "ssl_check",
+            Self::TwitchCallbackVerification => "webhook_callback_verification",
+            Self::ZoomUrlValidation => "endpoint.url_validation",
+            Self::DiscordPing => "PING",
+            Self::MetaSubscribe => "GET hub.challenge",
+            Self::DropboxChallenge => "GET challenge",
+            Self::OktaVerification => "GET verification challenge",
+            Self::GraphValidation => "validationToken",
+            Self::XCrc => "GET crc_token",
+            Self::XeroIntent => "intent to receive",
+            Self::WooCommercePing => "creation ping",
+            Self::TrelloHead => "HEAD",
+        }
+    }
+}
+
+/// How our tests establish that Inlet verifies a sender as the sender does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    /// The sender's own SDK signs deliveries for the tests and verifies what `inlet sign` makes.
+    Sdk(&'static str),
+    /// Known-answer vectors published by the sender or its SDK's tests.
+    Vectors,
+    /// Vectors we derived from the sender's documentation (no SDK or published vector exists).
+    Docs,
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sdk(sdk) => write!(f, "SDK {sdk}"),
+            Self::Vectors => f.write_str("published vectors"),
+            Self::Docs => f.write_str("docs"),
+        }
+    }
+}
+
+/// Code for a scheme the data cannot fully describe, kept beside the one sender that needs it.
+/// Each hook returns `None` to leave the step to the data.
+pub trait Custom: Send + Sync + fmt::Debug {
+    /// The signed content, replacing the scheme's `signed` parts (Twilio's URL + sorted form).
+    fn signed_content(
+        &self,
+        _req: &crate::verify::Unverified<'_>,
+    ) -> Option<Result<Vec<u8>, crate::verify::VerifyError>> {
+        None
+    }
+
+    /// The envelope or reply for a verified request the data cannot describe (Slack's forms).
+    fn normalize(
+        &self,
+        _source: &str,
+        _verified: &crate::verify::Verified<'_>,
+        _received: std::time::SystemTime,
+    ) -> Option<Result<crate::normalize::Disposition, crate::normalize::NormalizeError>> {
+        None
+    }
+
+    /// The headers a sender adds to sign a request, when the data cannot say (Twilio).
+    fn sign(
+        &self,
+        _key: &[u8],
+        _s: &crate::verify::engine::Signing<'_>,
+    ) -> Option<Result<Vec<(String, String)>, String>> {
+        None
+    }
+
+    /// Whether the custom signed content covers `loc`.
+    fn signs(&self, _loc: &Loc) -> bool {
+        false
+    }
+
+    /// Whether the custom signed content includes the public URL.
+    fn signs_url(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,192 @@
+//! Microsoft Graph change notifications: no signature. Each notification in `value[]` carries
+//! the `clientState` chosen when subscribing, which must equal the configured secret (a shared
+//! token, compared in constant time). The verifier checks `value[0]`; the code below refuses a
+//! batch in which any other notification carries a different `clientState`. A token signs
+//! nothing, and Graph sends no delivery id, so the id is the body digest; the type is the first
+//! notification's `changeType` (`graph.created`) or, for lifecycle notifications,
+//! `lifecycleEvent` (`graph.reauthorizationrequired`). Creating a subscription sends `POST
+//! ?validationToken=T`, answered 200 `text/plain` `T`. Rich notifications' `validationTokens`
+//! (Microsoft-signed JWTs) are not checked. No timestamp.
+
+use std::time::SystemTime;
+
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::json::Doc;
+use crate::normalize::{Disposition, NormalizeError};
+use crate::scheme::*;
+use crate::verify::Verified;
+
+pub const SCHEME: Scheme = Scheme {
+    name: "graph",
+    title: "Microsoft Graph",
+    signature: Signature {
+        at: &[Loc::Json("value.0.clientState")],
+        format: Format::Plain,
+        all: false,
+    },
+    algorithm: Algorithm::Token,
+    encoding: Encoding::Raw,
+    id: &[Loc::Digest],
+    ty: &[
+        TypePart::Optional(Loc::Json("value.0.changeType")),
+        TypePart::Optional(Loc::Json("value.0.lifecycleEvent")),
+    ],
+    subject: &[Loc::Json("value.0.resource")],
+    handshakes: &[Handshake::GraphValidation],
+    custom: Some(&EveryClientState),
+    note: "clientState is a shared token, checked on every notification of a batch; no id is sent: the id is the body digest; type from the first notification",
+    ..Scheme::BASE
+};
+
+/// Refuses a batch in which a notification after the first carries another `clientState`.
+#[derive(Debug)]
+struct EveryClientState;
+
+impl Custom for EveryClientState {
+    fn normalize(
+        &self,
+        _source: &str,
+        v: &Verified<'_>,
+        _received: SystemTime,
+    ) -> Option<Result<Disposition, NormalizeError>> {
+        let raw: &RawValue = serde_json::from_slice(v.body()).ok()?;
+        let items: Vec<&RawValue> =
+            serde_json::from_str(crate::json::lookup(raw, "value")?.get()).ok()?;
+        // Hashing both sides keeps the comparison constant-time in the secret's length too.
+        let want = Sha256::digest(v.key());
+        let all_match = items.iter().all(|item| {
+            Doc::Json(item)
+                .text("clientState")
+                .is_some_and(|state| bool::from(Sha256::digest(state.as_bytes()).ct_eq(&want)))
+        });
+        // Every one matches: the engine goes on as the data says.
+        (!all_match).then_some(Err(NormalizeError::InvalidField {
+            field: "value.clientState",
+            reason: "every notification in the batch must carry the clientState that matched",
+        }))
+    }
+}
+
+/// The schemes this file defines, for the catalogue.
+pub const SCHEMES: &[&Scheme] = &[&SCHEME];
+
+#[cfg(test)]
+/// No `round_trip`: the clientState proves the sender but covers no byte of the body, so the helper's
+/// every-byte tampering check does not apply (nothing from the body is trusted instead).
+mod tests {
+    use super::SCHEME;
+    use crate::senders::testing::*;
+    use crate::sources::Source;
+    use crate::verify::VerifyError;
+
+    const CLIENT_STATE: &str = "secretClientValue";
+    /// The sample notification of
+    /// https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks, compact.
+    const BODY: &[u8] = br##"{"value":[{"subscriptionId":"7f105c7d-2dc5-4530-97cd-4e7ae6534c07","subscriptionExpirationDateTime":"2016-11-20T18:23:45.9356913Z","changeType":"created","resource":"Users/dcf83a9c-2d6e-4a64-b1e3-3bb0c4b2a6f2/Messages/AAMkADY0","resourceData":{"@odata.type":"#Microsoft.Graph.Message","@odata.id":"Users/dcf83a9c-2d6e-4a64-b1e3-3bb0c4b2a6f2/Messages/AAMkADY0","id":"AAMkADY0"},"clientState":"secretClientValue","tenantId":"bb8775a4-4d8c-42cf-a1d4-4d58c2bb668f"}]}"##;
+
+    fn post(body: &[u8], query: &str) -> Delivered {
+        deliver(
+            Source::new("graph", &SCHEME),
+            CLIENT_STATE,
+            Request {
+                method: &http::Method::POST,
+                query,
+                headers: &[("content-type", "application/json")],
+                body,
+                now: 1_700_000_000,
+            },
+        )
+    }
+
+    #[test]
+    fn the_client_state_must_equal_the_secret() {
+        // Derived from the docs above (not published): clientState is the subscription's secret
+        // verbatim.
+        let key: &[&[u8]] = &[CLIENT_STATE.as_bytes()];
+        check(&SCHEME, key, &[], BODY, 0).expect("verifies");
+        let header = "value.0.clientState";
+        assert_eq!(
+            check(&SCHEME, &[b"anotherClientValue"], &[], BODY, 0),
+            Err(VerifyError::SignatureMismatch { header })
+        );
+        let without = br#"{"value":[{"changeType":"created","resource":"r"}]}"#;
+        assert_eq!(
+            check(&SCHEME, key, &[], without, 0),
+            Err(VerifyError::MissingSignature { header })
+        );
+        assert_eq!(
+            check(&SCHEME, key, &[], b"not json", 0),
+            Err(VerifyError::MissingSignature { header })
+        );
+    }
+
+    #[test]
+    fn a_change_notification() {
+        let d = post(BODY, "");
+        assert_eq!(d.reply.status, 202, "{}", d.text());
+        let e = &d.envelopes[0];
+        assert!(e["id"].as_str().expect("id").starts_with("sha256:"));
+        assert_eq!(e["type"], "graph.created");
+        assert_eq!(
+            e["subject"],
+            "Users/dcf83a9c-2d6e-4a64-b1e3-3bb0c4b2a6f2/Messages/AAMkADY0"
+        );
+    }
+
+    #[test]
+    fn every_notification_of_a_batch_must_carry_the_client_state() {
+        let good = br#"{"value":[{"changeType":"updated","resource":"a","clientState":"secretClientValue"},{"changeType":"deleted","resource":"b","clientState":"secretClientValue"}]}"#;
+        let d = post(good, "");
+        assert_eq!(d.reply.status, 202, "{}", d.text());
+        assert_eq!(d.envelopes[0]["type"], "graph.updated");
+        for bad in [
+            &br#"{"value":[{"changeType":"updated","resource":"a","clientState":"secretClientValue"},{"changeType":"deleted","resource":"b","clientState":"forged"}]}"#[..],
+            br#"{"value":[{"changeType":"updated","resource":"a","clientState":"secretClientValue"},{"changeType":"deleted","resource":"b"}]}"#,
+        ] {
+            let d = post(bad, "");
+            assert_eq!(d.reply.status, 400, "{}", d.text());
+            assert!(d.envelopes.is_empty());
+        }
+        let forged =
+            br#"{"value":[{"changeType":"updated","resource":"a","clientState":"forged"}]}"#;
+        let d = post(forged, "");
+        assert_eq!(d.reply.status, 401);
+        assert!(d.envelopes.is_empty());
+    }
+
+    #[test]
+    fn lifecycle_notifications_are_typed_by_their_event() {
+        let body = br#"{"value":[{"subscriptionId":"7f105c7d-2dc5-4530-97cd-4e7ae6534c07","subscriptionExpirationDateTime":"2019-09-18T18:23:45.9356913Z","tenantId":"bb8775a4-4d8c-42cf-a1d4-4d58c2bb668f","clientState":"secretClientValue","lifecycleEvent":"reauthorizationRequired"}]}"#;
+        let d = post(body, "");
+        assert_eq!(d.reply.status, 202, "{}", d.text());
+        assert_eq!(d.envelopes[0]["type"], "graph.reauthorizationrequired");
+    }
+
+    #[test]
+    fn the_validation_token_is_echoed_as_plain_text() {
+        let d = post(b"", "validationToken=Validation%3AToken-6a3d2c");
+        assert_eq!(d.reply.status, 200);
+        assert_eq!(d.text(), "Validation:Token-6a3d2c");
+        assert!(d
+            .reply
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("text/plain")));
+        assert!(d.envelopes.is_empty());
+    }
+
+    #[test]
+    fn the_validation_token_as_microsoft_sends_it() {
+        let d = post(
+            b"",
+            "validationToken=Validation%3a+Testing+client+application+reachability+for+subscription+Request-Id%3a+6a3d2c8e-5b0f-4a59-8e6a-3a5b3c1d7e4f",
+        );
+        assert_eq!(d.reply.status, 200);
+        assert_eq!(
+            d.text(),
+            "Validation: Testing client application reachability for subscription Request-Id: 6a3d2c8e-5b0f-4a59-8e6a-3a5b3c1d7e4f"
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! The sender catalogue: one small definition per sender, built from the primitives in
+//! [`crate::scheme`], with its vectors and tests beside it. Adding a sender is a file here that
+//! exports `SCHEMES`, and its module in [`FILES`].
+
+pub mod bitbucket;
+pub mod boxcom;
+pub mod calcom;
+pub mod calendly;
+pub mod checkout;
+pub mod circleci;
+pub mod cloudinary;
+pub mod coinbase;
+pub mod discord;
+pub mod docusign;
+pub mod dropbox;
+pub mod gitea;
+pub mod github;
+pub mod gitlab;
+pub mod gocardless;
+pub mod graph;
+pub mod hubspot;
+pub mod intercom;
+pub mod lemonsqueezy;
+pub mod linear;
+pub mod mailgun;
+pub mod meta;
+pub mod mux;
+pub mod okta;
+pub mod paddle;
+pub mod pagerduty;
+pub mod postmark;
+pub mod razorpay;
+pub mod sanity;
+pub mod sendgrid;
+pub mod sentry;
+pub mod shopify;
+pub mod slack;
+pub mod square;
+pub mod standard;
+pub mod stripe;
+pub mod telegram;
+pub mod telnyx;
+pub mod trello;
+pub mod twilio;
+pub mod twitch;
+pub mod typeform;
+pub mod vercel;
+pub mod woocommerce;
+pub mod workos;
+pub mod x;
+pub mod xero;
+pub mod zendesk;
+pub mod zoom;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+use std::sync::LazyLock;
+
+use crate::scheme::Scheme;
+
+/// Each sender file's schemes, in the order `inlet sources` lists them.
+static FILES: &[&[&Scheme]] = &[
+    github::SCHEMES,
+    stripe::SCHEMES,
+    slack::SCHEMES,
+    standard::SCHEMES,
+    gitlab::SCHEMES,
+    gitea::SCHEMES,
+    bitbucket::SCHEMES,
+    shopify::SCHEMES,
+    woocommerce::SCHEMES,
+    razorpay::SCHEMES,
+    gocardless::SCHEMES,
+    coinbase::SCHEMES,
+    checkout::SCHEMES,
+    intercom::SCHEMES,
+    lemonsqueezy::SCHEMES,
+    linear::SCHEMES,
+    calcom::SCHEMES,
+    vercel::SCHEMES,
+    sentry::SCHEMES,
+    typeform::SCHEMES,
+    xero::SCHEMES,
+    meta::SCHEMES,
+    dropbox::SCHEMES,
+    pagerduty::SCHEMES,
+    circleci::SCHEMES,
+    telegram::SCHEMES,
+    okta::SCHEMES,
+    postmark::SCHEMES,
+    trello::SCHEMES,
+    x::SCHEMES,
+    graph::SCHEMES,
+    paddle::SCHEMES,
+    calendly::SCHEMES,
+    mux::SCHEMES,
+    workos::SCHEMES,
+    sanity::SCHEMES,
+    zoom::SCHEMES,
+    twitch::SCHEMES,
+    hubspot::SCHEMES,
+    square::SCHEMES,
+    twilio::SCHEMES,
+    sendgrid::SCHEMES,
+    discord::SCHEMES,
+    telnyx::SCHEMES,
+    boxcom::SCHEMES,
+    mailgun::SCHEMES,
+    cloudinary::SCHEMES,
+    zendesk::SCHEMES,
+    docusign::SCHEMES,
+];
+
+/// Every named sender.
+pub static CATALOGUE: LazyLock<Vec<&'static Scheme>> =
+    LazyLock::new(|| FILES.iter().flat_map(|f| f.iter().copied()).collect());
+
+/// The named sender `name`.
+pub fn scheme(name: &str) -> Option<&'static Scheme> {
+    CATALOGUE.iter().copied().find(|s| s.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sender_is_a_valid_scheme_with_a_unique_name() {
+        let mut names = std::collections::BTreeSet::new();
+        for s in CATALOGUE.iter() {
+            s.check().unwrap_or_else(|e| panic!("{}: {e}", s.name));
+            assert!(names.insert(s.name), "{} is listed twice", s.name);
+            assert!(!s.title.is_empty(), "{} has no title", s.name);
+        }
+    }
+}

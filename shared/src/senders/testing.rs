@@ -1,0 +1,290 @@
+#![allow(dead_code)]
+//! Test helpers shared by the sender files: known-answer vectors, round trips through the
+//! signer and the verifier, and the tampering every scheme must notice.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+
+use crate::scheme::{Algorithm, Loc, Part, Scheme};
+use crate::verify::engine::{self, Signing};
+use crate::verify::{Clock, Secret, SecretSet, Unverified, VerifyError};
+
+pub const URL: &str = "https://hooks.example.com/webhooks/test?x=1";
+/// A secret that is valid text, hex and base64, and is nobody's.
+const OTHER: &[u8] = b"00112233445566778899aabbccddeeff";
+
+pub fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        map.append(
+            HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+            HeaderValue::from_str(value).expect("header value"),
+        );
+    }
+    map
+}
+
+fn secrets(scheme: &Scheme, keys: &[&[u8]]) -> SecretSet {
+    SecretSet::new(
+        keys.iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let text = std::str::from_utf8(k).expect("secrets are text");
+                let key = engine::decode_secret(scheme, text).expect("secret decodes");
+                Secret::new(format!("secret-{i}"), key)
+            })
+            .collect(),
+    )
+    .expect("secrets")
+}
+
+/// Verifies with the given secrets at `now` (unix seconds, tolerance = the scheme's); the label
+/// of the secret that matched.
+pub fn check(
+    scheme: &'static Scheme,
+    keys: &[&[u8]],
+    pairs: &[(&str, &str)],
+    body: &[u8],
+    now: u64,
+) -> Result<String, VerifyError> {
+    check_request(scheme, keys, pairs, body, now, &Method::POST, "", Some(URL))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn check_request(
+    scheme: &'static Scheme,
+    keys: &[&[u8]],
+    pairs: &[(&str, &str)],
+    body: &[u8],
+    now: u64,
+    method: &Method,
+    query: &str,
+    url: Option<&str>,
+) -> Result<String, VerifyError> {
+    let h = headers(pairs);
+    let clock = Clock {
+        now: UNIX_EPOCH + Duration::from_secs(now),
+        tolerance: Duration::from_secs(scheme.timestamp.map_or(300, |t| t.tolerance)),
+    };
+    let req = Unverified {
+        method,
+        headers: &h,
+        body,
+        query,
+        url,
+    };
+    engine::verify(scheme, &secrets(scheme, keys), req, &clock).map(|v| v.secret_label().to_owned())
+}
+
+/// A published vector verifies (at the timestamp it carries, if any) and fails once the body changes.
+pub fn vector(scheme: &'static Scheme, secret: &[u8], body: &[u8], pairs: &[(&str, &str)]) {
+    let now = signed_time(scheme, pairs).unwrap_or(0);
+    vector_at(scheme, secret, body, pairs, now);
+}
+
+/// As [`vector`], checked at `now`.
+pub fn vector_at(
+    scheme: &'static Scheme,
+    secret: &[u8],
+    body: &[u8],
+    pairs: &[(&str, &str)],
+    now: u64,
+) {
+    check(scheme, &[secret], pairs, body, now).expect("the published vector verifies");
+    let mut tampered = body.to_vec();
+    match tampered.last_mut() {
+        Some(b) => *b ^= 1,
+        None => tampered.push(b'x'),
+    }
+    assert!(
+        check(scheme, &[secret], pairs, &tampered, now).is_err(),
+        "a changed body must fail"
+    );
+    assert!(
+        check(scheme, &[OTHER], pairs, body, now).is_err()
+            || matches!(scheme.algorithm, Algorithm::Ed25519 | Algorithm::EcdsaP256),
+        "another secret must fail"
+    );
+}
+
+/// The unix seconds of the timestamp in `pairs`, for schemes with one in a header or kv list.
+fn signed_time(scheme: &Scheme, pairs: &[(&str, &str)]) -> Option<u64> {
+    let ts = scheme.timestamp?;
+    for loc in ts.at {
+        let raw = match loc {
+            Loc::Header(h) => pairs
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(h))
+                .map(|(_, v)| (*v).to_owned()),
+            Loc::Kv(k) => pairs.iter().find_map(|(_, v)| {
+                v.split([',', ';'])
+                    .map(str::trim)
+                    .find_map(|i| i.strip_prefix(&format!("{k}=")).map(str::to_owned))
+            }),
+            _ => None,
+        };
+        if let Some(raw) = raw {
+            return engine::parse_time(&raw, ts.unit).and_then(|s| u64::try_from(s).ok());
+        }
+    }
+    None
+}
+
+/// Signs with the engine and checks the verifier accepts it, and rejects: every single-byte
+/// change to the body, a changed signed id, another secret, and (for timestamped schemes)
+/// times just outside the window on either side.
+pub fn round_trip(scheme: &'static Scheme, secret: &[u8], body: &[u8]) {
+    round_trip_keys(scheme, secret, secret, body);
+}
+
+/// As [`round_trip`] for public-key schemes: sign with `private`, verify with `public`.
+pub fn round_trip_keys(scheme: &'static Scheme, private: &[u8], public: &[u8], body: &[u8]) {
+    const AT: i64 = 1_700_000_000;
+    let signing = Signing {
+        body,
+        at: AT,
+        id: "msg_2Zq1",
+        url: Some(URL),
+        method: "POST",
+    };
+    let private_key = match scheme.algorithm {
+        Algorithm::Ed25519 | Algorithm::EcdsaP256 => private.to_vec(),
+        _ => engine::decode_secret(scheme, std::str::from_utf8(private).expect("text"))
+            .expect("secret"),
+    };
+    let signed = engine::sign(scheme, &private_key, &signing).expect("signs");
+    let pairs: Vec<(&str, &str)> = signed
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let now = AT as u64;
+    check(scheme, &[public], &pairs, body, now).expect("what the engine signs verifies");
+    for i in 0..body.len().min(64) {
+        let mut tampered = body.to_vec();
+        tampered[i] ^= 0x01;
+        assert!(
+            check(scheme, &[public], &pairs, &tampered, now).is_err(),
+            "byte {i} changed"
+        );
+    }
+    if scheme.signed.contains(&Part::Id) {
+        let id_header = match scheme.id.first() {
+            Some(Loc::Header(h)) => *h,
+            _ => unreachable!("signed ids are in headers"),
+        };
+        let changed: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(n, v)| {
+                if *n == id_header {
+                    (*n, "msg_2Zq2")
+                } else {
+                    (*n, *v)
+                }
+            })
+            .collect();
+        assert!(
+            check(scheme, &[public], &changed, body, now).is_err(),
+            "changed id"
+        );
+    }
+    if let Some(ts) = scheme.timestamp {
+        let off = ts.tolerance + 2;
+        assert!(matches!(
+            check(scheme, &[public], &pairs, body, now + off),
+            Err(VerifyError::TimestampOutsideTolerance { .. })
+        ));
+        assert!(matches!(
+            check(scheme, &[public], &pairs, body, now - off),
+            Err(VerifyError::TimestampOutsideTolerance { .. })
+        ));
+        check(scheme, &[public], &pairs, body, now + ts.tolerance - 1).expect("inside the window");
+    }
+    if !matches!(scheme.algorithm, Algorithm::Ed25519 | Algorithm::EcdsaP256) {
+        assert!(
+            check(scheme, &[OTHER], &pairs, body, now).is_err(),
+            "another secret"
+        );
+        let label = check(scheme, &[OTHER, public], &pairs, body, now)
+            .expect("the older of two active secrets still verifies");
+        assert_eq!(label, "secret-1");
+    }
+}
+
+/// A request for [`deliver`].
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'r> {
+    pub method: &'r Method,
+    pub query: &'r str,
+    pub headers: &'r [(&'r str, &'r str)],
+    pub body: &'r [u8],
+    /// Unix seconds the pipeline takes as now.
+    pub now: u64,
+}
+
+impl<'r> Request<'r> {
+    pub fn post(headers: &'r [(&'r str, &'r str)], body: &'r [u8], now: u64) -> Self {
+        Self {
+            method: &Method::POST,
+            query: "",
+            headers,
+            body,
+            now,
+        }
+    }
+}
+
+/// What the pipeline answered, and the envelopes it enqueued (as JSON).
+#[derive(Debug)]
+pub struct Delivered {
+    pub reply: crate::Reply,
+    pub envelopes: Vec<serde_json::Value>,
+}
+
+impl Delivered {
+    /// The reply body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.reply.body).into_owned()
+    }
+
+    /// The reply body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.reply.body).expect("a JSON reply")
+    }
+}
+
+/// Runs `req` through the whole pipeline (handshakes, verification, normalization, an
+/// in-memory queue) for `source` with one secret, as the functions do.
+pub fn deliver(source: crate::sources::Source, secret: &str, req: Request<'_>) -> Delivered {
+    let source: &'static crate::sources::Source = Box::leak(Box::new(source));
+    let key = source.decode_secret(secret).expect("secret");
+    let secrets = SecretSet::new(vec![Secret::new("WEBHOOK_SECRET", key)]).expect("secrets");
+    let queue = crate::queue::MemoryQueue::default();
+    let pipeline = crate::Pipeline::new(source, secrets, crate::config::Settings::default(), queue);
+    let h = headers(req.headers);
+    let url = source.public_url().map(str::to_owned);
+    let inbound = crate::Inbound {
+        method: req.method,
+        headers: &h,
+        body: req.body,
+        query: req.query,
+        url: url.as_deref(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let now = UNIX_EPOCH + Duration::from_secs(req.now);
+    let reply = runtime.block_on(pipeline.handle(
+        inbound,
+        now,
+        tokio::time::Instant::now() + Duration::from_secs(5),
+    ));
+    let envelopes = pipeline
+        .queue()
+        .messages()
+        .iter()
+        .map(|m| serde_json::from_str(&m.body).expect("envelope JSON"))
+        .collect();
+    Delivered { reply, envelopes }
+}

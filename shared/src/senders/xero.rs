@@ -1,0 +1,156 @@
+//! Xero: `x-xero-signature: <base64 HMAC-SHA256(webhook key, raw body)>`. A delivery is a batch,
+//! `{"events":[…],"firstEventSequence":…,"lastEventSequence":…,"entropy":…}`, with no event or
+//! delivery id, so the id is the body digest; the type is the first event's category and type
+//! (`xero.contact.update`) and every event stays in `data`. The "intent to receive" check posts
+//! signed empty batches (`events: []`), some with bad signatures: a valid one gets 200 with an
+//! empty body and is not queued, a bad one 401. Xero counts anything but 200 as a failure, so
+//! events are acknowledged with 200 too. No timestamp is signed.
+
+use crate::scheme::*;
+
+pub const SCHEME: Scheme = Scheme {
+    name: "xero",
+    title: "Xero",
+    signature: Signature {
+        at: &[Loc::Header("x-xero-signature")],
+        format: Format::Plain,
+        all: false,
+    },
+    encoding: Encoding::Base64,
+    id: &[Loc::Digest],
+    ty: &[
+        TypePart::Optional(Loc::Json("events.0.eventCategory")),
+        TypePart::Optional(Loc::Json("events.0.eventType")),
+    ],
+    subject: &[Loc::Json("events.0.resourceId")],
+    handshakes: &[Handshake::XeroIntent],
+    note: "a delivery is a batch with no id: id is the body digest, type and subject from the first event; answered 200",
+    accepted: 200,
+    ..Scheme::BASE
+};
+
+/// The schemes this file defines, for the catalogue.
+pub const SCHEMES: &[&Scheme] = &[&SCHEME];
+
+#[cfg(test)]
+mod tests {
+    use super::SCHEME;
+    use crate::senders::testing::*;
+    use crate::sources::Source;
+    use crate::verify::VerifyError;
+
+    const SECRET: &str = "xero-webhook-key";
+    /// The example from XeroAPI/Xero-OpenAPI `xero-webhooks.yaml`, compact.
+    const BODY: &[u8] = br#"{"events":[{"resourceUrl":"https://api.xero.com/api.xro/2.0/Contacts/717f2bfc-c6d4-41fd-b238-3f2f0c0cf777","resourceId":"717f2bfc-c6d4-41fd-b238-3f2f0c0cf777","eventDateUtc":"2024-06-21T01:15:39.902","eventType":"UPDATE","eventCategory":"CONTACT","tenantId":"c2cc9b6e-9458-4c7d-93cc-f02b81b0594f","tenantType":"ORGANISATION"}],"lastEventSequence":1,"firstEventSequence":1,"entropy":"S0m3r4Nd0mt3xt"}"#;
+    /// Derived from https://developer.xero.com/documentation/guides/webhooks/configuring-your-server/
+    /// (base64 HMAC-SHA256 of the body with the webhook key, computed with Python's hmac), not
+    /// published.
+    const SIG: &str = "JNczbXoxNFbKFVQ7oHqcBNw+HE3r7CxPMKZONu9PhYA=";
+    const INTENT: &[u8] =
+        br#"{"events":[],"firstEventSequence":0,"lastEventSequence":0,"entropy":"FMLHZNKCVK"}"#;
+    /// As above, for the intent-to-receive body.
+    const INTENT_SIG: &str = "7YEhVgp4U0mOVFXVRQTUMKOkhwT5zA/qxvzLUEGCLxY=";
+
+    fn source() -> Source {
+        Source::new("xero", &SCHEME)
+    }
+
+    #[test]
+    fn derived_vectors() {
+        vector(
+            &SCHEME,
+            SECRET.as_bytes(),
+            BODY,
+            &[("x-xero-signature", SIG)],
+        );
+        vector(
+            &SCHEME,
+            SECRET.as_bytes(),
+            INTENT,
+            &[("x-xero-signature", INTENT_SIG)],
+        );
+    }
+
+    #[test]
+    fn round_trip_and_tampering() {
+        round_trip(&SCHEME, SECRET.as_bytes(), BODY);
+    }
+
+    #[test]
+    fn malformed_signatures_are_refused() {
+        let header = "x-xero-signature";
+        let cases: &[(&[(&str, &str)], VerifyError)] = &[
+            (&[], VerifyError::MissingSignature { header }),
+            (
+                &[(header, "!!")],
+                VerifyError::MalformedSignature { header },
+            ),
+            (
+                &[(header, INTENT_SIG)],
+                VerifyError::SignatureMismatch { header },
+            ),
+            (
+                &[(header, SIG), (header, SIG)],
+                VerifyError::DuplicateHeader { header },
+            ),
+        ];
+        for (pairs, want) in cases {
+            let got = check(&SCHEME, &[SECRET.as_bytes()], pairs, BODY, 0).expect_err("must fail");
+            assert_eq!(&got, want, "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn intent_to_receive_gets_200_when_signed_and_401_when_not() {
+        let ok = deliver(
+            source(),
+            SECRET,
+            Request::post(
+                &[
+                    ("content-type", "application/json"),
+                    ("x-xero-signature", INTENT_SIG),
+                ],
+                INTENT,
+                1_700_000_000,
+            ),
+        );
+        assert_eq!(ok.reply.status, 200);
+        assert!(ok.reply.body.is_empty());
+        assert!(ok.reply.headers.is_empty(), "no content type, no cookies");
+        assert!(ok.envelopes.is_empty());
+        // Xero sends some with an incorrect signature and requires exactly 401 for them.
+        for sig in [SIG, "YWJj", ""] {
+            let bad = deliver(
+                source(),
+                SECRET,
+                Request::post(&[("x-xero-signature", sig)], INTENT, 1_700_000_000),
+            );
+            assert_eq!(bad.reply.status, 401, "{sig:?}");
+            assert!(bad.envelopes.is_empty());
+        }
+        let unsigned = deliver(source(), SECRET, Request::post(&[], INTENT, 1_700_000_000));
+        assert_eq!(unsigned.reply.status, 401);
+    }
+
+    #[test]
+    fn events_are_acknowledged_with_200() {
+        let d = deliver(
+            source(),
+            SECRET,
+            Request::post(
+                &[
+                    ("content-type", "application/json"),
+                    ("x-xero-signature", SIG),
+                ],
+                BODY,
+                1_700_000_000,
+            ),
+        );
+        assert_eq!(d.reply.status, 200, "{}", d.text());
+        let e = &d.envelopes[0];
+        assert!(e["id"].as_str().expect("id").starts_with("sha256:"));
+        assert_eq!(e["type"], "xero.contact.update");
+        assert_eq!(e["subject"], "717f2bfc-c6d4-41fd-b238-3f2f0c0cf777");
+        assert_eq!(e["data"]["entropy"], "S0m3r4Nd0mt3xt");
+    }
+}
