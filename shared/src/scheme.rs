@@ -433,6 +433,9 @@ impl Handshake {
 pub enum Evidence {
     /// The sender's own SDK signs deliveries for the tests and verifies what `inlet sign` makes.
     Sdk(&'static str),
+    /// Tested with vectors and round trips; the sender's SDK (named) is in the registries and
+    /// its oracle tests are still to be written.
+    SdkPending(&'static str),
     /// Known-answer vectors published by the sender or its SDK's tests.
     Vectors,
     /// Vectors we derived from the sender's documentation (no SDK or published vector exists).
@@ -443,6 +446,7 @@ impl fmt::Display for Evidence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Sdk(sdk) => write!(f, "SDK {sdk}"),
+            Self::SdkPending(sdk) => write!(f, "vectors + round trips (SDK oracle {sdk}: to do)"),
             Self::Vectors => f.write_str("published vectors"),
             Self::Docs => f.write_str("docs"),
         }

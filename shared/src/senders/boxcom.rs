@@ -30,7 +30,7 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Required(Loc::Json("trigger"))],
     subject: &[Loc::Json("source.id")],
     time: &[TimeLoc::At(Loc::Json("created_at"), Unit::Rfc3339)],
-    evidence: Evidence::Sdk("box-sdk-gen 1.17.0 (PyPI)"),
+    evidence: Evidence::SdkPending("box-sdk-gen 1.17.0 (PyPI)"),
     note: "configure the primary and secondary keys as two secrets; BOX-SIGNATURE-VERSION/-ALGORITHM are not checked; the SDK's window rejects any future timestamp, Inlet's allows 600 s either way",
     ..Scheme::BASE
 };

@@ -27,7 +27,7 @@ pub const SCHEME: Scheme = Scheme {
     ],
     subject: &[Loc::Json("data.id")],
     time: &[TimeLoc::Signed],
-    evidence: Evidence::Sdk("@linear/sdk 98.0.0 (npm)"),
+    evidence: Evidence::SdkPending("@linear/sdk 98.0.0 (npm)"),
     note: "the delivery id (Linear-Delivery) is an unsigned header (validated); duplicates by body digest; webhookTimestamp is required",
     ..Scheme::BASE
 };

@@ -27,7 +27,7 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Required(Loc::Json("event_type"))],
     subject: &[Loc::Json("data.customer_id"), Loc::Json("data.id")],
     time: &[TimeLoc::At(Loc::Json("occurred_at"), Unit::Rfc3339)],
-    evidence: Evidence::Sdk("paddle-python-sdk 1.16.1 (PyPI)"),
+    evidence: Evidence::SdkPending("paddle-python-sdk 1.16.1 (PyPI)"),
     note: "the SDK's window is 5 s (past only; Inlet's is both ways): raise WEBHOOK_TOLERANCE_SECONDS if clocks drift; a non-hex h1 value is refused as malformed",
     ..Scheme::BASE
 };

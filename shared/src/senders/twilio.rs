@@ -47,7 +47,7 @@ pub const SCHEME: Scheme = Scheme {
     time: &[TimeLoc::At(Loc::Json("0.time"), Unit::Rfc3339)],
     body: Body::JSON_OR_FORM,
     custom: Some(&UrlAndParams),
-    evidence: Evidence::Sdk("twilio 9.13.0 (PyPI)"),
+    evidence: Evidence::SdkPending("twilio 9.13.0 (PyPI)"),
     note: "set PUBLIC_URL to the webhook URL exactly as configured in Twilio (the :443/:80 variants the SDK also tries are not); JSON bodies must carry bodySHA256 in the URL; id is the unsigned I-Twilio-Idempotency-Token (duplicates by body digest)",
     ..Scheme::BASE
 };
