@@ -42,6 +42,14 @@ impl<'b> Doc<'b> {
         (!text.is_empty()).then_some(text)
     }
 
+    /// Whether the JSON body has a member at `path`, of any kind (null included).
+    pub fn has(&self, path: &str) -> bool {
+        match self {
+            Self::Json(raw) => lookup(raw, path).is_some(),
+            _ => false,
+        }
+    }
+
     /// Whether `path` holds an empty array (Xero's intent-to-receive `events: []`).
     pub fn is_empty_array(&self, path: &str) -> bool {
         match self {

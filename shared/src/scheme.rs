@@ -314,6 +314,9 @@ pub enum TypePart {
     Optional(Loc),
     /// A fixed word.
     Lit(&'static str),
+    /// The first of these top-level JSON keys the body has, when it has one (senders that say
+    /// what an event is by which member it carries: X's event arrays, Telegram's update fields).
+    KeyOf(&'static [&'static str]),
 }
 
 /// Where the event time is.

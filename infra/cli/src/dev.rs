@@ -129,6 +129,11 @@ pub fn sample(source: &Source, id: &str, event: &str, at: i64) -> String {
     }
     let mut words = event.split('.');
     for part in scheme.ty {
+        if let TypePart::KeyOf(keys) = part {
+            if let Some(key) = keys.first() {
+                put(&mut doc, key, Value::Object(Map::new()));
+            }
+        }
         if let TypePart::Required(Loc::Json(p)) | TypePart::Optional(Loc::Json(p)) = part {
             let word = words.next().unwrap_or("test");
             let rest: Vec<&str> = words.by_ref().collect();

@@ -69,6 +69,9 @@ pub fn normalize(
         for part in scheme.ty {
             match part {
                 TypePart::Lit(word) => parts.push(Cow::Borrowed(word)),
+                TypePart::KeyOf(keys) => {
+                    parts.extend(keys.iter().find(|k| doc.has(k)).map(|k| Cow::Borrowed(*k)))
+                }
                 TypePart::Optional(loc) => parts.extend(read(loc)?),
                 TypePart::Required(loc) => parts.push(read(loc)?.ok_or_else(|| missing(loc))?),
             }

@@ -3,15 +3,9 @@
 //! token signs nothing, so the id (`update_id`, a number, the same on every retry of an update)
 //! and type are unsigned and duplicates are recognised by the body digest. An update holds one
 //! optional field naming its kind (`message`, `callback_query`, …); the type is that field
-//! (`telegram.message`), chosen by the code below since it is a key, not a value. No timestamp.
+//! (`telegram.message`), read with `TypePart::KeyOf` since it is a key, not a value. No timestamp.
 
-use std::time::SystemTime;
-
-use serde_json::value::RawValue;
-
-use crate::normalize::{Disposition, NormalizeError};
 use crate::scheme::*;
-use crate::verify::Verified;
 
 pub const SCHEME: Scheme = Scheme {
     name: "telegram",
@@ -61,23 +55,12 @@ pub const SCHEME: Scheme = Scheme {
         TimeLoc::At(Loc::Json("chat_member.date"), Unit::Seconds),
         TimeLoc::At(Loc::Json("chat_join_request.date"), Unit::Seconds),
     ],
-    custom: Some(&UpdateKind),
+    ty: &[TypePart::KeyOf(KINDS)],
     note: "a shared token signs nothing: update_id and the type are unsigned; duplicates by body digest",
     ..Scheme::BASE
 };
 
-macro_rules! by_kind {
-    ($($kind:literal),* $(,)?) => {
-        &[$(($kind, Scheme {
-            ty: &[TypePart::Lit($kind)],
-            custom: None,
-            ..SCHEME
-        })),*]
-    };
-}
-
-/// The `Update` fields (Bot API), each with the scheme that types an update holding it.
-const KINDS: &[(&str, Scheme)] = by_kind![
+const KINDS: &[&str] = &[
     "message",
     "edited_message",
     "channel_post",
@@ -102,27 +85,6 @@ const KINDS: &[(&str, Scheme)] = by_kind![
     "chat_boost",
     "removed_chat_boost",
 ];
-
-/// Types an update by the field it carries (`telegram` alone for a kind not listed).
-#[derive(Debug)]
-struct UpdateKind;
-
-impl Custom for UpdateKind {
-    fn normalize(
-        &self,
-        source: &str,
-        v: &Verified<'_>,
-        received: SystemTime,
-    ) -> Option<Result<Disposition, NormalizeError>> {
-        let raw: &RawValue = serde_json::from_slice(v.body()).ok()?;
-        let (_, scheme) = KINDS
-            .iter()
-            .find(|(kind, _)| crate::json::lookup(raw, kind).is_some())?;
-        Some(crate::normalize::engine::normalize(
-            source, scheme, v, received,
-        ))
-    }
-}
 
 /// The schemes this file defines, for the catalogue.
 pub const SCHEMES: &[&Scheme] = &[&SCHEME];

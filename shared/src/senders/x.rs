@@ -2,16 +2,10 @@
 //! HMAC-SHA256(consumer secret, raw body)>`. The challenge-response check is an unsigned
 //! `GET ?crc_token=T`, answered `{"response_token":"sha256=<base64 HMAC-SHA256(consumer secret,
 //! T)>"}` (at registration, then periodically). The body is `{"for_user_id":…,"<kind>":[…]}`; the
-//! type is that kind (`x.tweet_create_events`), chosen by the code below since it is a key, not a
+//! type is that kind (`x.tweet_create_events`), read with `TypePart::KeyOf` since it is a key, not a
 //! value. X sends no delivery or event id, so the id is the body digest. No timestamp is signed.
 
-use std::time::SystemTime;
-
-use serde_json::value::RawValue;
-
-use crate::normalize::{Disposition, NormalizeError};
 use crate::scheme::*;
-use crate::verify::Verified;
 
 pub const SCHEME: Scheme = Scheme {
     name: "x",
@@ -25,23 +19,12 @@ pub const SCHEME: Scheme = Scheme {
     id: &[Loc::Digest],
     subject: &[Loc::Json("for_user_id")],
     handshakes: &[Handshake::XCrc],
-    custom: Some(&EventKind),
+    ty: &[TypePart::KeyOf(KINDS)],
     note: "no id is sent: the id is the body digest; the type is the event array's key",
     ..Scheme::BASE
 };
 
-macro_rules! by_kind {
-    ($($kind:literal),* $(,)?) => {
-        &[$(($kind, Scheme {
-            ty: &[TypePart::Lit($kind)],
-            custom: None,
-            ..SCHEME
-        })),*]
-    };
-}
-
-/// The Account Activity event arrays, each with the scheme that types a body holding it.
-const KINDS: &[(&str, Scheme)] = by_kind![
+const KINDS: &[&str] = &[
     "tweet_create_events",
     "tweet_delete_events",
     "favorite_events",
@@ -56,27 +39,6 @@ const KINDS: &[(&str, Scheme)] = by_kind![
     "direct_message_indicate_typing_events",
     "direct_message_mark_read_events",
 ];
-
-/// Types a delivery by the event array it carries (`x` alone when none is known).
-#[derive(Debug)]
-struct EventKind;
-
-impl Custom for EventKind {
-    fn normalize(
-        &self,
-        source: &str,
-        v: &Verified<'_>,
-        received: SystemTime,
-    ) -> Option<Result<Disposition, NormalizeError>> {
-        let raw: &RawValue = serde_json::from_slice(v.body()).ok()?;
-        let (_, scheme) = KINDS
-            .iter()
-            .find(|(kind, _)| crate::json::lookup(raw, kind).is_some())?;
-        Some(crate::normalize::engine::normalize(
-            source, scheme, v, received,
-        ))
-    }
-}
 
 /// The schemes this file defines, for the catalogue.
 pub const SCHEMES: &[&Scheme] = &[&SCHEME];
