@@ -49,35 +49,40 @@ pub const SCHEME: Scheme = Scheme {
 pub const SVIX: Scheme = Scheme {
     name: "svix",
     title: "Svix",
-    evidence: Evidence::SdkPending("svix 2.9.1 (PyPI)"),
+    evidence: Evidence::Sdk("svix 2.9.1 (PyPI)"),
     ..SCHEME
 };
 
 pub const CLERK: Scheme = Scheme {
     name: "clerk",
     title: "Clerk",
-    evidence: Evidence::SdkPending("svix 2.9.1 (PyPI; Clerk signs with Svix)"),
+    evidence: Evidence::Sdk("svix 2.9.1 (PyPI; Clerk signs with Svix)"),
     ..SCHEME
 };
 
 pub const RESEND: Scheme = Scheme {
     name: "resend",
     title: "Resend",
-    evidence: Evidence::SdkPending("svix 2.9.1 (PyPI; Resend signs with Svix)"),
+    evidence: Evidence::Sdk("svix 2.9.1 (PyPI; Resend signs with Svix)"),
     ..SCHEME
 };
 
 pub const OPENAI: Scheme = Scheme {
     name: "openai",
     title: "OpenAI",
-    evidence: Evidence::SdkPending("standardwebhooks 1.1.0 (PyPI)"),
+    evidence: Evidence::Sdk("standardwebhooks 1.1.0 (PyPI)"),
     ..SCHEME
 };
 
 pub const REPLICATE: Scheme = Scheme {
     name: "replicate",
     title: "Replicate",
-    evidence: Evidence::SdkPending("standardwebhooks 1.1.0 (PyPI)"),
+    // Replicate posts the prediction itself, which carries no `type`: its status says what happened.
+    ty: &[
+        TypePart::Lit("prediction"),
+        TypePart::Required(Loc::Json("status")),
+    ],
+    evidence: Evidence::Sdk("standardwebhooks 1.1.0 (PyPI)"),
     ..SCHEME
 };
 
