@@ -17,6 +17,9 @@ pub const MAX_BODY: &str = "MAX_BODY_BYTES";
 pub const IDEMPOTENCY_TABLE: &str = "IDEMPOTENCY_TABLE";
 pub const IDEMPOTENCY_TTL: &str = "IDEMPOTENCY_TTL_SECONDS";
 pub const PAYLOAD_BUCKET: &str = "PAYLOAD_BUCKET";
+/// Per-source settings of a deployment, one JSON object shared by all its functions:
+/// `{"<source>": {"<VARIABLE>": "<value>", …}, …}` (see [`Env::with_source_settings`]).
+pub const SOURCE_SETTINGS: &str = "INLET_SOURCE_SETTINGS";
 
 /// Default replay window.
 /// Largest body a function can receive: Lambda's 6 MB synchronous payload. The default limit
@@ -57,6 +60,44 @@ impl Env {
 
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
+    }
+
+    /// This environment with the settings `INLET_SOURCE_SETTINGS` holds for `source` laid over
+    /// it. One deployment passes the same object to every function (a template can't give each
+    /// function of a loop its own variables), and each takes its own entry: the custom scheme's
+    /// `INLET_CUSTOM_*`, `PUBLIC_URL`, `VERIFY_TOKEN` and `WEBHOOK_TOLERANCE_SECONDS`. A source
+    /// without an entry keeps the environment as it is; anything else in the object is an error
+    /// naming the variable.
+    pub fn with_source_settings(mut self, source: &str) -> Result<Self, ConfigError> {
+        let Some(raw) = self.get(SOURCE_SETTINGS).filter(|s| !s.trim().is_empty()) else {
+            return Ok(self);
+        };
+        let bad = |expected: String| ConfigError::Invalid {
+            var: SOURCE_SETTINGS.into(),
+            expected,
+        };
+        let all: BTreeMap<String, BTreeMap<String, String>> = serde_json::from_str(raw)
+            .map_err(|_| {
+                bad(r#"a JSON object of objects of strings, {"<source>": {"PUBLIC_URL": "https://…"}}"#.into())
+            })?;
+        for (name, vars) in all.into_iter().filter(|(name, _)| name == source) {
+            for (var, value) in vars {
+                let allowed = var.starts_with("INLET_CUSTOM_")
+                    || [
+                        crate::sources::PUBLIC_URL,
+                        crate::sources::VERIFY_TOKEN,
+                        TOLERANCE,
+                    ]
+                    .contains(&var.as_str());
+                if !allowed {
+                    return Err(bad(format!(
+                        "`{name}` sets {var}; a source's entry may set INLET_CUSTOM_*, PUBLIC_URL, VERIFY_TOKEN and WEBHOOK_TOLERANCE_SECONDS"
+                    )));
+                }
+                self.0.insert(var, value);
+            }
+        }
+        Ok(self)
     }
 }
 
@@ -298,6 +339,44 @@ mod tests {
 
     fn standard() -> &'static Source {
         by_name("standard").expect("standard")
+    }
+
+    #[test]
+    fn source_settings_give_each_source_its_own_entry() {
+        let settings = r#"{"acme": {"INLET_CUSTOM_SIGNATURE": "header:X-Signature", "PUBLIC_URL": "https://a.example/w"},
+                          "fb": {"VERIFY_TOKEN": "tok"}}"#;
+        let env = Env::from_pairs([(SOURCE_SETTINGS, settings), ("PUBLIC_URL", "https://old")]);
+        let acme = env
+            .clone()
+            .with_source_settings("acme")
+            .expect("acme settings");
+        assert_eq!(
+            acme.get("INLET_CUSTOM_SIGNATURE"),
+            Some("header:X-Signature")
+        );
+        assert_eq!(acme.get("PUBLIC_URL"), Some("https://a.example/w"));
+        assert_eq!(acme.get("VERIFY_TOKEN"), None);
+        let other = env
+            .clone()
+            .with_source_settings("github")
+            .expect("no entry");
+        assert_eq!(other.get("PUBLIC_URL"), Some("https://old"));
+        assert_eq!(other.get("INLET_CUSTOM_SIGNATURE"), None);
+
+        for (raw, names) in [
+            (r#"{"acme": {"QUEUE_URL": "x"}}"#, "QUEUE_URL"),
+            (r#"{"acme": {"WEBHOOK_SECRET": "x"}}"#, "WEBHOOK_SECRET"),
+            (r#"{"acme": {"PUBLIC_URL": 3}}"#, "JSON object"),
+            (r#"["acme"]"#, "JSON object"),
+        ] {
+            let err = Env::from_pairs([(SOURCE_SETTINGS, raw)])
+                .with_source_settings("acme")
+                .expect_err(raw);
+            assert!(
+                matches!(&err, ConfigError::Invalid { var, expected } if var == SOURCE_SETTINGS && expected.contains(names)),
+                "{raw}: {err}"
+            );
+        }
     }
 
     #[test]

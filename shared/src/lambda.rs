@@ -30,8 +30,17 @@ const FALLBACK_BUDGET: Duration = Duration::from_secs(5);
 pub async fn run(default_name: Option<&str>) -> Result<(), Error> {
     crate::logging::init();
     let env = Env::from_process();
-    let built = match Source::from_env(&env, default_name) {
-        Ok(source) => build(source, &env).await.map_err(|e| (source.name(), e)),
+    let name = env
+        .get(crate::sources::INLET_SOURCE)
+        .filter(|n| !n.is_empty())
+        .or(default_name)
+        .unwrap_or_default()
+        .to_owned();
+    let built = match env
+        .with_source_settings(&name)
+        .and_then(|env| Ok((Source::from_env(&env, default_name)?, env)))
+    {
+        Ok((source, env)) => build(source, &env).await.map_err(|e| (source.name(), e)),
         Err(e) => Err((default_name.unwrap_or("unknown"), e)),
     };
     let pipeline = match built {

@@ -31,8 +31,8 @@ def deliver(fn, oracle: Oracle, headers, body: bytes) -> dict:
     return fn.invoke(api_event("v2", oracle.source, headers, body))
 
 
-def tampered(oracle: Oracle) -> bytes:
-    body = bytearray(oracle.body)
+def tampered(oracle: Oracle, body: bytes) -> bytes:
+    body = bytearray(body)
     at = len(body) // 2 if oracle.tamper_at is None else oracle.tamper_at
     # A change that keeps the body well-formed where it can: a digit or letter becomes another.
     body[at] = ord("1") if body[at] != ord("1") else ord("2")
@@ -45,10 +45,12 @@ def test_sdk_signed_delivery_becomes_the_right_envelope(source, start_function, 
     queue_url = new_queue()
     fn = start(start_function, oracle, queue_url)
     delivery_id = f"msg_{uuid.uuid4().hex[:20]}"
-    headers = oracle.sign(oracle.secret, oracle.body, int(time.time()), delivery_id)
-    assert oracle.verify(oracle.receiver_secret, headers, oracle.body), "the SDK refuses the delivery it should accept"
+    now = int(time.time())
+    body = oracle.body_for(now)
+    headers = oracle.sign(oracle.secret, body, now, delivery_id)
+    assert oracle.verify(oracle.receiver_secret, headers, body), "the SDK refuses the delivery it should accept"
 
-    resp = deliver(fn, oracle, headers, oracle.body)
+    resp = deliver(fn, oracle, headers, body)
     assert resp["statusCode"] in (200, 202, 204), resp
     messages = receive_all(sqs, queue_url)
     assert len(messages) == 1
@@ -56,8 +58,8 @@ def test_sdk_signed_delivery_becomes_the_right_envelope(source, start_function, 
     assert env["source"] == oracle.source
     for key, want in oracle.expected(delivery_id).items():
         assert env.get(key) == want, f"{key}: {env.get(key)!r} != {want!r}"
-    if env.get("datacontenttype") == "application/json" and oracle.body[:1] in (b"{", b"["):
-        assert env["data"] == json.loads(oracle.body)
+    if env.get("datacontenttype") == "application/json" and body[:1] in (b"{", b"["):
+        assert env["data"] == json.loads(body)
 
 
 @pytest.mark.parametrize("source", sorted(BY_ID))
@@ -66,14 +68,15 @@ def test_forged_stale_and_future_deliveries_are_refused(source, start_function, 
     queue_url = new_queue()
     fn = start(start_function, oracle, queue_url)
     now = int(time.time())
+    body = oracle.body_for(now)
     cases = {
-        "tampered": (oracle.sign(oracle.secret, oracle.body, now, "msg_t"), tampered(oracle)),
-        "wrong secret": (oracle.sign(oracle.wrong_secret, oracle.body, now, "msg_w"), oracle.body),
+        "tampered": (oracle.sign(oracle.secret, body, now, "msg_t"), tampered(oracle, body)),
+        "wrong secret": (oracle.sign(oracle.wrong_secret, body, now, "msg_w"), body),
     }
     if oracle.window is not None:
         # Past the SDK's window either way, with room for the clock to tick during the test.
-        cases["stale"] = (oracle.sign(oracle.secret, oracle.body, now - oracle.window - 30, "msg_s"), oracle.body)
-        cases["future"] = (oracle.sign(oracle.secret, oracle.body, now + oracle.window + 30, "msg_f"), oracle.body)
+        for name, at in (("stale", now - oracle.window - 30), ("future", now + oracle.window + 30)):
+            cases[name] = (oracle.sign(oracle.secret, oracle.body_for(at), at, f"msg_{name[0]}"), oracle.body_for(at))
     for name, (headers, body) in cases.items():
         # The SDK refuses each one too (stale/future only where its verifier checks time).
         if name in ("tampered", "wrong secret"):
@@ -103,11 +106,12 @@ def inlet_sign(oracle: Oracle, secret: str, body: bytes, ts: int, delivery_id: s
 def test_the_sdk_verifies_what_inlet_signs(source, tmp_path):
     oracle = BY_ID[source]
     ts = int(time.time())
-    headers = inlet_sign(oracle, oracle.secret, oracle.body, ts, "msg_inletsign", tmp_path)
-    assert oracle.verify(oracle.receiver_secret, headers, oracle.body), headers
-    wrong = inlet_sign(oracle, oracle.wrong_secret, oracle.body, ts, "msg_inletsign", tmp_path)
-    assert not oracle.verify(oracle.receiver_secret, wrong, oracle.body)
-    assert not oracle.verify(oracle.receiver_secret, headers, tampered(oracle))
+    body = oracle.body_for(ts)
+    headers = inlet_sign(oracle, oracle.secret, body, ts, "msg_inletsign", tmp_path)
+    assert oracle.verify(oracle.receiver_secret, headers, body), headers
+    wrong = inlet_sign(oracle, oracle.wrong_secret, body, ts, "msg_inletsign", tmp_path)
+    assert not oracle.verify(oracle.receiver_secret, wrong, body)
+    assert not oracle.verify(oracle.receiver_secret, headers, tampered(oracle, body))
 
 
 def test_inlet_sources_claims_an_sdk_exactly_where_an_oracle_runs():

@@ -139,8 +139,8 @@ fn sources_table() -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<16} {:<22} {:<40} {:<28} {:<34} HOW VERIFIED",
-        "SOURCE", "SENDER", "SCHEME", "ID", "HANDSHAKES"
+        "{:<16} {:<22} {:<40} {:<28} {:<34} {:<10} HOW VERIFIED",
+        "SOURCE", "SENDER", "SCHEME", "ID", "HANDSHAKES", "METHODS"
     );
     for src in inlet::sources::all() {
         let s = src.scheme();
@@ -159,9 +159,10 @@ fn sources_table() -> String {
                 })
                 .unwrap_or_default();
         let handshakes: Vec<&str> = s.handshakes.iter().map(|h| h.name()).collect();
+        let methods: Vec<String> = s.methods().iter().map(|m| m.to_string()).collect();
         let _ = writeln!(
             out,
-            "{:<16} {:<22} {:<40} {:<28} {:<34} {}",
+            "{:<16} {:<22} {:<40} {:<28} {:<34} {:<10} {}",
             s.name,
             s.title,
             scheme,
@@ -171,6 +172,7 @@ fn sources_table() -> String {
             } else {
                 handshakes.join(", ")
             },
+            methods.join(","),
             s.evidence
         );
     }
@@ -183,8 +185,8 @@ fn sources_table() -> String {
     ];
     let _ = writeln!(
         out,
-        "{:<16} {:<22} {:<40} {:<28} {:<34} unit tests of the settings",
-        custom[0], custom[1], custom[2], custom[3], custom[4]
+        "{:<16} {:<22} {:<40} {:<28} {:<34} {:<10} unit tests of the settings",
+        custom[0], custom[1], custom[2], custom[3], custom[4], "POST"
     );
     out
 }

@@ -3,12 +3,21 @@
 //! timestamp (RFC 3339 with offset) in `BOX-DELIVERY-TIMESTAMP`, held to the SDK's 600 s. Every
 //! configured secret is tried against both headers, so the primary and secondary keys can be
 //! `WEBHOOK_SECRET` and `WEBHOOK_SECRET_2`. Id: the signed body's event `id` (else the
-//! unsigned `BOX-DELIVERY-ID`); type: the signed `trigger` (`FILE.UPLOADED`).
+//! unsigned `BOX-DELIVERY-ID`); type: the signed `trigger` (`FILE.UPLOADED`). A signed request
+//! also carries `BOX-SIGNATURE-VERSION: 1` and `BOX-SIGNATURE-ALGORITHM: HmacSHA256`, without
+//! which the SDK computes no signature and refuses it (Inlet does not require them).
 //! (The module is `boxcom` because `box` is a keyword.)
 
 use crate::scheme::*;
+use crate::verify::engine::Signing;
 
 pub const SCHEME: Scheme = Scheme {
+    custom: Some(&VersionHeaders),
+    ..DATA
+};
+
+/// The scheme as data; `VersionHeaders` adds the headers a Box sender sends beside the signature.
+const DATA: Scheme = Scheme {
     name: "box",
     title: "Box",
     signature: Signature {
@@ -30,10 +39,30 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Required(Loc::Json("trigger"))],
     subject: &[Loc::Json("source.id")],
     time: &[TimeLoc::At(Loc::Json("created_at"), Unit::Rfc3339)],
-    evidence: Evidence::SdkPending("box-sdk-gen 1.17.0 (PyPI)"),
+    evidence: Evidence::Sdk("box-sdk-gen 1.17.0 (PyPI)"),
     note: "configure the primary and secondary keys as two secrets; BOX-SIGNATURE-VERSION/-ALGORITHM are not checked; the SDK's window rejects any future timestamp, Inlet's allows 600 s either way",
     ..Scheme::BASE
 };
+
+/// Signs as the data says, then adds the version and algorithm headers Box sends (the SDK's
+/// `compute_webhook_signature` returns nothing without them) and the delivery id.
+#[derive(Debug)]
+struct VersionHeaders;
+
+impl Custom for VersionHeaders {
+    fn sign(&self, key: &[u8], s: &Signing<'_>) -> Option<Result<Vec<(String, String)>, String>> {
+        Some(
+            crate::verify::engine::sign(&DATA, key, s).map(|mut headers| {
+                headers.push(("box-signature-version".into(), "1".into()));
+                headers.push(("box-signature-algorithm".into(), "HmacSHA256".into()));
+                if !s.id.is_empty() {
+                    headers.push(("box-delivery-id".into(), s.id.into()));
+                }
+                headers
+            }),
+        )
+    }
+}
 
 /// The schemes this file defines, for the catalogue.
 pub const SCHEMES: &[&Scheme] = &[&SCHEME];
@@ -129,6 +158,42 @@ mod tests {
             emoji,
             &headers(Some("xF/SDZosX4le+v4A0Qn59sZhuD1RqY5KRUKzVMSbh0E="), None),
         );
+    }
+
+    #[test]
+    fn signing_sends_the_headers_the_sdk_requires() {
+        // The SDK computes no signature (and refuses) unless version and algorithm are sent.
+        let signed = crate::verify::engine::sign(
+            &SCHEME,
+            PRIMARY,
+            &crate::verify::engine::Signing {
+                body: BODY,
+                at: AT as i64,
+                id: "f96bb54b-ee16-4fc5-aa65-8c2d9e5b546f",
+                url: None,
+                method: "POST",
+            },
+        )
+        .expect("signs");
+        let get = |name: &str| {
+            signed
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("box-signature-version"), Some("1"));
+        assert_eq!(get("box-signature-algorithm"), Some("HmacSHA256"));
+        assert_eq!(
+            get("box-delivery-id"),
+            Some("f96bb54b-ee16-4fc5-aa65-8c2d9e5b546f")
+        );
+        // Inlet writes the timestamp in UTC; Box's offset form signs other bytes, equally valid.
+        assert_eq!(get("box-delivery-timestamp"), Some("2020-01-01T07:00:00Z"));
+        let pairs: Vec<(&str, &str)> = signed
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        check(&SCHEME, &[PRIMARY], &pairs, BODY, AT).expect("verifies");
     }
 
     #[test]

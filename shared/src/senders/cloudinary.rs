@@ -25,7 +25,7 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Required(Loc::Json("notification_type"))],
     subject: &[Loc::Json("public_id")],
     time: &[TimeLoc::Signed],
-    evidence: Evidence::SdkPending("cloudinary 1.46.3 (PyPI)"),
+    evidence: Evidence::Sdk("cloudinary 1.46.3 (PyPI)"),
     note: "the secret is the API secret; SHA-1 (accounts set to SHA-256 use cloudinary-sha256); no event id: the id is the body digest",
     ..Scheme::BASE
 };

@@ -16,7 +16,7 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Required(Loc::Json("event.type"))],
     subject: &[Loc::Json("event.data.code"), Loc::Json("event.data.id")],
     time: &[TimeLoc::At(Loc::Json("event.created_at"), Unit::Rfc3339)],
-    evidence: Evidence::SdkPending("coinbase-commerce 1.0.1 (PyPI)"),
+    evidence: Evidence::Sdk("coinbase-commerce 1.0.1 (PyPI)"),
     ..Scheme::BASE
 };
 

@@ -40,7 +40,7 @@ pub const SCHEME: Scheme = Scheme {
         TimeLoc::Signed,
     ],
     handshakes: &[Handshake::DiscordPing],
-    evidence: Evidence::SdkPending("discord-interactions 0.4.0 (PyPI)"),
+    evidence: Evidence::Sdk("discord-interactions 0.4.0 (PyPI)"),
     note: "the secret is the application's public key (hex); the SDK checks no age, so 300 s; types are Discord's numbers (discord.2.<command> is a slash command, discord.1.<event> a webhook event)",
     ..Scheme::BASE
 };

@@ -31,7 +31,7 @@ pub const SCHEME: Scheme = Scheme {
         Loc::Json("events.0.links.creditor"),
     ],
     time: &[TimeLoc::At(Loc::Json("events.0.created_at"), Unit::Rfc3339)],
-    evidence: Evidence::SdkPending("gocardless-pro 3.22.0 (PyPI)"),
+    evidence: Evidence::Sdk("gocardless-pro 3.22.0 (PyPI)"),
     note:
         "a delivery is a batch of events: id meta.webhook_id, type and subject from the first event",
     ..Scheme::BASE

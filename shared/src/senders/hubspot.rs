@@ -27,7 +27,7 @@ pub const SCHEME: Scheme = Scheme {
     id: &[Loc::Digest],
     ty: &[TypePart::Lit("batch")],
     time: &[TimeLoc::Signed],
-    evidence: Evidence::SdkPending("hubspot-api-client 12.0.0 (PyPI)"),
+    evidence: Evidence::Sdk("hubspot-api-client 12.0.0 (PyPI)"),
     note: "signature v3 only; set PUBLIC_URL to the target URL exactly; the body is a batch of events (type hubspot.batch, id the body digest: retries change attemptNumber, so consumers dedupe on each eventId)",
     ..Scheme::BASE
 };

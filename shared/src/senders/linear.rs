@@ -27,7 +27,7 @@ pub const SCHEME: Scheme = Scheme {
     ],
     subject: &[Loc::Json("data.id")],
     time: &[TimeLoc::Signed],
-    evidence: Evidence::SdkPending("@linear/sdk 98.0.0 (npm)"),
+    evidence: Evidence::Sdk("@linear/sdk 98.0.0 (npm)"),
     note: "the delivery id (Linear-Delivery) is an unsigned header (validated); duplicates by body digest; webhookTimestamp is required",
     ..Scheme::BASE
 };
@@ -81,7 +81,8 @@ mod tests {
                 })
             ));
         }
-        // Without one the delivery is refused (the SDK would skip the check).
+        // Without one the delivery is refused, as @linear/sdk 98.0.0 refuses it ("Missing webhook
+        // timestamp").
         let body = br#"{"action":"create","type":"Issue"}"#;
         let sig = hex::encode(crate::verify::engine::hmac_sha256(SECRET.as_bytes(), body));
         assert_eq!(

@@ -25,7 +25,7 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Required(Loc::Json("type"))],
     subject: &[Loc::Json("object.id"), Loc::Json("data.id")],
     time: &[TimeLoc::At(Loc::Json("created_at"), Unit::Rfc3339)],
-    evidence: Evidence::SdkPending("@mux/mux-node 15.3.0 (npm)"),
+    evidence: Evidence::Sdk("@mux/mux-node 15.3.0 (npm)"),
     ..Scheme::BASE
 };
 

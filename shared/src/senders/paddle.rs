@@ -1,8 +1,9 @@
 //! Paddle Billing: `Paddle-Signature: ts=<unix>;h1=<hex>[;h1=…]`, HMAC-SHA256 of
 //! `{ts}:{raw body}` under the notification secret (`pdl_ntfset_…`, used as UTF-8). The SDK
-//! allows 5 s from `ts`. Id (`event_id`), type (`event_type`) and time come from the signed body.
-//! Trap: the SDK compares `h1` values as strings, so a non-hex `h1` (its test's `h1=dummy`)
-//! is skipped there but makes the whole header malformed here.
+//! allows 5 s from `ts`, late or early (`Verifier.verify` refuses both). Id (`event_id`), type
+//! (`event_type`) and time come from the signed body.
+//! Several `h1` values may be sent; one that is not hex (the SDK test's `h1=dummy`) is no
+//! candidate, as the SDK's string comparison never matches it.
 
 use crate::scheme::*;
 
@@ -27,8 +28,8 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Required(Loc::Json("event_type"))],
     subject: &[Loc::Json("data.customer_id"), Loc::Json("data.id")],
     time: &[TimeLoc::At(Loc::Json("occurred_at"), Unit::Rfc3339)],
-    evidence: Evidence::SdkPending("paddle-python-sdk 1.16.1 (PyPI)"),
-    note: "the SDK's window is 5 s (past only; Inlet's is both ways): raise WEBHOOK_TOLERANCE_SECONDS if clocks drift; a non-hex h1 value is refused as malformed",
+    evidence: Evidence::Sdk("paddle-python-sdk 1.16.1 (PyPI)"),
+    note: "the SDK's window is 5 s either way, as Inlet's: raise WEBHOOK_TOLERANCE_SECONDS if clocks drift",
     ..Scheme::BASE
 };
 
@@ -98,13 +99,17 @@ mod tests {
     }
 
     #[test]
-    fn the_window_is_five_seconds() {
+    fn the_window_is_five_seconds_both_ways() {
+        // The SDK's `Verifier` refuses "too much time has elapsed" and "too far in the future".
         let pairs = [("paddle-signature", HEADER)];
         check(&SCHEME, &[PASSES], &pairs, BODY, AT + 5).expect("5 s late");
-        assert!(matches!(
-            check(&SCHEME, &[PASSES], &pairs, BODY, AT + 6),
-            Err(VerifyError::TimestampOutsideTolerance { .. })
-        ));
+        check(&SCHEME, &[PASSES], &pairs, BODY, AT - 5).expect("5 s early");
+        for now in [AT + 6, AT - 6] {
+            assert!(matches!(
+                check(&SCHEME, &[PASSES], &pairs, BODY, now),
+                Err(VerifyError::TimestampOutsideTolerance { .. })
+            ));
+        }
     }
 
     #[test]

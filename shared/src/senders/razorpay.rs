@@ -27,7 +27,7 @@ pub const SCHEME: Scheme = Scheme {
         Loc::Json("payload.settlement.entity.id"),
     ],
     time: &[TimeLoc::At(Loc::Json("created_at"), Unit::Seconds)],
-    evidence: Evidence::SdkPending("razorpay 2.0.1 (PyPI)"),
+    evidence: Evidence::Sdk("razorpay 2.0.1 (PyPI)"),
     note: "the event id (X-Razorpay-Event-Id) is an unsigned header (validated); duplicates by body digest",
     ..Scheme::BASE
 };

@@ -31,7 +31,7 @@ pub const SCHEME: Scheme = Scheme {
     ],
     subject: &[Loc::Json("_id"), Loc::Header("sanity-document-id")],
     time: &[TimeLoc::Signed],
-    evidence: Evidence::SdkPending("@sanity/webhook 4.0.4 (npm)"),
+    evidence: Evidence::Sdk("@sanity/webhook 4.0.4 (npm)"),
     note: "the toolkit checks no age: Inlet allows 300 s; id and operation are unsigned headers (duplicates by body digest); the body is your projection",
     ..Scheme::BASE
 };

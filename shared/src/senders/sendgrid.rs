@@ -27,7 +27,7 @@ pub const SCHEME: Scheme = Scheme {
     id: &[Loc::Digest],
     ty: &[TypePart::Lit("batch")],
     time: &[TimeLoc::Signed],
-    evidence: Evidence::SdkPending("sendgrid 6.12.5 (PyPI)"),
+    evidence: Evidence::Sdk("sendgrid 6.12.5 (PyPI)"),
     note: "the secret is the base64 verification (public) key; the SDK checks no age, so 300 s; the body is a batch of events (type sendgrid.batch, id the body digest)",
     ..Scheme::BASE
 };

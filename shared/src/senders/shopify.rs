@@ -59,7 +59,7 @@ pub const SCHEME: Scheme = Scheme {
         Unit::Rfc3339,
     )],
     custom: Some(&Topic),
-    evidence: Evidence::SdkPending("@shopify/shopify-api 15.0.0 (npm)"),
+    evidence: Evidence::Sdk("@shopify/shopify-api 15.0.0 (npm)"),
     note: "id, topic and shop are unsigned headers (validated); duplicates by body digest; `orders/create` becomes shopify.orders.create",
     ..Scheme::BASE
 };

@@ -21,7 +21,7 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Required(Loc::Json("type"))],
     subject: &[Loc::Json("data.id")],
     time: &[TimeLoc::At(Loc::Json("created_at"), Unit::Rfc3339)],
-    evidence: Evidence::SdkPending("squareup 46.0.0.20260916 (PyPI)"),
+    evidence: Evidence::Sdk("squareup 46.0.0.20260916 (PyPI)"),
     note: "set PUBLIC_URL to the notification URL exactly as registered; no timestamp is signed (replays are caught by event_id)",
     ..Scheme::BASE
 };

@@ -29,7 +29,7 @@ pub const SCHEME: Scheme = Scheme {
         Loc::Json("data.payload.id"),
     ],
     time: &[TimeLoc::At(Loc::Json("data.occurred_at"), Unit::Rfc3339)],
-    evidence: Evidence::SdkPending("telnyx 7.24.0 (npm)"),
+    evidence: Evidence::Sdk("telnyx 7.24.0 (npm)"),
     note: "the secret is the account's public key (base64)",
     ..Scheme::BASE
 };

@@ -6,7 +6,9 @@
 //! the URL is signed. No timestamp is signed. The id is the unsigned `I-Twilio-Idempotency-Token`
 //! (the body digest keys duplicates); form bodies become JSON with type `twilio.call.<CallStatus>`
 //! or `twilio.message.<MessageStatus|SmsStatus>`. Limitation: the SDK also tries the URL with
-//! and without the default port (`:443`/`:80`); Inlet signs the URL as configured only.
+//! and without the default port (`:443`/`:80`); Inlet signs the URL as configured only. Nor
+//! does Inlet take webhooks signed with a SharedKey whose `X-Twilio-Webhooks-Signature-Settings`
+//! names `algorithm=HMAC_SHA256` (twilio 9.13.0 verifies those): only the auth token's HMAC-SHA1.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
@@ -47,7 +49,7 @@ pub const SCHEME: Scheme = Scheme {
     time: &[TimeLoc::At(Loc::Json("0.time"), Unit::Rfc3339)],
     body: Body::JSON_OR_FORM,
     custom: Some(&UrlAndParams),
-    evidence: Evidence::SdkPending("twilio 9.13.0 (PyPI)"),
+    evidence: Evidence::Sdk("twilio 9.13.0 (PyPI)"),
     note: "set PUBLIC_URL to the webhook URL exactly as configured in Twilio (the :443/:80 variants the SDK also tries are not); JSON bodies must carry bodySHA256 in the URL; id is the unsigned I-Twilio-Idempotency-Token (duplicates by body digest)",
     ..Scheme::BASE
 };

@@ -25,7 +25,7 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Required(Loc::Json("event"))],
     subject: &[Loc::Json("data.id")],
     time: &[TimeLoc::At(Loc::Json("created_at"), Unit::Rfc3339)],
-    evidence: Evidence::SdkPending("workos 10.6.0 (PyPI)"),
+    evidence: Evidence::Sdk("workos 10.6.0 (PyPI)"),
     ..Scheme::BASE
 };
 

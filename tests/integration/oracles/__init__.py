@@ -61,6 +61,12 @@ class Oracle:
     """Extra `inlet sign` arguments (--url, --event, --content-type)."""
     tamper_at: int | None = None
     """Which body byte the tampering test changes (default: the middle)."""
+    body_at: Callable[[int], bytes] | None = None
+    """For senders that sign their timestamp inside the body (Linear's `webhookTimestamp`): the body
+    as sent at a unix time. `body` is then what it gives for one fixed time."""
+
+    def body_for(self, ts: int) -> bytes:
+        return self.body if self.body_at is None else self.body_at(ts)
 
     @property
     def receiver_secret(self) -> str:

@@ -1,0 +1,239 @@
+"""Messaging, CRM and media senders, each checked against its own PyPI SDK:
+
+- Twilio: `twilio.request_validator.RequestValidator.compute_signature` signs (a form body: the
+  URL, then the sorted parameters) and `.validate` verifies. No timestamp is signed.
+- HubSpot (v3): `hubspot.utils.signature.Signature.get_signature` signs and `.is_valid` verifies
+  (its window is past-only, 300 s; Inlet's is 300 s both ways, which the harness checks).
+- SendGrid: `sendgrid.helpers.eventwebhook.EventWebhook.verify_signature` only verifies, so the
+  delivery is signed with `cryptography` (ECDSA P-256/SHA-256, DER, base64) by SendGrid's recipe.
+- Discord: `discord_interactions.verify_key` only verifies, so the delivery is signed with PyNaCl
+  (Ed25519 over timestamp + body, hex).
+- Cloudinary (SHA-1 and SHA-256 accounts): `cloudinary.utils.verify_notification_signature` only
+  verifies, so the delivery is hashed by the documented recipe (`{body}{timestamp}{api secret}`).
+
+SendGrid's and Discord's SDKs check no age, so their oracles have no window (Inlet's 300 s is left
+to the sender files' unit tests). Twilio and HubSpot sign the URL: the function's PUBLIC_URL and
+`inlet sign --url` are the URL the harness delivers to."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from urllib.parse import parse_qs
+
+import cloudinary
+import cloudinary.utils
+import nacl.signing
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from discord_interactions import verify_key
+from hubspot.utils.signature import Signature as HubSpotSignature
+from sendgrid.helpers.eventwebhook import EventWebhook, EventWebhookHeader
+from twilio.request_validator import RequestValidator
+
+from . import Headers, Oracle, accepts, header
+
+# What `api_event` in signers.py delivers to (API Gateway HTTP API, v2).
+HOST = "https://abc123.execute-api.us-east-1.amazonaws.com"
+
+
+def _url(source: str) -> str:
+    return f"{HOST}/webhooks/{source}"
+
+
+def _digest_id(body: bytes) -> str:
+    """The id Inlet gives a delivery without one: the body's SHA-256."""
+    return f"sha256:{hashlib.sha256(body).hexdigest()}"
+
+
+# --- Twilio -------------------------------------------------------------------------------------
+
+TWILIO_URL = _url("twilio")
+TWILIO_BODY = (
+    b"SmsSid=SM5ef8732a3c49700934481addd5ce1659&SmsStatus=delivered&MessageStatus=delivered"
+    b"&To=%2B15005550006&MessageSid=SM5ef8732a3c49700934481addd5ce1659"
+    b"&AccountSid=AC8e4a7f2b1c9d0e3f5a6b7c8d9e0f1a2b&From=%2B14158675309&ApiVersion=2010-04-01"
+)
+
+
+class _FormParams(dict):
+    """Form parameters with every value of a repeated name, read as Django's QueryDict is."""
+
+    def getlist(self, name: str) -> list[str]:
+        return self[name]
+
+
+def _form(body: bytes) -> _FormParams:
+    return _FormParams(parse_qs(body.decode(), keep_blank_values=True))
+
+
+def twilio_sign(secret: str, body: bytes, _ts: int, delivery_id: str) -> Headers:
+    sig = RequestValidator(secret).compute_signature(TWILIO_URL, _form(body))
+    return [("Content-Type", "application/x-www-form-urlencoded"), ("X-Twilio-Signature", sig),
+            ("I-Twilio-Idempotency-Token", delivery_id)]
+
+
+def twilio_verify(secret: str, headers: Headers, body: bytes) -> bool:
+    sig = header(headers, "X-Twilio-Signature") or ""
+    return accepts(lambda: RequestValidator(secret).validate(TWILIO_URL, _form(body), sig))
+
+
+# --- HubSpot ------------------------------------------------------------------------------------
+
+HUBSPOT_URL = _url("hubspot")
+HUBSPOT_BODY = json.dumps([
+    {"eventId": 1931425734, "subscriptionId": 2411233, "portalId": 62515, "appId": 1160452,
+     "occurredAt": 1700000000000, "subscriptionType": "contact.propertyChange", "attemptNumber": 0,
+     "objectId": 5851, "propertyName": "email", "propertyValue": "jane@example.com",
+     "changeSource": "CRM_UI", "sourceId": "userId:1234567"},
+    {"eventId": 1931425735, "subscriptionId": 2411240, "portalId": 62515, "appId": 1160452,
+     "occurredAt": 1700000000500, "subscriptionType": "deal.creation", "attemptNumber": 0,
+     "objectId": 9874, "changeFlag": "CREATED", "changeSource": "CRM_UI", "sourceId": "userId:1234567"},
+]).encode()
+
+
+def hubspot_sign(secret: str, body: bytes, ts: int, _id: str) -> Headers:
+    millis = str(ts * 1000)
+    sig = HubSpotSignature.get_signature(secret, body.decode(), "v3", HUBSPOT_URL, "POST", millis)
+    return [("Content-Type", "application/json"), ("X-HubSpot-Signature-v3", sig),
+            ("X-HubSpot-Request-Timestamp", millis)]
+
+
+def hubspot_verify(secret: str, headers: Headers, body: bytes) -> bool:
+    return accepts(lambda: HubSpotSignature.is_valid(
+        signature=header(headers, "X-HubSpot-Signature-v3") or "", client_secret=secret,
+        request_body=body.decode(), http_uri=HUBSPOT_URL, http_method="POST", signature_version="v3",
+        timestamp=header(headers, "X-HubSpot-Request-Timestamp")))
+
+
+# --- SendGrid -----------------------------------------------------------------------------------
+
+# P-256 private scalars (hex), as `inlet sign --secret` takes them; the receiver holds the public
+# key as SendGrid shows it (base64 SubjectPublicKeyInfo DER).
+SENDGRID_PRIVATE = "b3e137a2511f8c707c9587deac4d3c7d6a03dcd137034116f7cc6ddffddad3dc"
+SENDGRID_WRONG = "5c0e6f1a9d2b48c7e3f0a1b2c3d4e5f60718293a4b5c6d7e8f9012a3b4c5d6e7"
+SENDGRID_BODY = (
+    b'[{"email":"example@test.com","timestamp":1700000000,"smtp-id":"<14c5d75ce93.dfd.64b469@ismtpd-555>",'
+    b'"event":"delivered","category":["cat facts"],"sg_event_id":"rbtnWrG1DVDGGGFHFyun0A==",'
+    b'"sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0","response":"250 OK"},'
+    b'{"email":"example@test.com","timestamp":1700000003,"smtp-id":"<14c5d75ce93.dfd.64b469@ismtpd-555>",'
+    b'"event":"open","sg_event_id":"FOTFFO0ecsBE-zxFXfs6WA==",'
+    b'"sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0","useragent":"Mozilla/4.0",'
+    b'"ip":"255.255.255.255"}]\r\n'
+)
+
+
+def _p256(private_hex: str) -> ec.EllipticCurvePrivateKey:
+    return ec.derive_private_key(int(private_hex, 16), ec.SECP256R1())
+
+
+def sendgrid_public(private_hex: str) -> str:
+    der = _p256(private_hex).public_key().public_bytes(serialization.Encoding.DER,
+                                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(der).decode()
+
+
+def sendgrid_sign(secret: str, body: bytes, ts: int, _id: str) -> Headers:
+    sig = _p256(secret).sign(str(ts).encode() + body, ec.ECDSA(hashes.SHA256()))
+    return [("Content-Type", "application/json"), (EventWebhookHeader.SIGNATURE, base64.b64encode(sig).decode()),
+            (EventWebhookHeader.TIMESTAMP, str(ts))]
+
+
+def sendgrid_verify(public_key: str, headers: Headers, body: bytes) -> bool:
+    return accepts(lambda: EventWebhook(public_key).verify_signature(
+        body.decode(), header(headers, EventWebhookHeader.SIGNATURE) or "",
+        header(headers, EventWebhookHeader.TIMESTAMP) or ""))
+
+
+# --- Discord ------------------------------------------------------------------------------------
+
+# Ed25519 seeds (hex), as `inlet sign --secret` takes them; the receiver holds the application's
+# public key (hex).
+DISCORD_SEED = "b3c76ab80533b36e1154b3f6c33e29f1f49dd136d0cad529954948f125161631"
+DISCORD_WRONG = "1f2e3d4c5b6a79880796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+# An application command interaction (Discord's docs, "Receiving an Interaction").
+DISCORD_BODY = json.dumps({
+    "type": 2, "id": "786008729715212338", "application_id": "775799577604522054",
+    "guild_id": "290926798626357999", "channel_id": "645027906669510667",
+    "data": {"id": "771825006014889984", "name": "blep", "type": 1,
+             "options": [{"type": 3, "name": "animal", "value": "animal_dog"}]},
+    "member": {"user": {"id": "53908232506183680", "username": "Mason"}, "roles": [], "permissions": "2147483647"},
+    "token": "A_UNIQUE_TOKEN", "version": 1,
+}).encode()
+
+
+def discord_public(seed_hex: str) -> str:
+    return nacl.signing.SigningKey(bytes.fromhex(seed_hex)).verify_key.encode().hex()
+
+
+def discord_sign(secret: str, body: bytes, ts: int, _id: str) -> Headers:
+    sig = nacl.signing.SigningKey(bytes.fromhex(secret)).sign(str(ts).encode() + body).signature.hex()
+    return [("Content-Type", "application/json"), ("X-Signature-Ed25519", sig), ("X-Signature-Timestamp", str(ts))]
+
+
+def discord_verify(public_key: str, headers: Headers, body: bytes) -> bool:
+    return accepts(lambda: verify_key(body, header(headers, "X-Signature-Ed25519") or "",
+                                      header(headers, "X-Signature-Timestamp") or "", public_key))
+
+
+# --- Cloudinary ---------------------------------------------------------------------------------
+
+CLOUDINARY_SECRET = "X7qLTrsES31MzxxkxPPA-pAGGfU"
+CLOUDINARY_WRONG = "k9Bf2LmQx7RtYv4NcW8pZs3JdHa"
+# An upload notification (Cloudinary's docs, "Notifications").
+CLOUDINARY_BODY = json.dumps({
+    "notification_type": "upload", "timestamp": "2023-11-14T22:13:20+00:00",
+    "request_id": "799bb9ff35f1ba5e8f8a8a8c1a1a0b7e", "asset_id": "0c8f2b2e8e1f4c2a5b6d7e8f9a0b1c2d",
+    "public_id": "samples/dog", "version": 1699999999, "version_id": "1f2e3d4c5b6a79880796a5b4c3d2e1f0",
+    "width": 864, "height": 576, "format": "jpg", "resource_type": "image",
+    "created_at": "2023-11-14T22:13:19Z", "tags": [], "bytes": 120253, "type": "upload",
+    "etag": "2a1a1d8e8c4fa3b9a8f1c9e1f5e2d3c4", "placeholder": False,
+    "url": "http://res.cloudinary.com/demo/image/upload/v1699999999/samples/dog.jpg",
+    "secure_url": "https://res.cloudinary.com/demo/image/upload/v1699999999/samples/dog.jpg",
+    "original_filename": "dog", "api_key": "614335564976464",
+}).encode()
+
+
+def cloudinary_oracle(source: str, algorithm: str) -> Oracle:
+    def sign(secret: str, body: bytes, ts: int, _id: str) -> Headers:
+        # The SDK has no notification signer: Cloudinary's recipe, a plain digest of body, ts, secret.
+        digest = hashlib.new(algorithm, body + str(ts).encode() + secret.encode()).hexdigest()
+        return [("Content-Type", "application/json"), ("X-Cld-Signature", digest), ("X-Cld-Timestamp", str(ts))]
+
+    def verify(secret: str, headers: Headers, body: bytes) -> bool:
+        def check() -> bool:
+            cloudinary.config(api_secret=secret)  # the SDK reads the secret from its global config
+            return cloudinary.utils.verify_notification_signature(
+                body.decode(), header(headers, "X-Cld-Timestamp"), header(headers, "X-Cld-Signature"),
+                algorithm=algorithm)
+
+        return accepts(check)
+
+    return Oracle(source=source, sdk="cloudinary 1.46.3 (PyPI)", secret=CLOUDINARY_SECRET,
+                  wrong_secret=CLOUDINARY_WRONG, body=CLOUDINARY_BODY, sign=sign, verify=verify,
+                  want={"id": _digest_id(CLOUDINARY_BODY), "type": f"{source}.upload", "subject": "samples/dog"},
+                  window=7200, sdk_signs=False)
+
+
+ORACLES = [
+    Oracle(source="twilio", sdk="twilio 9.13.0 (PyPI)", secret="9b1d6c0f3a7e4f2b8c5d1e0a6f3b7c92",
+           wrong_secret="0e4a8c2f6b1d3e5a7c9f0b2d4e6a8c1f", body=TWILIO_BODY, sign=twilio_sign,
+           verify=twilio_verify,
+           want={"id": "$id", "type": "twilio.message.delivered", "subject": "SM5ef8732a3c49700934481addd5ce1659"},
+           window=None, sdk_signs=True, env={"PUBLIC_URL": TWILIO_URL}, cli_args=("--url", TWILIO_URL)),
+    Oracle(source="hubspot", sdk="hubspot-api-client 12.0.0 (PyPI)", secret="yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy",
+           wrong_secret="zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz", body=HUBSPOT_BODY, sign=hubspot_sign,
+           verify=hubspot_verify, want={"id": _digest_id(HUBSPOT_BODY), "type": "hubspot.batch", "subject": None},
+           window=300, sdk_signs=True, env={"PUBLIC_URL": HUBSPOT_URL}, cli_args=("--url", HUBSPOT_URL)),
+    Oracle(source="sendgrid", sdk="sendgrid 6.12.5 (PyPI)", secret=SENDGRID_PRIVATE, wrong_secret=SENDGRID_WRONG,
+           verify_secret=sendgrid_public(SENDGRID_PRIVATE), body=SENDGRID_BODY, sign=sendgrid_sign,
+           verify=sendgrid_verify, want={"id": _digest_id(SENDGRID_BODY), "type": "sendgrid.batch", "subject": None},
+           window=None, sdk_signs=False),
+    Oracle(source="discord", sdk="discord-interactions 0.4.0 (PyPI)", secret=DISCORD_SEED, wrong_secret=DISCORD_WRONG,
+           verify_secret=discord_public(DISCORD_SEED), body=DISCORD_BODY, sign=discord_sign, verify=discord_verify,
+           want={"id": "786008729715212338", "type": "discord.2.blep", "subject": "290926798626357999"},
+           window=None, sdk_signs=False),
+    cloudinary_oracle("cloudinary", cloudinary.utils.SIGNATURE_SHA1),
+    cloudinary_oracle("cloudinary-sha256", cloudinary.utils.SIGNATURE_SHA256),
+]
