@@ -64,8 +64,9 @@ impl Env {
 
     /// This environment with the settings `INLET_SOURCE_SETTINGS` holds for `source` laid over
     /// it. One deployment passes the same object to every function (a template can't give each
-    /// function of a loop its own variables), and each takes its own entry: the custom scheme's
-    /// `INLET_CUSTOM_*`, `PUBLIC_URL`, `VERIFY_TOKEN` and `WEBHOOK_TOLERANCE_SECONDS`. A source
+    /// function of a loop its own variables), and each takes its own entry: `INLET_SCHEME`, the
+    /// custom scheme's `INLET_CUSTOM_*`, `PUBLIC_URL`, `VERIFY_TOKEN` and
+    /// `WEBHOOK_TOLERANCE_SECONDS`. A source
     /// without an entry keeps the environment as it is; anything else in the object is an error
     /// naming the variable.
     pub fn with_source_settings(mut self, source: &str) -> Result<Self, ConfigError> {
@@ -84,6 +85,7 @@ impl Env {
             for (var, value) in vars {
                 let allowed = var.starts_with("INLET_CUSTOM_")
                     || [
+                        crate::sources::INLET_SCHEME,
                         crate::sources::PUBLIC_URL,
                         crate::sources::VERIFY_TOKEN,
                         TOLERANCE,
@@ -91,7 +93,7 @@ impl Env {
                     .contains(&var.as_str());
                 if !allowed {
                     return Err(bad(format!(
-                        "`{name}` sets {var}; a source's entry may set INLET_CUSTOM_*, PUBLIC_URL, VERIFY_TOKEN and WEBHOOK_TOLERANCE_SECONDS"
+                        "`{name}` sets {var}; a source's entry may set INLET_SCHEME, INLET_CUSTOM_*, PUBLIC_URL, VERIFY_TOKEN and WEBHOOK_TOLERANCE_SECONDS"
                     )));
                 }
                 self.0.insert(var, value);

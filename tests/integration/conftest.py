@@ -149,8 +149,8 @@ def binary(source: str) -> Path:
     if not path.exists() and (BIN_DIR / "inlet-webhook").exists():
         return BIN_DIR / "inlet-webhook"
     if not path.exists():
-        # `sam build` lays each function out as <Function>/bootstrap.
-        sam = BIN_DIR / f"{source.capitalize()}WebhookFunction" / "bootstrap"
+        # `sam build` lays each function out as <source>Function/bootstrap.
+        sam = BIN_DIR / f"{source}Function" / "bootstrap"
         if sam.exists():
             return sam
         pytest.fail(f"{path} is missing: build the functions first (infra/scripts/test does)")

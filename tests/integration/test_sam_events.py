@@ -19,8 +19,8 @@ ENV = json.loads((ROOT / "infra" / "env.json").read_text())
 
 
 def function_id(event_file: Path) -> str:
-    source = event_file.name.split("-")[0]
-    return f"{source.capitalize()}WebhookFunction"
+    """The function template.yaml's loop makes for the event's source: `githubFunction`."""
+    return f"{event_file.name.split('-')[0]}Function"
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def sam_function(moto_url, tmp_path):
 
 def test_every_function_has_events():
     assert {function_id(e) for e in EVENTS} == set(ENV) == {
-        "GithubWebhookFunction", "StripeWebhookFunction", "SlackWebhookFunction", "StandardWebhookFunction"}
+        "githubFunction", "stripeFunction", "slackFunction", "standardFunction"}
     assert all(any(e.name.startswith(s) and "tampered" in e.name for e in EVENTS) for s in ["github", "stripe", "slack", "standard"])
 
 

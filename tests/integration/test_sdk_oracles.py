@@ -124,3 +124,10 @@ def test_inlet_sources_claims_an_sdk_exactly_where_an_oracle_runs():
     # The first four senders have their SDK checks in test_functions.py.
     elsewhere = {"github", "stripe", "slack", "standard"}
     assert {s: claimed[s] for s in claimed if s not in elsewhere} == {o.source: o.sdk for o in ORACLES}
+
+
+def test_the_readme_table_of_senders_is_inlet_sources():
+    table = subprocess.run([str(BIN_DIR / "inlet"), "sources", "--markdown"], capture_output=True, text=True,
+                           check=True).stdout
+    assert table.count("\n") >= 42  # header, rule and at least 40 senders
+    assert table in (ROOT / "README.md").read_text(), "README.md: paste `inlet sources --markdown` in"

@@ -25,11 +25,14 @@ USAGE:
       the queue refused them for good) to the queue, and deletes each one once the queue has it
       (--keep leaves them). B defaults to PAYLOAD_BUCKET, URL to QUEUE_URL; AWS credentials and
       region come from the usual places.
-  inlet dev-files [--dir infra]
-      Regenerates infra/env.json and the signed events in infra/events/ (development secrets).
+  inlet dev-files [--dir infra] [--sources github,stripe,slack,standard]
+      Regenerates infra/env.json and the signed events in infra/events/ (development secrets) for
+      the deployment's Sources (the template's default unless given): `sam local invoke` inputs.
+      Names that are not senders take their scheme from INLET_SOURCE_SETTINGS, as deployed.
 
-  inlet sources
-      Lists every sender Inlet knows: its scheme, id, handshakes and how our tests verify it.
+  inlet sources [--markdown]
+      Lists every sender Inlet knows: its scheme, id, handshakes, routed methods and how our tests
+      verify it (--markdown: the README's table of supported senders).
 
 SOURCES: every name `inlet sources` lists (github, stripe, slack, standard, shopify, …).
 
@@ -91,6 +94,7 @@ pub enum Command {
     Serve(ServeArgs),
     DevFiles {
         dir: String,
+        sources: Vec<String>,
     },
     Send {
         source: String,
@@ -115,7 +119,9 @@ pub enum Command {
         queue_url: Option<String>,
         keep: bool,
     },
-    Sources,
+    Sources {
+        markdown: bool,
+    },
     Help,
 }
 
@@ -138,6 +144,11 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
     let mut sign = SignArgs::default();
     let mut serve = ServeArgs::default();
     let mut dir = "infra".to_owned();
+    let mut markdown = false;
+    let mut sources = crate::devfiles::TEMPLATE_SOURCES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect::<Vec<_>>();
     let (mut bucket, mut queue_url, mut keep) = (None, None, false);
     let (mut url, mut format, mut base64, mut method, mut path) =
         (None, "v2".to_owned(), false, "POST".to_owned(), None);
@@ -162,6 +173,10 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
                     .map_err(|_| format!("{flag} is too large"))?
             }
             "--dir" => dir = value()?,
+            "--markdown" => markdown = true,
+            "--sources" => {
+                sources = value()?.split(',').map(|s| s.trim().to_owned()).collect();
+            }
             "--bucket" => bucket = Some(value()?),
             "--queue-url" => queue_url = Some(value()?),
             "--keep" => keep = true,
@@ -200,8 +215,8 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
     };
     Ok(match command.as_str() {
         "serve" => Command::Serve(serve),
-        "sources" => Command::Sources,
-        "dev-files" => Command::DevFiles { dir },
+        "sources" => Command::Sources { markdown },
+        "dev-files" => Command::DevFiles { dir, sources },
         "replay" => Command::Replay {
             source,
             bucket,

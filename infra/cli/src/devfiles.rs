@@ -1,5 +1,7 @@
 //! `inlet dev-files`: writes `infra/env.json` and the signed API Gateway events in `infra/events/`
-//! that `sam local invoke` (and the tests) feed to the functions. Rerun it to regenerate them.
+//! that `sam local invoke` (and the tests) feed to a deployment's functions. Rerun it to
+//! regenerate them. The first four senders have hand-picked events; any other source gets its
+//! generated sample and a tampered copy.
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -9,27 +11,59 @@ use serde_json::{json, Map, Value};
 use crate::args::SignArgs;
 use crate::events::{self, Format};
 use crate::{dev, signing};
+use inlet::Source;
 
 /// Timestamps in committed events go stale; local invokes get a replay window of ten years.
 /// Deployed functions keep the template's `ToleranceSeconds` (default 300).
 const LOCAL_TOLERANCE_SECONDS: &str = "315360000";
 
+/// template.yaml's default `Sources`.
+pub const TEMPLATE_SOURCES: [&str; 4] = ["github", "stripe", "slack", "standard"];
+
 /// (file name, source, sample body, event header, form body, tampered)
 struct EventFile {
-    name: &'static str,
-    source: &'static str,
+    name: String,
+    source: &'static Source,
     body: String,
     event: Option<&'static str>,
     tampered: bool,
 }
 
-fn files(samples: &Path) -> Result<Vec<EventFile>, String> {
+fn files(samples: &Path, source: &'static Source) -> Result<Vec<EventFile>, String> {
+    let name = source.name();
+    if TEMPLATE_SOURCES.contains(&name) && source.scheme().name == name {
+        return picked(samples, source);
+    }
+    // Any other source: the generated sample, signed, and a tampered copy.
+    let d = dev::defaults(source);
+    let id = format!("inlet-sample-{name}");
+    let body = d
+        .sample
+        .map(str::to_owned)
+        .unwrap_or_else(|| dev::sample(source, &id, &d.event, 1_700_000_000));
+    Ok([false, true]
+        .into_iter()
+        .map(|tampered| EventFile {
+            name: format!(
+                "{name}-{}.json",
+                if tampered { "tampered" } else { "sample" }
+            ),
+            source,
+            body: body.clone(),
+            event: None,
+            tampered,
+        })
+        .collect())
+}
+
+/// The hand-picked events of the first four senders.
+fn picked(samples: &Path, source: &'static Source) -> Result<Vec<EventFile>, String> {
     let read = |f: &str| {
         std::fs::read_to_string(samples.join(f))
             .map_err(|e| format!("cannot read samples/{f}: {e}"))
     };
-    let mk = |name, source, body: String, event, tampered| EventFile {
-        name,
+    let mk = |name: &str, _sender: &str, body: String, event, tampered| EventFile {
+        name: name.to_owned(),
         source,
         body,
         event,
@@ -37,7 +71,7 @@ fn files(samples: &Path) -> Result<Vec<EventFile>, String> {
     };
     let slack_challenge = r#"{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;
     let slash = "token=gIkuvaNzQIHg97ATvDxqgjtO&team_id=T0001&team_domain=example&channel_id=C2147483705&channel_name=test&user_id=U2147483697&user_name=Steve&command=%2Fweather&text=94070&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1234%2F5678&trigger_id=13345224609.738474920.8088930838d88f008e0";
-    Ok(vec![
+    let all = vec![
         mk(
             "github-push.json",
             "github",
@@ -115,20 +149,47 @@ fn files(samples: &Path) -> Result<Vec<EventFile>, String> {
             None,
             true,
         ),
-    ])
+    ];
+    Ok(all
+        .into_iter()
+        .filter(|f| f.name.split('-').next() == Some(source.name()))
+        .collect())
 }
 
-/// `GithubWebhookFunction` for `github`: the SAM logical id.
+/// Meta's subscription token in the development settings, when the deployment's gives none.
+const DEV_VERIFY_TOKEN: &str = "inlet-dev-verify-token";
+
+/// The source a deployment names `name`: a sender, or the scheme `settings` (the deployment's
+/// SourceSettings, as JSON) give it. A source that needs a verify token and has none gets the
+/// development one, added to `settings`.
+fn deployed(name: &str, settings: &mut Value) -> Result<&'static Source, String> {
+    let build = |settings: &Value| {
+        let text = settings.to_string();
+        let env = inlet::config::Env::from_pairs([
+            (inlet::sources::INLET_SOURCE, name),
+            (inlet::config::SOURCE_SETTINGS, text.as_str()),
+        ])
+        .with_source_settings(name)?;
+        Source::from_env(&env, None)
+    };
+    match build(settings) {
+        Err(inlet::config::ConfigError::Missing { var, .. })
+            if var == inlet::sources::VERIFY_TOKEN =>
+        {
+            settings[name][inlet::sources::VERIFY_TOKEN] = DEV_VERIFY_TOKEN.into();
+            build(settings)
+        }
+        built => built,
+    }
+    .map_err(|e| format!("{name}: {e}"))
+}
+
+/// `githubFunction` for `github`: the logical id template.yaml's loop gives the function.
 pub fn function_id(source: &str) -> String {
-    let mut c = source.chars();
-    let first = c
-        .next()
-        .map(|f| f.to_ascii_uppercase().to_string())
-        .unwrap_or_default();
-    format!("{first}{}WebhookFunction", c.as_str())
+    format!("{source}Function")
 }
 
-pub fn write(dir: &Path) -> Result<(), String> {
+pub fn write(dir: &Path, sources: &[String], settings: Option<&str>) -> Result<(), String> {
     let samples = dir.join("samples");
     let events_dir = dir.join("events");
     std::fs::create_dir_all(&events_dir).map_err(|e| e.to_string())?;
@@ -136,8 +197,25 @@ pub fn write(dir: &Path) -> Result<(), String> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    for (i, f) in files(&samples)?.into_iter().enumerate() {
-        let source = inlet::sources::by_name(f.source).ok_or("unknown source")?;
+    let mut settings: Value = match settings.filter(|s| !s.trim().is_empty()) {
+        Some(s) => serde_json::from_str(s)
+            .map_err(|e| format!("{}: {e}", inlet::config::SOURCE_SETTINGS))?,
+        None => Value::Object(Map::new()),
+    };
+    let deployment = sources
+        .iter()
+        .map(|name| deployed(name, &mut settings))
+        .collect::<Result<Vec<_>, _>>()?;
+    let settings = match &settings {
+        Value::Object(m) if m.is_empty() => String::new(),
+        s => s.to_string(),
+    };
+    let mut all = Vec::new();
+    for source in &deployment {
+        all.extend(files(&samples, source)?);
+    }
+    for (i, f) in all.into_iter().enumerate() {
+        let source = f.source;
         let args = SignArgs {
             data: Some(f.body),
             event: f.event.map(str::to_owned),
@@ -148,7 +226,14 @@ pub fn write(dir: &Path) -> Result<(), String> {
             )),
             ..SignArgs::default()
         };
-        let mut signed = signing::sign(source, &args, None)?;
+        let path = format!("/webhooks/{}", source.name());
+        // Where the function will say the request went: its PUBLIC_URL, else the event's own URL.
+        let url = source.signs_url().then(|| {
+            source
+                .public_url()
+                .map_or_else(|| events::url(Format::HttpV2, &path), str::to_owned)
+        });
+        let mut signed = signing::sign(source, &args, url.as_deref())?;
         if f.tampered {
             // Same signature, one byte of the body changed: must be rejected with 401.
             let pos = signed
@@ -162,23 +247,15 @@ pub fn write(dir: &Path) -> Result<(), String> {
             .headers
             .iter()
             .any(|(k, v)| k == "content-type" && v.contains("form"));
-        let event = events::event(
-            Format::HttpV2,
-            "POST",
-            &format!("/webhooks/{}", source.name()),
-            &signed,
-            form,
-            epoch_ms,
-        );
+        let event = events::event(Format::HttpV2, "POST", &path, &signed, form, epoch_ms);
         let text = serde_json::to_string_pretty(&event).map_err(|e| e.to_string())? + "\n";
-        std::fs::write(events_dir.join(f.name), text).map_err(|e| e.to_string())?;
+        std::fs::write(events_dir.join(&f.name), text).map_err(|e| e.to_string())?;
     }
     let mut env = Map::new();
-    for name in ["github", "stripe", "slack", "standard"] {
-        let source = inlet::sources::by_name(name).ok_or("unknown source")?;
+    for source in &deployment {
         let d = dev::defaults(source);
         env.insert(
-            function_id(name),
+            function_id(source.name()),
             // No idempotency table or payload bucket for local invokes: the template's names for
             // them do not exist outside a deployed stack. Set them to real ones to try those paths.
             json!({
@@ -188,6 +265,8 @@ pub fn write(dir: &Path) -> Result<(), String> {
                 "WEBHOOK_SECRET_ARN": "",
                 "WEBHOOK_SECRET": d.secret,
                 "WEBHOOK_TOLERANCE_SECONDS": LOCAL_TOLERANCE_SECONDS,
+                "INLET_SOURCE": source.name(),
+                "INLET_SOURCE_SETTINGS": settings,
             }),
         );
     }

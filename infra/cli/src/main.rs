@@ -45,12 +45,20 @@ fn run() -> Result<ExitCode, String> {
                 ExitCode::FAILURE
             })
         }
-        Command::DevFiles { dir } => {
-            devfiles::write(std::path::Path::new(&dir))?;
+        Command::DevFiles { dir, sources } => {
+            let settings = std::env::var(inlet::config::SOURCE_SETTINGS).ok();
+            devfiles::write(std::path::Path::new(&dir), &sources, settings.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sources => {
-            print!("{}", sources_table());
+        Command::Sources { markdown } => {
+            print!(
+                "{}",
+                if markdown {
+                    senders_markdown()
+                } else {
+                    sources_table()
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Sign { source: name, sign } => {
@@ -133,15 +141,19 @@ fn default_url(source: &Source) -> Option<String> {
         .then(|| format!("http://127.0.0.1:3000/webhooks/{}", source.name()))
 }
 
-/// `inlet sources`: every sender, its scheme, handshakes and how our tests verify it.
+/// `inlet sources`: every sender, its scheme, handshakes, routed methods and how our tests
+/// verify it, in columns as wide as their widest value.
 fn sources_table() -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<16} {:<22} {:<40} {:<28} {:<34} {:<10} HOW VERIFIED",
-        "SOURCE", "SENDER", "SCHEME", "ID", "HANDSHAKES", "METHODS"
-    );
+    let mut rows: Vec<[String; 7]> = vec![[
+        "SOURCE",
+        "SENDER",
+        "SCHEME",
+        "ID",
+        "HANDSHAKES",
+        "METHODS",
+        "HOW VERIFIED",
+    ]
+    .map(str::to_owned)];
     for src in inlet::sources::all() {
         let s = src.scheme();
         let header = s
@@ -150,7 +162,6 @@ fn sources_table() -> String {
             .first()
             .map(inlet::verify::engine::label)
             .unwrap_or("");
-        let scheme = format!("{} {}", inlet::verify::algorithm_label(s.algorithm), header);
         let id =
             s.id.first()
                 .map(|l| {
@@ -160,12 +171,10 @@ fn sources_table() -> String {
                 .unwrap_or_default();
         let handshakes: Vec<&str> = s.handshakes.iter().map(|h| h.name()).collect();
         let methods: Vec<String> = s.methods().iter().map(|m| m.to_string()).collect();
-        let _ = writeln!(
-            out,
-            "{:<16} {:<22} {:<40} {:<28} {:<34} {:<10} {}",
-            s.name,
-            s.title,
-            scheme,
+        rows.push([
+            s.name.to_owned(),
+            s.title.to_owned(),
+            format!("{} {}", inlet::verify::algorithm_label(s.algorithm), header),
             id,
             if handshakes.is_empty() {
                 "-".to_owned()
@@ -173,21 +182,106 @@ fn sources_table() -> String {
                 handshakes.join(", ")
             },
             methods.join(","),
-            s.evidence
-        );
+            s.evidence.to_string(),
+        ]);
     }
-    let custom = [
-        "<any name>",
-        "Custom (INLET_SCHEME=custom)",
-        "configured: INLET_CUSTOM_*",
-        "configured",
-        "-",
-    ];
-    let _ = writeln!(
-        out,
-        "{:<16} {:<22} {:<40} {:<28} {:<34} {:<10} unit tests of the settings",
-        custom[0], custom[1], custom[2], custom[3], custom[4], "POST"
+    rows.push(
+        [
+            "<any name>",
+            "Custom (INLET_SCHEME=custom)",
+            "configured: INLET_CUSTOM_*",
+            "configured",
+            "-",
+            "POST",
+            "unit tests of the settings",
+        ]
+        .map(str::to_owned),
     );
+    let widths: Vec<usize> = (0..6)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        for (cell, width) in row.iter().zip(&widths) {
+            out.push_str(&format!("{cell:<width$}  "));
+        }
+        out.push_str(&row[6]);
+        out.push('\n');
+    }
+    out
+}
+
+/// `inlet sources --markdown`: the README's table of supported senders (a test keeps them equal).
+fn senders_markdown() -> String {
+    use inlet::scheme::TypePart;
+    let code = |s: &str| format!("`{s}`");
+    let locs = |l: &[inlet::scheme::Loc]| {
+        l.iter()
+            .map(|l| code(&l.to_string()))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    let mut out = String::from(
+        "| source | sender | signature | envelope `id` | envelope `type` | `subject` | handshakes | verified by |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for src in inlet::sources::all() {
+        let s = src.scheme();
+        let header = s
+            .signature
+            .at
+            .first()
+            .map(inlet::verify::engine::label)
+            .unwrap_or("");
+        let unsigned = s.id.iter().any(|l| !s.signs(l));
+        let ty: Vec<String> =
+            s.ty.iter()
+                .map(|p| match p {
+                    TypePart::Required(l) => format!("<{l}>"),
+                    TypePart::Optional(l) => format!("[<{l}>]"),
+                    TypePart::Lit(w) => (*w).to_owned(),
+                    TypePart::KeyOf(keys) => format!("<key: {}>", keys.join("/")),
+                })
+                .collect();
+        let ty = if ty.is_empty() {
+            format!("`{}`", s.name)
+        } else {
+            format!("`{}.{}`", s.name, ty.join("."))
+        };
+        let handshakes: Vec<&str> = s.handshakes.iter().map(|h| h.name()).collect();
+        let evidence = match s.evidence {
+            inlet::scheme::Evidence::Sdk(sdk) => format!("SDK: {sdk}"),
+            inlet::scheme::Evidence::SdkPending(_) | inlet::scheme::Evidence::Vectors => {
+                "published vectors".to_owned()
+            }
+            inlet::scheme::Evidence::Docs => "vectors derived from docs".to_owned(),
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} `{}` | {}{} | {}{} | {} | {} | {} |\n",
+            s.name,
+            s.title,
+            inlet::verify::algorithm_label(s.algorithm),
+            header,
+            locs(s.id),
+            if unsigned {
+                " (unsigned, validated)"
+            } else {
+                ""
+            },
+            ty,
+            if s.custom.is_some() { " *" } else { "" },
+            if s.subject.is_empty() {
+                "—".to_owned()
+            } else {
+                locs(s.subject)
+            },
+            if handshakes.is_empty() {
+                "—".to_owned()
+            } else {
+                handshakes.join(", ")
+            },
+            evidence
+        ));
+    }
     out
 }
 

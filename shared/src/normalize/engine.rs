@@ -6,7 +6,7 @@
 //! set and length, and such an id is not trusted for de-duplication: the body digest is.
 
 use std::borrow::Cow;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -17,8 +17,25 @@ use super::{
     NormalizeError, Payload, JSON, MAX_JSON_DEPTH,
 };
 use crate::json::Doc;
-use crate::scheme::{Form, Loc, Part, Scheme, TimeLoc, TypePart};
+use crate::scheme::{Form, Loc, Part, Scheme, TimeLoc, TypePart, Unit};
 use crate::verify::engine::{parse_time, query_param};
+
+/// The instant a time value in `unit` names, keeping the milliseconds a sender gives (the
+/// envelope writes milliseconds); `None` when it cannot be read or written.
+fn instant(raw: &str, unit: Unit) -> Option<SystemTime> {
+    let whole = from_unix(parse_time(raw, unit)?)?;
+    let millis = match unit {
+        Unit::Seconds => 0,
+        Unit::Millis => raw.parse::<i64>().ok()?.rem_euclid(1000) as u64,
+        Unit::Rfc3339 => {
+            time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+                .ok()?
+                .millisecond()
+                .into()
+        }
+    };
+    whole.checked_add(Duration::from_millis(millis))
+}
 use crate::verify::Verified;
 
 /// Longest value taken from a header the signature does not cover.
@@ -120,8 +137,7 @@ pub fn normalize(
             TimeLoc::At(loc, unit) => read(loc)
                 .ok()
                 .flatten()
-                .and_then(|t| parse_time(&t, *unit))
-                .and_then(from_unix),
+                .and_then(|t| instant(&t, *unit)),
         };
         if time.is_some() {
             break;

@@ -120,7 +120,7 @@ mod tests {
         assert!(e["id"].as_str().expect("id").starts_with("sha256:"));
         assert_eq!(e["type"], "calcom.booking_created");
         assert_eq!(e["subject"], "bFJeNb2uX8ANpT3JL5EfXw");
-        assert_eq!(e["time"], "2023-05-24T09:30:00.000Z");
+        assert_eq!(e["time"], "2023-05-24T09:30:00.538Z");
     }
 
     #[test]

@@ -105,6 +105,6 @@ mod tests {
         assert_eq!(e["id"], "3888f21b-eaa7-38e3-8f3d-75a63bba8895");
         assert_eq!(e["type"], "circleci.workflow-completed");
         assert_eq!(e["subject"], "gh/acme/app");
-        assert_eq!(e["time"], "2021-09-01T22:49:34.000Z");
+        assert_eq!(e["time"], "2021-09-01T22:49:34.317Z");
     }
 }

@@ -147,6 +147,6 @@ mod tests {
         assert_eq!(e["id"], crate::normalize::body_digest_id(BODY));
         assert_eq!(e["type"], "docusign.envelope-completed");
         assert_eq!(e["subject"], "93be49ab-afa0-4adf-933c-f752070d0cd4");
-        assert_eq!(e["time"], "2021-03-18T16:51:07.000Z");
+        assert_eq!(e["time"], "2021-03-18T16:51:07.012Z");
     }
 }

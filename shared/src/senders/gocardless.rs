@@ -125,7 +125,7 @@ mod tests {
         assert!(e["id"].as_str().expect("id").starts_with("sha256:"));
         assert_eq!(e["type"], "gocardless.subscriptions.created");
         assert_eq!(e["subject"], "SB0003JJQ2MR06");
-        assert_eq!(e["time"], "2018-07-05T09:13:51.000Z");
+        assert_eq!(e["time"], "2018-07-05T09:13:51.404Z");
         assert_eq!(e["data"]["events"][1]["id"], "EV00BD05TB8K63");
     }
 

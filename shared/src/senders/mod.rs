@@ -53,6 +53,8 @@ pub mod zendesk;
 pub mod zoom;
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 pub(crate) mod testing;
 
 use std::sync::LazyLock;

@@ -134,7 +134,7 @@ mod tests {
         assert_eq!(e["id"], "b5a188b9-5ece-4636-b041-482ffda96311");
         assert_eq!(e["type"], "okta.user.session.start");
         assert_eq!(e["subject"], "00u1xgr0bsYn3mGw10h7");
-        assert_eq!(e["time"], "2019-03-27T16:59:53.000Z");
+        assert_eq!(e["time"], "2019-03-27T16:59:53.032Z");
         let forged = deliver(
             Source::new("okta", &SCHEME),
             TOKEN,

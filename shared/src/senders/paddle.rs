@@ -179,6 +179,6 @@ mod tests {
         assert_eq!(e["id"], "evt_01hv8x2acma2gz8m5vq8v9n1ke");
         assert_eq!(e["type"], "paddle.transaction.paid");
         assert_eq!(e["subject"], "ctm_01hv8wt8nffez4p2t6typn4a5j");
-        assert_eq!(e["time"], "2024-04-12T10:18:49.000Z");
+        assert_eq!(e["time"], "2024-04-12T10:18:49.621Z");
     }
 }

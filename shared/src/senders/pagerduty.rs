@@ -142,6 +142,6 @@ mod tests {
         assert_eq!(e["id"], "01BWDWL3NYY7LUFPZCC28QUCMK");
         assert_eq!(e["type"], "pagerduty.incident.priority_updated");
         assert_eq!(e["subject"], "PGR0VU2");
-        assert_eq!(e["time"], "2021-04-26T17:36:27.000Z");
+        assert_eq!(e["time"], "2021-04-26T17:36:27.458Z");
     }
 }

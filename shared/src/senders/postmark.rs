@@ -173,7 +173,7 @@ mod tests {
         assert!(e["id"].as_str().expect("id").starts_with("sha256:"));
         assert_eq!(e["type"], "postmark.delivery");
         assert_eq!(e["subject"], "883953f4-6105-42a2-a16a-77a8eac79483");
-        assert_eq!(e["time"], "2019-11-05T16:33:54.000Z");
+        assert_eq!(e["time"], "2019-11-05T16:33:54.907Z");
         let forged = post("Basic aW5sZXQ6Z3Vlc3M=", DELIVERY);
         assert_eq!(forged.reply.status, 401);
         assert!(forged.envelopes.is_empty());

@@ -127,7 +127,7 @@ mod tests {
         assert_eq!(e["id"], "ac3ac95b-f97d-458c-a6e6-18981597e05f");
         assert_eq!(e["type"], "square.webhooks.test_notification");
         assert_eq!(e["subject"], "bc368e64-01aa-407e-b46e-3231809b1129");
-        assert_eq!(e["time"], "2022-07-13T20:30:59.000Z");
+        assert_eq!(e["time"], "2022-07-13T20:30:59.037Z");
         // Without the public URL configured, the URL as called is used, and it differs.
         let got = deliver(
             crate::sources::Source::new("square", &SCHEME),

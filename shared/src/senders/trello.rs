@@ -168,7 +168,7 @@ mod tests {
         assert_eq!(e["id"], "51f9424bcd6e040f3c002412");
         assert_eq!(e["type"], "trello.updatecard");
         assert_eq!(e["subject"], "4d5ea62fd76aa1136000000c");
-        assert_eq!(e["time"], "2013-07-31T17:01:31.000Z");
+        assert_eq!(e["time"], "2013-07-31T17:01:31.512Z");
         let forged = deliver(
             source(),
             "another-secret",

@@ -169,6 +169,6 @@ mod tests {
         assert_eq!(e["id"], crate::normalize::body_digest_id(BODY));
         assert_eq!(e["type"], "zoom.meeting.started");
         assert_eq!(e["subject"], "4444AAAiAAAAAiAiAiiAii==");
-        assert_eq!(e["time"], "2023-11-14T22:13:20.000Z");
+        assert_eq!(e["time"], "2023-11-14T22:13:20.123Z");
     }
 }
