@@ -242,3 +242,24 @@ def test_cli_events_are_accepted_by_the_functions(start_function, new_queue, sqs
         assert fn.invoke(event)["statusCode"] == 202
         assert len(receive_all(sqs, queue_url)) == 1
         fn.stop()
+
+
+def test_serve_and_send_know_the_sources_the_settings_configure(server):
+    """The same INLET_SOURCE_SETTINGS a deployment uses: a second Standard Webhooks sender and a
+    custom one are served, signed and sent under their own names."""
+    settings = json.dumps({"billing": {"INLET_SCHEME": "standard"},
+                           "acme": {"INLET_SCHEME": "custom", "INLET_CUSTOM_SIGNATURE": "header:X-Signature",
+                                    "INLET_CUSTOM_ID": "json:data.order_id", "INLET_CUSTOM_TYPE": "json:event"}})
+    env = {"INLET_SOURCE_SETTINGS": settings}
+    url, spool = server(env)
+    order = json.dumps({"event": "new_order", "data": {"order_id": "ord_7", "total_amount": 3}})
+    for source, args, want in [("billing", (), "billing.order.created"), ("acme", ("--data", order), "acme.new_order")]:
+        out = cli("send", source, "--url", f"{url}/webhooks/{source}", *args, env=env)
+        assert out.returncode == 0, out
+        assert json.loads(out.stdout.split("\n", 1)[1])["type"] == want
+    events = [json.loads(p.read_text()) for p in spool.glob("*.json")]
+    assert sorted((e["source"], e["type"]) for e in events) == [("acme", "acme.new_order"), ("billing", "billing.order.created")]
+    assert [e["id"] for e in events if e["source"] == "acme"] == ["ord_7"]
+    # A name nothing configures is refused by the CLI, naming the way to configure it.
+    out = cli("send", "nobody", "--url", f"{url}/webhooks/nobody")
+    assert out.returncode != 0 and "INLET_SOURCE_SETTINGS" in out.stderr

@@ -206,6 +206,72 @@ fn put(doc: &mut Value, path: &str, value: Value) {
     }
 }
 
+/// Meta's subscription token in the development settings, when the configured ones give none.
+const DEV_VERIFY_TOKEN: &str = "inlet-dev-verify-token";
+
+/// `INLET_SOURCE_SETTINGS` (a deployment's `SourceSettings`) as JSON; none is an empty object.
+pub fn parse_settings(raw: Option<&str>) -> Result<Value, String> {
+    match raw.filter(|s| !s.trim().is_empty()) {
+        Some(s) => {
+            serde_json::from_str(s).map_err(|e| format!("{}: {e}", inlet::config::SOURCE_SETTINGS))
+        }
+        None => Ok(Value::Object(Map::new())),
+    }
+}
+
+/// The settings of this process's environment.
+pub fn settings() -> Result<Value, String> {
+    parse_settings(
+        std::env::var(inlet::config::SOURCE_SETTINGS)
+            .ok()
+            .as_deref(),
+    )
+}
+
+/// Every source the CLI knows: each sender under its own name, then the further names `settings`
+/// configure (`{"billing": {"INLET_SCHEME": "standard"}}`).
+pub fn configured_names(settings: &Value) -> Vec<String> {
+    let mut names: Vec<String> = inlet::sources::all()
+        .iter()
+        .map(|s| s.name().to_owned())
+        .collect();
+    if let Value::Object(entries) = settings {
+        names.extend(
+            entries
+                .keys()
+                .filter(|k| !names.contains(k))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+    }
+    names
+}
+
+/// The source `name`, as a function would build it from `settings` (its own entry laid over
+/// it): a sender, or the scheme the entry gives the name. A source that needs a verify token
+/// and has none gets the development one, added to `settings`.
+pub fn configured(name: &str, settings: &mut Value) -> Result<&'static Source, String> {
+    let build = |settings: &Value| {
+        let text = settings.to_string();
+        let env = inlet::config::Env::from_pairs([
+            (inlet::sources::INLET_SOURCE, name),
+            (inlet::config::SOURCE_SETTINGS, text.as_str()),
+        ])
+        .with_source_settings(name)?;
+        Source::from_env(&env, None)
+    };
+    match build(settings) {
+        Err(inlet::config::ConfigError::Missing { var, .. })
+            if var == inlet::sources::VERIFY_TOKEN =>
+        {
+            settings[name][inlet::sources::VERIFY_TOKEN] = DEV_VERIFY_TOKEN.into();
+            build(settings)
+        }
+        built => built,
+    }
+    .map_err(|e| format!("{name}: {e}"))
+}
+
 /// `INLET_<SOURCE>_SECRET`, the variable that overrides a source's development secret.
 pub fn secret_var(source: &Source) -> String {
     format!(

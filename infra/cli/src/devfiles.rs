@@ -156,34 +156,6 @@ fn picked(samples: &Path, source: &'static Source) -> Result<Vec<EventFile>, Str
         .collect())
 }
 
-/// Meta's subscription token in the development settings, when the deployment's gives none.
-const DEV_VERIFY_TOKEN: &str = "inlet-dev-verify-token";
-
-/// The source a deployment names `name`: a sender, or the scheme `settings` (the deployment's
-/// SourceSettings, as JSON) give it. A source that needs a verify token and has none gets the
-/// development one, added to `settings`.
-fn deployed(name: &str, settings: &mut Value) -> Result<&'static Source, String> {
-    let build = |settings: &Value| {
-        let text = settings.to_string();
-        let env = inlet::config::Env::from_pairs([
-            (inlet::sources::INLET_SOURCE, name),
-            (inlet::config::SOURCE_SETTINGS, text.as_str()),
-        ])
-        .with_source_settings(name)?;
-        Source::from_env(&env, None)
-    };
-    match build(settings) {
-        Err(inlet::config::ConfigError::Missing { var, .. })
-            if var == inlet::sources::VERIFY_TOKEN =>
-        {
-            settings[name][inlet::sources::VERIFY_TOKEN] = DEV_VERIFY_TOKEN.into();
-            build(settings)
-        }
-        built => built,
-    }
-    .map_err(|e| format!("{name}: {e}"))
-}
-
 /// `githubFunction` for `github`: the logical id template.yaml's loop gives the function.
 pub fn function_id(source: &str) -> String {
     format!("{source}Function")
@@ -197,14 +169,10 @@ pub fn write(dir: &Path, sources: &[String], settings: Option<&str>) -> Result<(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    let mut settings: Value = match settings.filter(|s| !s.trim().is_empty()) {
-        Some(s) => serde_json::from_str(s)
-            .map_err(|e| format!("{}: {e}", inlet::config::SOURCE_SETTINGS))?,
-        None => Value::Object(Map::new()),
-    };
+    let mut settings = dev::parse_settings(settings)?;
     let deployment = sources
         .iter()
-        .map(|name| deployed(name, &mut settings))
+        .map(|name| dev::configured(name, &mut settings))
         .collect::<Result<Vec<_>, _>>()?;
     let settings = match &settings {
         Value::Object(m) if m.is_empty() => String::new(),

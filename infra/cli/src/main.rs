@@ -13,10 +13,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use args::Command;
 use inlet::Source;
 
+/// A sender by name, or a source `INLET_SOURCE_SETTINGS` configures (as a deployment would).
 fn source(name: &str) -> Result<&'static Source, String> {
-    inlet::sources::by_name(name).ok_or_else(|| {
-        format!("unknown source {name:?}: `inlet sources` lists the senders Inlet knows")
-    })
+    let mut settings = dev::settings()?;
+    if !dev::configured_names(&settings).iter().any(|n| n == name) {
+        return Err(format!(
+            "unknown source {name:?}: `inlet sources` lists the senders Inlet knows; other names need an entry in INLET_SOURCE_SETTINGS"
+        ));
+    }
+    dev::configured(name, &mut settings)
 }
 
 fn run() -> Result<ExitCode, String> {

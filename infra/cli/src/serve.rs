@@ -86,7 +86,9 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
     }
     let mut pipelines = Vec::new();
     let mut defaults = Vec::new();
-    for source in inlet::sources::all() {
+    let mut configured = dev::settings()?;
+    for name in dev::configured_names(&configured) {
+        let source = dev::configured(&name, &mut configured)?;
         let (secret, is_default) = dev::secret(source);
         let key = source
             .decode_secret(&secret)

@@ -134,10 +134,7 @@ pub fn normalize(
     for at in scheme.time {
         time = match at {
             TimeLoc::Signed => v.timestamp().and_then(from_unix),
-            TimeLoc::At(loc, unit) => read(loc)
-                .ok()
-                .flatten()
-                .and_then(|t| instant(&t, *unit)),
+            TimeLoc::At(loc, unit) => read(loc).ok().flatten().and_then(|t| instant(&t, *unit)),
         };
         if time.is_some() {
             break;
