@@ -8,6 +8,7 @@ import datetime
 import os
 import subprocess
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def sdk_signed(source: str, secret: str, body: bytes, *, timestamp: int | None =
 
 
 def api_event(fmt: str, source: str, headers: list[tuple[str, str]], body: bytes, *, base64_body: bool = False,
-              method: str = "POST") -> dict:
+              method: str = "POST", query: str = "") -> dict:
     """An API Gateway REST (v1), HTTP API (v2) or function URL event, shaped as AWS sends it."""
     path = f"/webhooks/{source}"
     try:
@@ -90,7 +91,8 @@ def api_event(fmt: str, source: str, headers: list[tuple[str, str]], body: bytes
         return {
             "resource": path, "path": path, "httpMethod": method,
             "headers": single, "multiValueHeaders": multi,
-            "queryStringParameters": None, "multiValueQueryStringParameters": None,
+            "queryStringParameters": dict(urllib.parse.parse_qsl(query)) or None,
+            "multiValueQueryStringParameters": {k: urllib.parse.parse_qs(query)[k] for k in urllib.parse.parse_qs(query)} or None,
             "pathParameters": None, "stageVariables": None,
             "requestContext": {
                 "accountId": "123456789012", "apiId": "abc123", "httpMethod": method, "path": f"/prod{path}",
@@ -107,7 +109,7 @@ def api_event(fmt: str, source: str, headers: list[tuple[str, str]], body: bytes
     domain = "abc123.execute-api.us-east-1.amazonaws.com" if fmt == "v2" else "xyz.lambda-url.us-east-1.on.aws"
     route = f"{method} {path}" if fmt == "v2" else "$default"
     return {
-        "version": "2.0", "routeKey": route, "rawPath": path, "rawQueryString": "", "headers": joined,
+        "version": "2.0", "routeKey": route, "rawPath": path, "rawQueryString": query, "headers": joined,
         "requestContext": {
             "accountId": "123456789012", "apiId": "abc123", "domainName": domain, "domainPrefix": domain.split(".")[0],
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "test"},

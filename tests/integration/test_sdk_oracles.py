@@ -131,3 +131,30 @@ def test_the_readme_table_of_senders_is_inlet_sources():
                            check=True).stdout
     assert table.count("\n") >= 42  # header, rule and at least 40 senders
     assert table in (ROOT / "README.md").read_text(), "README.md: paste `inlet sources --markdown` in"
+
+
+def test_twilio_json_bodies_are_signed_through_their_hash(start_function, new_queue, sqs):
+    """Twilio signs a JSON body through `bodySHA256` in the URL's query, and only the URL: the SDK
+    signs and verifies, the function (PUBLIC_URL without the query) takes the query as received."""
+    import hashlib
+
+    from oracles.comms import TWILIO_URL
+    from twilio.request_validator import RequestValidator
+
+    token = "9b1d6c0f3a7e4f2b8c5d1e0a6f3b7c92"
+    body = json.dumps({"MessageSid": "SM5ef8732a3c49700934481addd5ce1659", "MessageStatus": "delivered"}).encode()
+    query = f"bodySHA256={hashlib.sha256(body).hexdigest()}"
+    sig = RequestValidator(token).compute_signature(f"{TWILIO_URL}?{query}", {})
+    assert RequestValidator(token).validate(f"{TWILIO_URL}?{query}", body.decode(), sig)
+    headers = [("Content-Type", "application/json"), ("X-Twilio-Signature", sig)]
+    queue_url = new_queue()
+    fn = start_function("twilio", {"QUEUE_URL": queue_url, "WEBHOOK_SECRET": token, "PUBLIC_URL": TWILIO_URL})
+    other = json.dumps({"MessageSid": "SM5ef8732a3c49700934481addd5ce1659", "MessageStatus": "failed"}).encode()
+    for changed_body, changed_query in [(other, query), (body, f"bodySHA256={hashlib.sha256(other).hexdigest()}")]:
+        resp = fn.invoke(api_event("v2", "twilio", headers, changed_body, query=changed_query))
+        assert resp["statusCode"] == 401, resp
+    assert queue_depth(sqs, queue_url) == 0
+    resp = fn.invoke(api_event("v2", "twilio", headers, body, query=query))
+    assert resp["statusCode"] == 202, resp
+    [message] = receive_all(sqs, queue_url)
+    assert json.loads(message["Body"])["data"] == json.loads(body)
