@@ -2,10 +2,10 @@
 //! answered here as its rules say and never enqueued. Each [`Handshake`] a scheme lists is
 //! answered; no other is.
 //!
-//! Some arrive before anything is signed (Meta's, Dropbox's and Okta's GETs, Microsoft Graph's
-//! validation token, WooCommerce's creation ping, Trello's HEAD) and are answered by
-//! [`before_verification`]; the rest are signed and answered by [`after_verification`] once the
-//! signature has matched.
+//! Some arrive before anything is signed (Meta's, Dropbox's, Okta's and Braintree's GETs,
+//! Microsoft Graph's validation token, WooCommerce's creation ping, Trello's HEAD) and are
+//! answered by [`before_verification`]; the rest are signed and answered by
+//! [`after_verification`] once the signature has matched.
 
 use http::Method;
 use serde_json::json;
@@ -108,6 +108,12 @@ fn answer_unsigned(
             (unsigned && is_ping).then(|| Ok(Reply::empty(200)))
         }
         Handshake::TrelloHead if req.method == Method::HEAD => Some(Ok(Reply::empty(200))),
+        Handshake::BraintreeChallenge if req.method == Method::GET => {
+            let challenge = q("bt_challenge")?;
+            let newest = ctx.secrets.iter().next()?;
+            let answer = crate::senders::braintree::challenge_answer(newest.key(), &challenge)?;
+            Some(Ok(Reply::text(200, answer)))
+        }
         _ => None,
     }
 }

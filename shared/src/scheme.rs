@@ -397,15 +397,20 @@ pub enum Handshake {
     WooCommercePing,
     /// `HEAD` on creation → 200 (Trello).
     TrelloHead,
+    /// `GET ?bt_challenge=C` (C 20 to 32 lower-case hex digits) → 200 text/plain
+    /// `public_key|hex(HMAC-SHA1(SHA1(private_key), C))` (Braintree).
+    BraintreeChallenge,
 }
 
 impl Handshake {
     /// The extra HTTP method the handshake arrives with, if not POST.
     pub fn method(&self) -> Option<http::Method> {
         match self {
-            Self::MetaSubscribe | Self::DropboxChallenge | Self::OktaVerification | Self::XCrc => {
-                Some(http::Method::GET)
-            }
+            Self::MetaSubscribe
+            | Self::DropboxChallenge
+            | Self::OktaVerification
+            | Self::XCrc
+            | Self::BraintreeChallenge => Some(http::Method::GET),
             Self::TrelloHead => Some(http::Method::HEAD),
             _ => None,
         }
@@ -427,6 +432,7 @@ impl Handshake {
             Self::XeroIntent => "intent to receive",
             Self::WooCommercePing => "creation ping",
             Self::TrelloHead => "HEAD",
+            Self::BraintreeChallenge => "GET bt_challenge",
         }
     }
 }
@@ -494,5 +500,40 @@ pub trait Custom: Send + Sync + fmt::Debug {
     /// Whether the custom signed content includes the public URL.
     fn signs_url(&self) -> bool {
         false
+    }
+
+    /// The body with its signature written in, for senders that sign inside the body (Adyen's
+    /// `hmacSignature`, Braintree's `bt_signature`); the CLI and tests sign with it.
+    fn sign_body(
+        &self,
+        _key: &[u8],
+        _s: &crate::verify::engine::Signing<'_>,
+    ) -> Option<Result<Vec<u8>, String>> {
+        None
+    }
+
+    /// The key a configured secret becomes, when the scheme's `key` decoding cannot say
+    /// (Braintree's `public_key:private_key`); `Err` names what the secret must be.
+    fn decode_secret(&self, _secret: &str) -> Option<Result<Vec<u8>, String>> {
+        None
+    }
+
+    /// A development secret in the shape [`Custom::decode_secret`] takes, built from `text`
+    /// (for `inlet serve` and `inlet sign` when none is given).
+    fn dev_secret(&self, _text: &str) -> Option<String> {
+        None
+    }
+
+    /// Whether `req` is signed under `key`, when the data cannot say where its signature is or
+    /// how it is compared (Braintree's `public_key|signature` pairs inside a form body).
+    /// `Err` when the request is not signed that way whatever the key. It replaces the
+    /// engine's reading of `signature` and `signed`, and no timestamp is read: such a scheme
+    /// signs none.
+    fn verify(
+        &self,
+        _req: &crate::verify::Unverified<'_>,
+        _key: &[u8],
+    ) -> Option<Result<bool, crate::verify::VerifyError>> {
+        None
     }
 }

@@ -6,6 +6,7 @@ verifier accepts what `inlet sign` produces."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -46,8 +47,7 @@ def test_sdk_signed_delivery_becomes_the_right_envelope(source, start_function, 
     fn = start(start_function, oracle, queue_url)
     delivery_id = f"msg_{uuid.uuid4().hex[:20]}"
     now = int(time.time())
-    body = oracle.body_for(now)
-    headers = oracle.sign(oracle.secret, body, now, delivery_id)
+    headers, body = oracle.signed(oracle.secret, oracle.body_for(now), now, delivery_id)
     assert oracle.verify(oracle.receiver_secret, headers, body), "the SDK refuses the delivery it should accept"
 
     resp = deliver(fn, oracle, headers, body)
@@ -69,14 +69,15 @@ def test_forged_stale_and_future_deliveries_are_refused(source, start_function, 
     fn = start(start_function, oracle, queue_url)
     now = int(time.time())
     body = oracle.body_for(now)
+    headers, signed_body = oracle.signed(oracle.secret, body, now, "msg_t")
     cases = {
-        "tampered": (oracle.sign(oracle.secret, body, now, "msg_t"), tampered(oracle, body)),
-        "wrong secret": (oracle.sign(oracle.wrong_secret, body, now, "msg_w"), body),
+        "tampered": (headers, tampered(oracle, signed_body)),
+        "wrong secret": oracle.signed(oracle.wrong_secret, body, now, "msg_w"),
     }
     if oracle.window is not None:
         # Past the SDK's window either way, with room for the clock to tick during the test.
         for name, at in (("stale", now - oracle.window - 30), ("future", now + oracle.window + 30)):
-            cases[name] = (oracle.sign(oracle.secret, oracle.body_for(at), at, f"msg_{name[0]}"), oracle.body_for(at))
+            cases[name] = oracle.signed(oracle.secret, oracle.body_for(at), at, f"msg_{name[0]}")
     for name, (headers, body) in cases.items():
         # The SDK refuses each one too (stale/future only where its verifier checks time).
         if name in ("tampered", "wrong secret"):
@@ -91,15 +92,22 @@ def test_forged_stale_and_future_deliveries_are_refused(source, start_function, 
     assert queue_depth(sqs, queue_url) == 0
 
 
-def inlet_sign(oracle: Oracle, secret: str, body: bytes, ts: int, delivery_id: str, tmp_path) -> list[tuple[str, str]]:
+def inlet_sign(oracle: Oracle, secret: str, body: bytes, ts: int, delivery_id: str,
+               tmp_path) -> tuple[list[tuple[str, str]], bytes]:
+    """What the CLI signs: `inlet sign`'s headers with the body as given, or, for senders that sign
+    inside the body, the headers and body of the HTTP API event `inlet event` writes."""
     path = tmp_path / "body"
     path.write_bytes(body)
-    out = subprocess.run(
-        [str(BIN_DIR / "inlet"), "sign", oracle.source, "--secret", secret, "--file", str(path),
-         "--timestamp", str(ts), "--id", delivery_id, *oracle.cli_args],
-        capture_output=True, text=True, cwd=ROOT, check=True,
-    ).stdout
-    return [tuple(line.split(": ", 1)) for line in out.splitlines() if line]
+    args = ["--secret", secret, "--file", str(path), "--timestamp", str(ts), "--id", delivery_id, *oracle.cli_args]
+    if not oracle.signs_body:
+        out = subprocess.run([str(BIN_DIR / "inlet"), "sign", oracle.source, *args],
+                             capture_output=True, text=True, cwd=ROOT, check=True).stdout
+        return [tuple(line.split(": ", 1)) for line in out.splitlines() if line], body
+    out = subprocess.run([str(BIN_DIR / "inlet"), "event", oracle.source, "--format", "v2", *args],
+                         capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    event = json.loads(out)
+    sent = base64.b64decode(event["body"]) if event["isBase64Encoded"] else event["body"].encode()
+    return list(event["headers"].items()), sent
 
 
 @pytest.mark.parametrize("source", sorted(BY_ID))
@@ -107,11 +115,11 @@ def test_the_sdk_verifies_what_inlet_signs(source, tmp_path):
     oracle = BY_ID[source]
     ts = int(time.time())
     body = oracle.body_for(ts)
-    headers = inlet_sign(oracle, oracle.secret, body, ts, "msg_inletsign", tmp_path)
-    assert oracle.verify(oracle.receiver_secret, headers, body), headers
-    wrong = inlet_sign(oracle, oracle.wrong_secret, body, ts, "msg_inletsign", tmp_path)
-    assert not oracle.verify(oracle.receiver_secret, wrong, body)
-    assert not oracle.verify(oracle.receiver_secret, headers, tampered(oracle, body))
+    headers, sent = inlet_sign(oracle, oracle.secret, body, ts, "msg_inletsign", tmp_path)
+    assert oracle.verify(oracle.receiver_secret, headers, sent), headers
+    wrong, wrong_sent = inlet_sign(oracle, oracle.wrong_secret, body, ts, "msg_inletsign", tmp_path)
+    assert not oracle.verify(oracle.receiver_secret, wrong, wrong_sent)
+    assert not oracle.verify(oracle.receiver_secret, headers, tampered(oracle, sent))
 
 
 def test_inlet_sources_claims_an_sdk_exactly_where_an_oracle_runs():

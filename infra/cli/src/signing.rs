@@ -78,13 +78,12 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
             headers.push((h.to_owned(), event.clone()));
         }
     }
-    let signing = inlet::verify::engine::Signing {
-        body: &body,
-        at,
-        id: &id,
-        url,
-        method: "POST",
-    };
+    // Senders that sign inside the body (Adyen, Braintree) get it back with the signature in.
+    let body =
+        inlet::verify::engine::sign_body(source.scheme(), &key, &posted(&body, at, &id, url))
+            .map_err(|e| format!("cannot sign as {}: {e}", source.name()))?
+            .unwrap_or(body);
+    let signing = posted(&body, at, &id, url);
     headers.extend(
         source
             .sign(&key, &signing)
@@ -97,6 +96,22 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
         headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
     }
     Ok(Signed { headers, body })
+}
+
+/// What a POST of `body` signs.
+fn posted<'a>(
+    body: &'a [u8],
+    at: i64,
+    id: &'a str,
+    url: Option<&'a str>,
+) -> inlet::verify::engine::Signing<'a> {
+    inlet::verify::engine::Signing {
+        body,
+        at,
+        id,
+        url,
+        method: "POST",
+    }
 }
 
 /// The key to sign with: the secret decoded as the scheme decodes it, or for public-key

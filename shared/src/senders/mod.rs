@@ -2,8 +2,10 @@
 //! [`crate::scheme`], with its vectors and tests beside it. Adding a sender is a file here that
 //! exports `SCHEMES`, and its module in [`FILES`].
 
+pub mod adyen;
 pub mod bitbucket;
 pub mod boxcom;
+pub mod braintree;
 pub mod calcom;
 pub mod calendly;
 pub mod checkout;
@@ -110,6 +112,8 @@ static FILES: &[&[&Scheme]] = &[
     boxcom::SCHEMES,
     mailgun::SCHEMES,
     cloudinary::SCHEMES,
+    adyen::SCHEMES,
+    braintree::SCHEMES,
     zendesk::SCHEMES,
     docusign::SCHEMES,
 ];

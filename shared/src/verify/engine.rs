@@ -41,6 +41,24 @@ pub fn verify<'a>(
     req: Unverified<'a>,
     clock: &Clock,
 ) -> Result<Verified<'a>, VerifyError> {
+    // A signature only the sender's code can find and compare (Braintree's), under every secret.
+    if let Some(custom) = scheme.custom {
+        let mut tried = false;
+        for secret in secrets.iter() {
+            let Some(matched) = custom.verify(&req, secret.key()) else {
+                break;
+            };
+            tried = true;
+            if matched? {
+                return Ok(Verified::new(req, scheme, secret, None));
+            }
+        }
+        if tried {
+            let header = scheme.signature.at.first().map_or("signature", label);
+            return Err(VerifyError::SignatureMismatch { header });
+        }
+    }
+
     let doc_raw = needs_json(scheme).then(|| serde_json::from_slice::<&RawValue>(req.body).ok());
     let doc = match doc_raw.flatten() {
         Some(raw) => Doc::Json(raw),
@@ -472,6 +490,9 @@ pub fn decode_secret(scheme: &Scheme, secret: &str) -> Result<Vec<u8>, String> {
     if secret.is_empty() {
         return Err("the secret is empty".into());
     }
+    if let Some(key) = scheme.custom.and_then(|c| c.decode_secret(secret)) {
+        return key;
+    }
     let key = match scheme.key {
         KeyDecoding::Utf8 => secret.as_bytes().to_vec(),
         KeyDecoding::Base64 => B64
@@ -517,6 +538,12 @@ pub struct Signing<'s> {
 /// The headers (name, value) a sender of `scheme` adds to sign `s` with `key` (for public-key
 /// schemes, the private key: 32 Ed25519 seed bytes, or a P-256 scalar / PKCS#8 DER).
 /// Schemes whose signature is inside the body cannot be signed this way.
+/// The body with the signature written in, for schemes that sign inside the body; `None` for
+/// the others, whose body is sent as it is.
+pub fn sign_body(scheme: &Scheme, key: &[u8], s: &Signing<'_>) -> Result<Option<Vec<u8>>, String> {
+    scheme.custom.and_then(|c| c.sign_body(key, s)).transpose()
+}
+
 pub fn sign(scheme: &Scheme, key: &[u8], s: &Signing<'_>) -> Result<Vec<(String, String)>, String> {
     let ts = scheme.timestamp.map(|t| format_time(s.at, t.unit));
     let mut headers: Vec<(String, String)> = Vec::new();

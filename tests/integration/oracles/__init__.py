@@ -41,9 +41,10 @@ class Oracle:
     """Another secret of the same shape, for the wrong-secret checks."""
     body: bytes
     """A realistic delivery body."""
-    sign: Callable[[str, bytes, int, str], Headers]
-    """(secret, body, unix timestamp, delivery id) -> the headers the sender sends, Content-Type included.
-    Senders without a timestamp or a delivery id ignore those arguments."""
+    sign: Callable[[str, bytes, int, str], Headers | tuple[Headers, bytes]]
+    """(secret, body, unix timestamp, delivery id) -> the headers the sender sends, Content-Type included,
+    or (headers, body) for senders that sign inside the body (Adyen, Braintree). Senders without a
+    timestamp or a delivery id ignore those arguments."""
     verify: Callable[[str, Headers, bytes], bool]
     """(verify secret, headers, body) -> does the SDK's verifier accept it. Exceptions count as refusal."""
     want: dict
@@ -64,6 +65,15 @@ class Oracle:
     body_at: Callable[[int], bytes] | None = None
     """For senders that sign their timestamp inside the body (Linear's `webhookTimestamp`): the body
     as sent at a unix time. `body` is then what it gives for one fixed time."""
+
+    signs_body: bool = False
+    """The signature is written into the body: `sign` returns (headers, body), and what the CLI signs is
+    read from `inlet event` (the whole request) rather than `inlet sign` (headers only)."""
+
+    def signed(self, secret: str, body: bytes, ts: int, delivery_id: str) -> tuple[Headers, bytes]:
+        """`sign`'s headers and the body to send with them."""
+        out = self.sign(secret, body, ts, delivery_id)
+        return out if isinstance(out, tuple) else (out, body)
 
     def body_for(self, ts: int) -> bytes:
         return self.body if self.body_at is None else self.body_at(ts)
