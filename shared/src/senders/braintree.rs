@@ -356,13 +356,7 @@ mod tests {
         deliver(
             crate::sources::Source::new("braintree", &SCHEME),
             SECRET,
-            Request {
-                method: &Method::GET,
-                query,
-                headers: &[],
-                body: b"",
-                now: AT,
-            },
+            Request::get(query, &[], AT),
         )
     }
 

@@ -32,7 +32,6 @@ mod tests {
     use crate::senders::testing::*;
     use crate::sources::Source;
     use crate::verify::VerifyError;
-    use http::Method;
 
     const SECRET: &str = "dropbox-app-secret";
     const BODY: &[u8] = br#"{"list_folder":{"accounts":["dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc"]},"delta":{"users":[12345678]}}"#;
@@ -44,13 +43,7 @@ mod tests {
         deliver(
             Source::new("dropbox", &SCHEME),
             SECRET,
-            Request {
-                method: &Method::GET,
-                query,
-                headers: &[],
-                body: b"",
-                now: 1_700_000_000,
-            },
+            Request::get(query, &[], 1_700_000_000),
         )
     }
 
@@ -83,10 +76,7 @@ mod tests {
                 VerifyError::DuplicateHeader { header },
             ),
         ];
-        for (pairs, want) in cases {
-            let got = check(&SCHEME, &[SECRET.as_bytes()], pairs, BODY, 0).expect_err("must fail");
-            assert_eq!(&got, want, "{pairs:?}");
-        }
+        refused(&SCHEME, &[SECRET.as_bytes()], BODY, 0, cases);
     }
 
     #[test]

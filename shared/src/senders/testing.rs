@@ -51,6 +51,20 @@ pub fn check(
     check_request(scheme, keys, pairs, body, now, &Method::POST, "", Some(URL))
 }
 
+/// Each `(headers, error)` case is refused with exactly that error.
+pub fn refused(
+    scheme: &'static Scheme,
+    keys: &[&[u8]],
+    body: &[u8],
+    now: u64,
+    cases: &[(&[(&str, &str)], VerifyError)],
+) {
+    for (pairs, want) in cases {
+        let got = check(scheme, keys, pairs, body, now).expect_err("must fail");
+        assert_eq!(&got, want, "{pairs:?}");
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn check_request(
     scheme: &'static Scheme,
@@ -229,6 +243,17 @@ impl<'r> Request<'r> {
             query: "",
             headers,
             body,
+            now,
+        }
+    }
+
+    /// A GET with no body: the handshakes that arrive that way (Meta, Dropbox, Okta, X, Braintree).
+    pub fn get(query: &'r str, headers: &'r [(&'r str, &'r str)], now: u64) -> Self {
+        Self {
+            method: &Method::GET,
+            query,
+            headers,
+            body: b"",
             now,
         }
     }
