@@ -30,10 +30,7 @@ const FALLBACK_BUDGET: Duration = Duration::from_secs(5);
 pub async fn run(default_name: Option<&str>) -> Result<(), Error> {
     crate::logging::init();
     let env = Env::from_process();
-    let name = env
-        .get(crate::sources::INLET_SOURCE)
-        .filter(|n| !n.is_empty())
-        .or(default_name)
+    let name = crate::sources::name_in(&env, default_name)
         .unwrap_or_default()
         .to_owned();
     let built = match env

@@ -67,15 +67,10 @@ impl Source {
     /// binaries named after one sender), `INLET_SCHEME`, `PUBLIC_URL`, `VERIFY_TOKEN`, and for
     /// the custom scheme the `INLET_CUSTOM_*` settings. Built once at start-up.
     pub fn from_env(env: &Env, default_name: Option<&str>) -> Result<&'static Source, ConfigError> {
-        let name = env
-            .get(INLET_SOURCE)
-            .filter(|n| !n.is_empty())
-            .or(default_name)
-            .ok_or_else(|| ConfigError::Missing {
-                var: INLET_SOURCE.into(),
-                expected: "the source's name, e.g. `github` or `shop-eu` (see `inlet sources`)"
-                    .into(),
-            })?;
+        let name = name_in(env, default_name).ok_or_else(|| ConfigError::Missing {
+            var: INLET_SOURCE.into(),
+            expected: "the source's name, e.g. `github` or `shop-eu` (see `inlet sources`)".into(),
+        })?;
         if !valid_name(name) {
             return Err(ConfigError::Invalid {
                 var: INLET_SOURCE.into(),
@@ -252,4 +247,11 @@ pub fn valid_name(name: &str) -> bool {
 /// A string that lives as long as the process (configuration read once at start-up).
 pub(crate) fn leak(s: &str) -> &'static str {
     Box::leak(s.to_owned().into_boxed_str())
+}
+/// The source's name the environment gives (`INLET_SOURCE`), else `default_name` (the binaries
+/// named after one sender).
+pub fn name_in<'e>(env: &'e Env, default_name: Option<&'e str>) -> Option<&'e str> {
+    env.get(INLET_SOURCE)
+        .filter(|n| !n.is_empty())
+        .or(default_name)
 }
