@@ -6,28 +6,113 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub use aws_config::SdkConfig;
 
-use crate::config::Env;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+
+use crate::config::{ConfigError, Env};
 pub use crate::failure::Failure;
 
+/// The certificate authorities the SDK's TLS client trusts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// The Amazon Trust Services roots compiled in, which issue every AWS endpoint's
+    /// certificate: nothing is read or parsed from the system's bundle (about 140 roots) on a
+    /// cold start. The Lambda functions use this.
+    Amazon,
+    /// The system's bundle, as the SDK loads it by default: the CLI and the local server, whose
+    /// machines may reach AWS through a proxy that only the system trusts.
+    System,
+}
+
+/// The Amazon Trust Services roots (Amazon Root CA 1–4, Starfield Services Root CA G2).
+const AMAZON_ROOTS: &[u8] = include_bytes!("amazon-roots.pem");
+
+/// A PEM file of more certificate authorities to trust, as in the AWS CLI and SDKs: for an
+/// endpoint with a private CA (a proxy, a VPC endpoint behind one, a local test endpoint).
+/// Inlet adds them to what it trusts anyway.
+pub const AWS_CA_BUNDLE: &str = "AWS_CA_BUNDLE";
+/// `system` makes the functions trust the system's bundle instead of the Amazon roots.
+pub const INLET_TLS_ROOTS: &str = "INLET_TLS_ROOTS";
+
 /// The standard AWS configuration chain (region, credentials, and `AWS_ENDPOINT_URL` /
-/// `AWS_ENDPOINT_URL_<SERVICE>` as the SDK reads them). Each attempt is bounded so that the SDK's
-/// own retries fit in a request's deadline, which the pipeline enforces around every call.
-pub async fn sdk_config() -> aws_config::SdkConfig {
+/// `AWS_ENDPOINT_URL_<SERVICE>` as the SDK reads them), with a TLS client that trusts `trust`
+/// plus `AWS_CA_BUNDLE`. Each attempt is bounded so that the SDK's own retries fit in a
+/// request's deadline, which the pipeline enforces around every call.
+pub async fn sdk_config(env: &Env, trust: Trust) -> Result<aws_config::SdkConfig, ConfigError> {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_attempt_timeout(Duration::from_millis(1500))
         .operation_timeout(Duration::from_secs(4))
         .build();
-    aws_config::defaults(BehaviorVersion::latest())
+    Ok(aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts)
+        .http_client(https_client(env, trust)?)
         .load()
-        .await
+        .await)
+}
+
+/// The SDK's own HTTPS client (rustls on ring, which seeds from `getrandom` and does no CPU-jitter
+/// entropy collection on the first connection, as aws-lc does), with the trust store asked for.
+fn https_client(env: &Env, trust: Trust) -> Result<SharedHttpClient, ConfigError> {
+    let system = trust == Trust::System
+        || match env.get(INLET_TLS_ROOTS) {
+            None | Some("") | Some("amazon") => false,
+            Some("system") => true,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    var: INLET_TLS_ROOTS.into(),
+                    expected: "`amazon` (the default) or `system`".into(),
+                })
+            }
+        };
+    let mut store = TrustStore::empty().with_native_roots(system);
+    if !system {
+        store = store.with_pem_certificate(AMAZON_ROOTS);
+    }
+    if let Some(path) = env.get(AWS_CA_BUNDLE).filter(|p| !p.is_empty()) {
+        store = store.with_pem_certificate(ca_bundle(path)?);
+    }
+    let tls = TlsContext::builder()
+        .with_trust_store(store)
+        .build()
+        .map_err(|e| ConfigError::Invalid {
+            var: AWS_CA_BUNDLE.into(),
+            expected: format!("certificates the TLS client accepts ({e})"),
+        })?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .tls_context(tls)
+        .build_https())
+}
+
+/// The PEM file at `path`, checked here: the SDK's client panics on a certificate it cannot parse.
+fn ca_bundle(path: &str) -> Result<Vec<u8>, ConfigError> {
+    let invalid = |expected: String| ConfigError::Invalid {
+        var: AWS_CA_BUNDLE.into(),
+        expected,
+    };
+    let pem = std::fs::read(path).map_err(|e| invalid(format!("a readable PEM file ({e})")))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| invalid(format!("PEM certificates ({e:?})")))?;
+        roots
+            .add(cert)
+            .map_err(|e| invalid(format!("certificates a TLS client can trust ({e})")))?;
+    }
+    if roots.is_empty() {
+        return Err(invalid("a PEM file with at least one certificate".into()));
+    }
+    Ok(pem)
 }
 
 /// A failed AWS call: its class, the service's error code and HTTP status when it answered, and
@@ -115,6 +200,72 @@ fn transient(detail: &str) -> AwsFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_amazon_roots_are_the_five_aws_names() {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(AMAZON_ROOTS) {
+            roots
+                .add(cert.expect("PEM"))
+                .expect("a usable trust anchor");
+        }
+        assert_eq!(roots.len(), 5);
+        let text = String::from_utf8_lossy(AMAZON_ROOTS);
+        for name in [
+            "Amazon Root CA 1",
+            "Amazon Root CA 2",
+            "Amazon Root CA 3",
+            "Amazon Root CA 4",
+            "Starfield Services Root Certificate Authority - G2",
+        ] {
+            assert!(text.contains(&format!("# {name}\n")), "{name}");
+        }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn a_bad_ca_bundle_or_roots_setting_is_a_configuration_error() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let not_pem = dir.path().join("not.pem");
+        std::fs::write(&not_pem, "no certificates here").expect("write");
+        let bad_cert = dir.path().join("bad.pem");
+        std::fs::write(
+            &bad_cert,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
+        let missing = dir.path().join("missing.pem");
+        for path in [&not_pem, &bad_cert, &missing] {
+            let path = path.to_str().expect("utf-8 path");
+            match https_client(&env(&[(AWS_CA_BUNDLE, path)]), Trust::Amazon) {
+                Err(ConfigError::Invalid { var, .. }) => assert_eq!(var, AWS_CA_BUNDLE),
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+        match https_client(&env(&[(INLET_TLS_ROOTS, "mozilla")]), Trust::Amazon) {
+            Err(ConfigError::Invalid { var, .. }) => assert_eq!(var, INLET_TLS_ROOTS),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_ca_bundle_of_good_certificates_is_taken() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bundle = dir.path().join("ca.pem");
+        std::fs::write(&bundle, AMAZON_ROOTS).expect("write");
+        let path = bundle.to_str().expect("utf-8 path");
+        assert_eq!(ca_bundle(path).expect("valid bundle"), AMAZON_ROOTS);
+        for roots in ["", "amazon", "system"] {
+            https_client(
+                &env(&[(AWS_CA_BUNDLE, path), (INLET_TLS_ROOTS, roots)]),
+                Trust::Amazon,
+            )
+            .expect("a client");
+        }
+    }
 
     #[test]
     fn throttles_and_server_errors_are_transient_the_rest_permanent() {

@@ -63,7 +63,7 @@ async fn build(source: &'static Source, env: &Env) -> Result<Pipeline<SqsQueue>,
     let secrets_config = config::secrets_config(source, env)?;
     let table = config::idempotency_table(env)?;
     let bucket = config::payload_bucket(env)?;
-    let sdk = crate::aws::sdk_config().await;
+    let sdk = crate::aws::sdk_config(env, crate::aws::Trust::Amazon).await?;
     let queue = SqsQueue::connect(&sdk, queue_url);
     let secrets = async {
         match secrets_config {

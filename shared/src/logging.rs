@@ -6,10 +6,10 @@
 
 use tracing::level_filters::LevelFilter;
 use tracing::Metadata;
-use tracing_subscriber::filter::{filter_fn, FilterExt};
+use tracing_subscriber::filter::{filter_fn, FilterExt, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer};
+use tracing_subscriber::Layer;
 
 /// Whether a line may be written at all, before the level filter: Inlet's own crates at any
 /// level, every other crate at `debug` or above.
@@ -28,7 +28,11 @@ pub fn init() {
         .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
         .map(|l| l.to_ascii_lowercase())
         .unwrap_or_else(|_| "info".into());
-    let env_filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    // `level` or `target=level,…` directives (tracing-subscriber's `Targets`: no regex engine to
+    // build at start-up, unlike `EnvFilter`, which would also cost the binary its size).
+    let targets = filter
+        .parse::<Targets>()
+        .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO));
     let layer = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
@@ -36,6 +40,6 @@ pub fn init() {
         .with_span_list(false)
         .with_target(false)
         .with_writer(std::io::stdout)
-        .with_filter(env_filter.and(filter_fn(allowed)));
+        .with_filter(targets.and(filter_fn(allowed)));
     let _ = tracing_subscriber::registry().with(layer).try_init();
 }

@@ -13,6 +13,7 @@ import json
 import os
 import queue
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -20,6 +21,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 PREFIX = "/2018-06-01/runtime"
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A function stopped mid-connection (a test or the benchmark killed it) is expected.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class RuntimeApi:
@@ -33,10 +41,15 @@ class RuntimeApi:
         self.init_errors: list[dict] = []
         self.last_duration: float | None = None  # seconds from hand-out to answer, last invocation
         self.last_deadline_ms: int | None = None  # the Lambda-Runtime-Deadline-Ms it was given
+        self.last_answered_at: float | None = None  # time.monotonic() when the last answer arrived
         api = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes: without this, Nagle's algorithm holds
+            # the body until the client's delayed ACK (up to 40 ms) for clients that do not
+            # read eagerly, which would be the harness's latency, not the function's.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # keep test output quiet
                 pass
@@ -93,7 +106,7 @@ class RuntimeApi:
                 self._reply(404)
 
         self._closed = False
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -115,6 +128,7 @@ class RuntimeApi:
         self._pending.put((request_id, payload.encode()))
         kind, body, answered_at = slot.get(timeout=timeout)
         self.last_duration = answered_at - self._handed_out.pop(request_id)
+        self.last_answered_at = answered_at
         if kind == "error":
             raise AssertionError(f"function reported an error: {body!r}")
         return json.loads(body)
@@ -125,9 +139,12 @@ class RuntimeApi:
 
 
 class Function:
-    """A function binary running against a RuntimeApi, with its own log file."""
+    """A function binary running against a RuntimeApi, with its own log file. `binary` is the
+    executable, or a whole command line (an interpreter and its script, or a profiler around it)."""
 
-    def __init__(self, binary: Path, env: dict[str, str], log_path: Path, timeout: float = 30.0) -> None:
+    def __init__(self, binary: Path | list[str], env: dict[str, str], log_path: Path, timeout: float = 30.0) -> None:
+        command = [str(a) for a in binary] if isinstance(binary, list) else [str(binary)]
+        binary = Path(command[-1])
         self.api = RuntimeApi(timeout=timeout)
         self.timeout = timeout
         self.log_path = log_path
@@ -145,7 +162,8 @@ class Function:
             **env,
         }
         self._log = open(log_path, "wb")
-        self.process = subprocess.Popen([str(binary)], env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.started_at = time.monotonic()  # just before the process starts (cold-start timing)
+        self.process = subprocess.Popen(command, env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def invoke(self, event: dict | str) -> dict:
         """Invokes the function once and returns its response; see `last_duration`."""

@@ -1,7 +1,9 @@
 //! `inlet-webhook`: the one Lambda function binary for every sender. `INLET_SOURCE` names the
 //! source (and `INLET_SCHEME` its sender, when the name is not a catalogue sender's).
 
-#[tokio::main]
+// Lambda hands a function one invocation at a time: one thread serves it, and no worker threads
+// are started on a cold start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), inlet::lambda::Error> {
     inlet::lambda::run(None).await
 }

@@ -1,7 +1,7 @@
 //! `stripe-webhook`: the Lambda function for stripe webhooks. The same code as `inlet-webhook` with
 //! `INLET_SOURCE` defaulting to `stripe`, kept so existing deployments keep their binary name.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), inlet::lambda::Error> {
     inlet::lambda::run(Some("stripe")).await
 }

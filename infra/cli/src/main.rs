@@ -307,7 +307,9 @@ async fn replay(
             inlet::config::queue_url(&env).map_err(|e| format!("give --queue-url, or set {e}"))?
         }
     };
-    let sdk = inlet::aws::sdk_config().await;
+    let sdk = inlet::aws::sdk_config(&env, inlet::aws::Trust::System)
+        .await
+        .map_err(|e| e.to_string())?;
     let summary = inlet::replay::replay(
         &sdk,
         &env,

@@ -49,7 +49,9 @@ async fn aws(env: &Env) -> Result<Option<Aws>, String> {
         return Ok(None);
     }
     let url = config::queue_url(env).map_err(|e| e.to_string())?;
-    let sdk = inlet::aws::sdk_config().await;
+    let sdk = inlet::aws::sdk_config(env, inlet::aws::Trust::System)
+        .await
+        .map_err(|e| e.to_string())?;
     let queue = SqsQueue::connect(&sdk, url)
         .await
         .map_err(|e| format!("{}: {e}", config::QUEUE_URL))?;

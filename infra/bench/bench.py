@@ -1,0 +1,524 @@
+"""Inlet's benchmark: Inlet's function side by side with a bare Rust floor and Python and Node
+reference receivers, all driven the way Lambda drives them (a Runtime API on loopback), all
+talking to the same HTTPS endpoint for SQS, S3 and Secrets Manager (`bench-stub`, a test CA the
+functions are told to trust, answering at once), on the same inputs. Run it with `infra/bench/run`,
+which builds and installs what it needs; see the README's "Performance" section.
+
+Figures (each over repeated runs, as min/median/max):
+- cold start: process start to the first 2xx, with the secret fetched from Secrets Manager and the
+  queue reached over TLS;
+- warm latency p50/p99 (the Runtime API handing the event out to the answer arriving), CPU time
+  per warm request (user+system of the function's process) and peak RSS, for each body size;
+- artifact sizes; HMAC throughput on the largest body; callgrind instruction counts for start-up
+  plus the first request and per warm request (Rust functions only);
+- requests per second and latency of `inlet serve` (spool) at several concurrencies.
+Writes everything to a JSON file and prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+
+from runtime_api import Function  # noqa: E402
+
+BENCH = ROOT / "infra" / "bench"
+PEERS = BENCH / "peers"
+SAMPLES = ROOT / "infra" / "samples"
+# One secret serves both senders: Standard Webhooks decodes the `whsec_` key, GitHub uses the text.
+SECRET = "whsec_" + base64.b64encode(b"inlet-benchmark-secret-32-bytes!").decode()
+QUEUE_URL_PATH = "/123456789012/inlet-bench"
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:inlet-bench"
+BUCKET = "inlet-bench"
+SIZES = {"1 KB": 1024, "8 KB": 8192, "256 KB": 256 * 1024, "4 MB": 4 * 1024 * 1024}
+SYSTEM_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+# ---------------------------------------------------------------- inputs
+
+def body_of(source: str, size: int) -> bytes:
+    """A realistic body of exactly `size` bytes: the sample padded with one string member."""
+    if source == "github":
+        doc = json.loads((SAMPLES / "github-push.json").read_bytes())
+    else:
+        doc = {"type": "order.created", "timestamp": "2026-11-22T10:15:00Z",
+               "data": {"order_id": "ord_1001", "customer_name": "Ada Lovelace", "total_amount": 129.95}}
+    doc["bench_padding"] = ""
+    base = len(json.dumps(doc).encode())
+    if base > size:
+        raise SystemExit(f"the {source} sample is larger than {size} bytes")
+    doc["bench_padding"] = "x" * (size - base)
+    body = json.dumps(doc).encode()
+    assert len(body) == size
+    return body
+
+
+def signed_event(source: str, body: bytes, *, tamper: bool = False) -> str:
+    """An API Gateway HTTP API (v2) event carrying `body`, signed as the sender signs it."""
+    headers = {"content-type": "application/json", "user-agent": "inlet-bench"}
+    if source == "github":
+        mac = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        headers |= {"x-github-event": "push", "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+                    "x-hub-signature-256": f"sha256={mac}"}
+    else:
+        ts = str(int(time.time()))
+        key = base64.b64decode(SECRET.removeprefix("whsec_"))
+        msg_id = "msg_2KWPBgLlAfxdpx2AI54pPJ85f1W"
+        mac = base64.b64encode(hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()).decode()
+        headers |= {"webhook-id": msg_id, "webhook-timestamp": ts, "webhook-signature": f"v1,{mac}"}
+    if tamper:
+        body = body[:-2] + b" }"
+    return json.dumps({
+        "version": "2.0", "routeKey": f"POST /webhooks/{source}", "rawPath": f"/webhooks/{source}",
+        "rawQueryString": "", "headers": headers,
+        "requestContext": {"accountId": "123456789012", "apiId": "bench", "domainName": "bench.example.com",
+                           "http": {"method": "POST", "path": f"/webhooks/{source}", "protocol": "HTTP/1.1",
+                                    "sourceIp": "192.0.2.1", "userAgent": "inlet-bench"},
+                           "requestId": "bench", "routeKey": f"POST /webhooks/{source}", "stage": "$default",
+                           "time": "23/Nov/2026:07:00:00 +0000", "timeEpoch": 1795417200000},
+        "body": body.decode(), "isBase64Encoded": False,
+    })
+
+
+# ---------------------------------------------------------------- the endpoint
+
+class Stub:
+    """`bench-stub`: SQS, S3 and Secrets Manager over HTTPS on loopback."""
+
+    def __init__(self, binary: Path, workdir: Path) -> None:
+        self.ca = workdir / "test-ca.pem"
+        self.process = subprocess.Popen([str(binary), "--ca-out", str(self.ca), "--secret", SECRET],
+                                        stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline() if self.process.stdout else ""
+        m = re.match(r"listening on (\S+)", line)
+        if not m:
+            raise SystemExit(f"bench-stub did not start: {line!r}")
+        self.url = f"https://{m.group(1)}"
+        # Bundles for stacks that read one file instead of adding to their defaults: what they
+        # would trust anyway, plus the test CA.
+        self.system_plus_ca = workdir / "system-plus-test-ca.pem"
+        self.system_plus_ca.write_bytes(SYSTEM_BUNDLE.read_bytes() + b"\n" + self.ca.read_bytes())
+
+    def stats(self) -> dict:
+        import ssl
+        import urllib.request
+        ctx = ssl.create_default_context(cafile=str(self.ca))
+        with urllib.request.urlopen(self.url + "/__stats", context=ctx, timeout=5) as r:
+            return json.load(r)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+# ---------------------------------------------------------------- receivers
+
+@dataclass
+class Receiver:
+    name: str            # as shown in the tables
+    kind: str            # inlet | floor | python | node
+    source: str          # github | standard (what it verifies; the floor verifies nothing)
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    binary: Path | None = None  # the Rust binary (artifact size, callgrind)
+    artifact: list[Path] = field(default_factory=list)  # what its zip holds
+
+
+def aws_env(stub: Stub) -> dict[str, str]:
+    return {"AWS_ENDPOINT_URL": stub.url, "QUEUE_URL": stub.url + QUEUE_URL_PATH,
+            "WEBHOOK_SECRET_ARN": SECRET_ARN, "PAYLOAD_BUCKET": BUCKET, "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
+
+
+def python_default_bundle(python: Path) -> Path:
+    """The CA file botocore reads when AWS_CA_BUNDLE is not set (certifi's, else its own)."""
+    out = subprocess.run([str(python), "-c", "import botocore.httpsession as h; print(h.get_cert_path(True))"],
+                         capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip())
+
+
+def receivers(args, stub: Stub, workdir: Path) -> list[Receiver]:
+    env = aws_env(stub)
+    out: list[Receiver] = []
+    inlet_bin = Path(args.bin_dir) / "inlet-webhook"
+    # Inlet trusts the Amazon roots it carries, plus the certificates in AWS_CA_BUNDLE. Functions
+    # built before that (--baseline) read the system bundle, as the AWS SDK does by default.
+    for source in args.sources:
+        out.append(Receiver(f"inlet {source}", "inlet", source, [str(inlet_bin)],
+                            {**env, "INLET_SOURCE": source, "AWS_CA_BUNDLE": str(stub.ca),
+                             "SSL_CERT_FILE": str(stub.system_plus_ca)},
+                            inlet_bin, [inlet_bin]))
+    if args.baseline_bin:
+        base = Path(args.baseline_bin)
+        for source in args.sources:
+            out.append(Receiver(f"inlet@{args.baseline_name} {source}", "inlet", source, [str(base)],
+                                {**env, "INLET_SOURCE": source, "SSL_CERT_FILE": str(stub.system_plus_ca)},
+                                base, [base]))
+    floor = Path(args.bin_dir) / "bench-floor"
+    out.append(Receiver("rust floor", "floor", "github", [str(floor)],
+                        {**env, "SSL_CERT_FILE": str(stub.system_plus_ca)}, floor, [floor]))
+    if not args.no_peers:
+        python = ROOT / ".venv-bench" / "bin" / "python"
+        bundle = workdir / "python-plus-test-ca.pem"
+        bundle.write_bytes(python_default_bundle(python).read_bytes() + b"\n" + stub.ca.read_bytes())
+        node_dir = PEERS / "node"
+        for source in args.sources:
+            out.append(Receiver(f"python {source}", "python", source,
+                                [str(python), str(PEERS / "python" / "bootstrap.py")],
+                                {**env, "INLET_SOURCE": source, "AWS_CA_BUNDLE": str(bundle)},
+                                None, [PEERS / "python" / "handler.py", PEERS / "python" / "bootstrap.py"]))
+            out.append(Receiver(f"node {source}", "node", source,
+                                ["node", str(node_dir / "bootstrap.mjs")],
+                                {**env, "INLET_SOURCE": source, "NODE_EXTRA_CA_CERTS": str(stub.ca)},
+                                None, [node_dir / "index.mjs", node_dir / "bootstrap.mjs"]))
+    return out
+
+
+# ---------------------------------------------------------------- measuring
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def spread(values: list[float]) -> dict:
+    return {"min": min(values), "median": statistics.median(values), "max": max(values), "runs": len(values)}
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    rank = max(1, min(len(sorted_values), int(-(-p * len(sorted_values) // 100))))
+    return sorted_values[rank - 1]
+
+
+def ok(response: dict) -> bool:
+    return 200 <= int(response.get("statusCode", 0)) < 300
+
+
+def start(rec: Receiver, workdir: Path, tag: str, command: list[str] | None = None) -> Function:
+    return Function(command or rec.command, {"PATH": os.environ.get("PATH", ""), **rec.env},
+                    workdir / f"{rec.name.replace(' ', '-').replace('@', '-')}-{tag}.log")
+
+
+def cold_starts(rec: Receiver, event: str, runs: int, workdir: Path) -> list[float]:
+    times = []
+    for i in range(runs):
+        fn = start(rec, workdir, f"cold{i}")
+        try:
+            r = fn.invoke(event)
+            if not ok(r):
+                raise SystemExit(f"{rec.name}: cold request answered {r}: {fn.logs()[-2000:]}")
+            times.append((fn.api.last_answered_at - fn.started_at) * 1000)
+        finally:
+            fn.stop()
+    return times
+
+
+def warm_series(rec: Receiver, event: str, n: int, workdir: Path, tag: str) -> dict:
+    fn = start(rec, workdir, tag)
+    try:
+        first = fn.invoke(event)
+        if not ok(first):
+            raise SystemExit(f"{rec.name}: first request answered {first}: {fn.logs()[-2000:]}")
+        pid = fn.process.pid
+        cpu0 = cpu_seconds(pid)
+        latencies = []
+        for _ in range(n):
+            r = fn.invoke(event)
+            if not ok(r):
+                raise SystemExit(f"{rec.name}: warm request answered {r}")
+            latencies.append(fn.last_duration * 1000)
+        cpu = cpu_seconds(pid) - cpu0
+        rss = peak_rss_mib(pid)
+    finally:
+        fn.stop()
+    latencies.sort()
+    return {"p50_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 99),
+            "cpu_us": cpu / n * 1e6, "peak_rss_mib": rss}
+
+
+def refuses_forgery(rec: Receiver, source: str, workdir: Path) -> None:
+    """A sanity check that each peer really verifies: a tampered body must not get a 2xx."""
+    fn = start(rec, workdir, "tamper")
+    try:
+        r = fn.invoke(signed_event(source, body_of(source, 1024), tamper=True))
+        if ok(r):
+            raise SystemExit(f"{rec.name} accepted a tampered delivery: {r}")
+    finally:
+        fn.stop()
+
+
+def callgrind(rec: Receiver, event: str, warm: int, workdir: Path) -> dict:
+    """Instructions for start-up plus the first request, and per warm request: the difference
+    between a run of 1 + `warm` requests and a run of one, divided by `warm`."""
+    totals = []
+    for requests in (1, 1 + warm):
+        out = workdir / f"callgrind-{rec.name.replace(' ', '-').replace('@', '-')}-{requests}.out"
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *rec.command]
+        fn = start(rec, workdir, f"callgrind{requests}", cmd)
+        try:
+            for _ in range(requests):
+                r = fn.invoke(event)
+                if not ok(r):
+                    raise SystemExit(f"{rec.name} under callgrind answered {r}: {fn.logs()[-2000:]}")
+            fn.process.send_signal(signal.SIGTERM)
+            fn.process.wait(timeout=60)
+        finally:
+            fn.stop()
+        totals.append(callgrind_total(out))
+    return {"cold_instructions": totals[0], "warm_instructions": (totals[1] - totals[0]) / warm}
+
+
+def callgrind_total(path: Path) -> int:
+    for line in path.read_text().splitlines():
+        if line.startswith("totals:") or line.startswith("summary:"):
+            return int(line.split()[1])
+    raise SystemExit(f"no totals in {path}")
+
+
+def artifact(rec: Receiver, workdir: Path) -> dict:
+    """The function's own files and their zip (deflate, as `sam build`/`cargo lambda` package them).
+    A Rust function ships its binary as `bootstrap`; the Python and Node runtimes provide their AWS SDK."""
+    zpath = workdir / f"artifact-{rec.kind}.zip"
+    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for f in rec.artifact:
+            z.write(f, "bootstrap" if rec.binary else f.name)
+    return {"files_bytes": sum(f.stat().st_size for f in rec.artifact), "zip_bytes": zpath.stat().st_size}
+
+
+def hmac_throughput(args, workdir: Path) -> dict:
+    size = SIZES["4 MB"]
+    seconds = "0.2" if args.quick else "2"
+    out = {"inlet": json.loads(subprocess.run(
+        [str(Path(args.bin_dir) / "bench-hmac"), "--bytes", str(size), "--seconds", seconds, *args.sources],
+        capture_output=True, text=True, check=True).stdout)}
+    if not args.no_peers:
+        py = ("import hmac,hashlib,time,sys\nb=b'x'*%d\nk=b'k'*32\nn=0\nt=time.perf_counter()\n"
+              "while time.perf_counter()-t<%s or n<3:\n hmac.new(k,b,hashlib.sha256).digest(); n+=1\n"
+              "print(len(b)*n/(time.perf_counter()-t)/1e6)" % (size, seconds))
+        out["python_mb_per_s"] = float(subprocess.run([str(ROOT / ".venv-bench" / "bin" / "python"), "-c", py],
+                                                      capture_output=True, text=True, check=True).stdout)
+        js = ("const c=require('crypto');const b=Buffer.alloc(%d,120);let n=0;const t=process.hrtime.bigint();"
+              "const el=()=>Number(process.hrtime.bigint()-t)/1e9;"
+              "while(el()<%s||n<3){c.createHmac('sha256','k'.repeat(32)).update(b).digest();n++}"
+              "console.log(b.length*n/el()/1e6)" % (size, seconds))
+        out["node_mb_per_s"] = float(subprocess.run(["node", "-e", js], capture_output=True, text=True,
+                                                    check=True).stdout)
+    return out
+
+
+def serve_throughput(args, workdir: Path) -> list[dict]:
+    """`inlet serve` with its embedded defaults (spool directory, idempotency directory)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    spool = workdir / "serve"
+    env = {"PATH": os.environ.get("PATH", ""), "INLET_GITHUB_SECRET": SECRET, "RUST_LOG": "warn"}
+    proc = subprocess.Popen([str(Path(args.bin_dir) / "inlet"), "serve", "--addr", f"127.0.0.1:{port}",
+                             "--spool", str(spool / "spool"), "--idempotency-dir", str(spool / "idem")],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir)
+    body = workdir / "serve-body.json"
+    body.write_bytes(body_of("github", SIZES["8 KB"]))
+    try:
+        deadline = time.time() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise SystemExit("inlet serve did not start")
+                time.sleep(0.05)
+        results = []
+        for i, c in enumerate((1, 10, 50)):
+            r = json.loads(subprocess.run(
+                [str(Path(args.bin_dir) / "bench-load"), "--url", f"http://127.0.0.1:{port}/webhooks/github",
+                 "--secret", SECRET, "--body", str(body), "--concurrency", str(c),
+                 "--requests", str(args.serve_requests), "--first", str(i * args.serve_requests)],
+                capture_output=True, text=True, check=True).stdout)
+            if set(r["statuses"]) != {"202"}:
+                raise SystemExit(f"inlet serve answered {r['statuses']} at concurrency {c}")
+            results.append(r)
+        queued = sum(1 for _ in (spool / "spool").glob("*.json"))
+        if queued != 3 * args.serve_requests:
+            raise SystemExit(f"inlet serve spooled {queued} events for {3 * args.serve_requests} deliveries")
+        return results
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+# ---------------------------------------------------------------- report
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal"))) / 1024 / 1024
+    return f"{os.cpu_count()} × {cpu}, {mem:.0f} GiB, {platform.system()} {platform.release()}"
+
+
+def fmt_spread(s: dict, digits: int = 1) -> str:
+    return f"{s['min']:.{digits}f} / {s['median']:.{digits}f} / {s['max']:.{digits}f}"
+
+
+def report(results: dict) -> str:
+    lines = [f"Machine: {results['machine']}; {results['date']}; {results['mode']} run.", ""]
+    recs = results["receivers"]
+    size_ref = "8 KB"
+    lines += [f"| receiver | cold start ms (min / median / max) | warm p50 ms | warm p99 ms | CPU µs per warm request "
+              f"| peak RSS MiB | artifact: files / zip MB | callgrind Minstr: start-up + 1st / warm |",
+              "|---|---|---|---|---|---|---|---|"]
+    for name, r in recs.items():
+        w = r["warm"][size_ref]
+        cg = r.get("callgrind")
+        cg_text = f"{cg['cold_instructions'] / 1e6:.1f} / {cg['warm_instructions'] / 1e6:.2f}" if cg else "–"
+        lines.append(f"| {name} | {fmt_spread(r['cold_ms'])} | {w['p50_ms']['median']:.2f} | "
+                     f"{w['p99_ms']['median']:.2f} | {w['cpu_us']['median']:.0f} | {w['peak_rss_mib']['median']:.1f} | "
+                     f"{r['artifact']['files_bytes'] / 1e6:.2f} / {r['artifact']['zip_bytes'] / 1e6:.2f} | {cg_text} |")
+    lines += ["", f"Warm, by body size: CPU µs per request (median of runs) and p50 / p99 ms.", "",
+              "| receiver | " + " | ".join(SIZES) + " |", "|---|" + "---|" * len(SIZES)]
+    for name, r in recs.items():
+        cells = []
+        for size in SIZES:
+            w = r["warm"].get(size)
+            cells.append(f"{w['cpu_us']['median']:.0f} µs, {w['p50_ms']['median']:.2f} / {w['p99_ms']['median']:.2f}"
+                         if w else "–")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    ratios = results.get("ratios")
+    if ratios:
+        lines += ["", "Inlet against each peer (peer ÷ Inlet, same sender, 8 KB; the floor: Inlet ÷ floor):", "",
+                  "| comparison | cold start | warm CPU | peak RSS | zip |", "|---|---|---|---|---|"]
+        for k, v in ratios.items():
+            lines.append(f"| {k} | " + " | ".join(f"{v[m]:.2f}×" for m in ("cold", "cpu", "rss", "zip")) + " |")
+    h = results.get("hmac")
+    if h:
+        cells = ", ".join(f"Inlet {k} {v:.0f}" for k, v in h["inlet"]["inlet_verify_mb_per_s"].items())
+        peers = "".join(f", {p} {h[p + '_mb_per_s']:.0f}" for p in ("python", "node") if p + "_mb_per_s" in h)
+        lines += ["", f"HMAC-SHA256 over a 4 MB body, MB/s: {cells}, the `hmac` crate alone "
+                      f"{h['inlet']['hmac_crate_mb_per_s']:.0f}{peers}."]
+    s = results.get("serve")
+    if s:
+        lines += ["", "`inlet serve` (spool and idempotency directories), GitHub deliveries of 8 KB, each distinct:", "",
+                  "| concurrency | requests | requests/s | p50 ms | p99 ms |", "|---|---|---|---|---|"]
+        for r in s:
+            lines.append(f"| {r['concurrency']} | {r['requests']} | {r['requests_per_second']:.0f} | "
+                         f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+    return "\n".join(lines)
+
+
+def ratios(recs: dict, sources: list[str]) -> dict:
+    def m(r, key):
+        if key == "cold":
+            return r["cold_ms"]["median"]
+        if key == "zip":
+            return r["artifact"]["zip_bytes"]
+        w = r["warm"]["8 KB"]
+        return w["cpu_us" if key == "cpu" else "peak_rss_mib"]["median"]
+    def over(a, b):
+        return a / b if b else float("nan")  # a quick run's CPU can round to zero ticks
+
+    out = {}
+    for source in sources:
+        inlet = recs.get(f"inlet {source}")
+        if not inlet:
+            continue
+        for peer in ("python", "node"):
+            p = recs.get(f"{peer} {source}")
+            if p:
+                out[f"{peer} {source} vs inlet {source}"] = {k: over(m(p, k), m(inlet, k)) for k in ("cold", "cpu", "rss", "zip")}
+        floor = recs.get("rust floor")
+        if floor:
+            out[f"inlet {source} vs rust floor"] = {k: over(m(inlet, k), m(floor, k)) for k in ("cold", "cpu", "rss", "zip")}
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bin-dir", default=str(ROOT / "target" / "release"))
+    p.add_argument("--baseline-bin", help="an older inlet-webhook binary to measure beside this one")
+    p.add_argument("--baseline-name", default="baseline")
+    p.add_argument("--sources", default="github,standard")
+    p.add_argument("--quick", action="store_true", help="a few requests of each kind: checks the bench, measures little")
+    p.add_argument("--no-peers", action="store_true", help="leave out the Python and Node receivers")
+    p.add_argument("--no-callgrind", action="store_true")
+    p.add_argument("--out", default=str(ROOT / "target" / "bench" / "results.json"))
+    args = p.parse_args()
+    args.sources = args.sources.split(",")
+    args.bin_dir = str(Path(args.bin_dir).resolve())
+    quick = args.quick
+    cold_runs = 2 if quick else 20
+    repeats = 1 if quick else 3
+    warm_n = {"1 KB": 1000, "8 KB": 1000, "256 KB": 200, "4 MB": 30}
+    if quick:
+        warm_n = {k: 5 for k in warm_n}
+    args.serve_requests = 50 if quick else 3000
+
+    workdir = Path(tempfile.mkdtemp(prefix="inlet-bench-"))
+    stub = Stub(Path(args.bin_dir) / "bench-stub", workdir)
+    results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "mode": "quick" if quick else "full",
+                     "receivers": {}}
+    try:
+        for rec in receivers(args, stub, workdir):
+            print(f"==> {rec.name}", file=sys.stderr, flush=True)
+            if rec.kind != "floor":
+                refuses_forgery(rec, rec.source, workdir)
+            r: dict = {"kind": rec.kind, "source": rec.source}
+            event8 = signed_event(rec.source, body_of(rec.source, SIZES["8 KB"]))
+            before = stub.stats()["calls"].get("AmazonSQS.SendMessage", 0)
+            r["cold_ms"] = spread(cold_starts(rec, event8, cold_runs, workdir))
+            if stub.stats()["calls"].get("AmazonSQS.SendMessage", 0) - before < cold_runs:
+                raise SystemExit(f"{rec.name} answered 2xx without sending to the queue")
+            r["warm"] = {}
+            for size, n in warm_n.items():
+                event = signed_event(rec.source, body_of(rec.source, SIZES[size]))
+                runs = [warm_series(rec, event, n, workdir, f"warm-{size.replace(' ', '')}-{i}") for i in range(repeats)]
+                r["warm"][size] = {k: spread([run[k] for run in runs]) for k in runs[0]}
+            r["artifact"] = artifact(rec, workdir)
+            if rec.binary and not args.no_callgrind and shutil.which("valgrind"):
+                r["callgrind"] = callgrind(rec, event8, 3 if quick else 20, workdir)
+            results["receivers"][rec.name] = r
+        results["ratios"] = ratios(results["receivers"], args.sources)
+        results["hmac"] = hmac_throughput(args, workdir)
+        print("==> inlet serve", file=sys.stderr, flush=True)
+        results["serve"] = serve_throughput(args, workdir)
+        results["endpoint_calls"] = stub.stats()["calls"]
+    finally:
+        stub.stop()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(report(results))
+    print(f"\n(figures: {out}; logs: {workdir})")
+    if not quick:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
