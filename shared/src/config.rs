@@ -62,6 +62,11 @@ impl Env {
         self.0.get(name).map(String::as_str)
     }
 
+    /// Every variable, by name.
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// This environment with the settings `INLET_SOURCE_SETTINGS` holds for `source` laid over
     /// it. One deployment passes the same object to every function (a template can't give each
     /// function of a loop its own variables), and each takes its own entry: `INLET_SCHEME`, the

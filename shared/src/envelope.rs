@@ -5,6 +5,7 @@
 //! allowed character set (`#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF`):
 //! in JSON text such characters can only stand inside strings, where `\uXXXX` is the same value.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
@@ -27,7 +28,7 @@ pub const MAX_SUBJECT_BYTES: usize = 1024;
 
 /// A CloudEvents 1.0 envelope in structured JSON mode, with Inlet's extension attributes.
 #[derive(Debug, Serialize)]
-pub struct Envelope {
+pub struct Envelope<'b> {
     specversion: &'static str,
     id: String,
     source: String,
@@ -38,7 +39,7 @@ pub struct Envelope {
     subject: Option<String>,
     datacontenttype: String,
     #[serde(flatten)]
-    payload: Payload,
+    payload: Payload<'b>,
     /// When Inlet received the request (RFC 3339).
     inletreceivedat: String,
     /// Hex SHA-256 of the raw body as received.
@@ -57,13 +58,13 @@ pub struct Envelope {
 
 /// What a source decides; the envelope adds the rest.
 #[derive(Debug)]
-pub(crate) struct Draft {
+pub(crate) struct Draft<'b> {
     pub id: String,
     pub ty: String,
     pub time: Option<SystemTime>,
     pub subject: Option<String>,
     pub content_type: String,
-    pub payload: Payload,
+    pub payload: Payload<'b>,
     /// What duplicates are recognised by (see [`Envelope::key`]).
     pub key: KeyBasis,
 }
@@ -79,11 +80,12 @@ pub(crate) enum KeyBasis {
 }
 
 /// `data` (JSON kept as sent, or built from a form), `data_base64` (anything else), or a
-/// `dataref` to the body stored elsewhere (the claim check).
+/// `dataref` to the body stored elsewhere (the claim check). JSON sent as the whole body is
+/// borrowed from it, not copied.
 #[derive(Debug, Serialize)]
-pub(crate) enum Payload {
+pub(crate) enum Payload<'b> {
     #[serde(rename = "data")]
-    Json(Box<RawValue>),
+    Json(Cow<'b, RawValue>),
     #[serde(rename = "data")]
     Built(Value),
     #[serde(rename = "data_base64")]
@@ -92,20 +94,20 @@ pub(crate) enum Payload {
     Ref(String),
 }
 
-impl Payload {
+impl Payload<'_> {
     pub fn base64(body: &[u8]) -> Self {
         Self::Base64(B64.encode(body))
     }
 }
 
-impl Envelope {
+impl<'b> Envelope<'b> {
     /// Builds the envelope for a verified request; the only way to get one. Fails when the id or
     /// type the sender's payload gives cannot serve as one.
     pub(crate) fn new(
         source: &str,
-        verified: &Verified<'_>,
+        verified: &Verified<'b>,
         received: SystemTime,
-        draft: Draft,
+        draft: Draft<'b>,
     ) -> Result<Self, NormalizeError> {
         if draft.id.is_empty() || draft.id.len() > MAX_ID_BYTES {
             return Err(NormalizeError::InvalidField {
@@ -207,33 +209,20 @@ pub fn sqs_allows(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
-/// Whether every character of `utf8` is one SQS allows: the same answer as
-/// `chars().all(sqs_allows)`, from the bytes. In UTF-8 the characters SQS refuses are the C0
-/// controls but tab, LF and CR (one byte each) and U+FFFE and U+FFFF (`EF BF BE`, `EF BF BF`);
-/// surrogates cannot occur in a `str`. A plain byte loop, once per envelope on the request path.
-fn all_sqs_allowed(utf8: &[u8]) -> bool {
-    let mut i = 0;
-    while i < utf8.len() {
-        match utf8[i] {
-            b'\t' | b'\n' | b'\r' => {}
-            0..=0x1f => return false,
-            0xef if utf8.get(i + 1) == Some(&0xbf)
-                && matches!(utf8.get(i + 2), Some(0xbe | 0xbf)) =>
-            {
-                return false
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    true
+/// Whether JSON text has a character SQS refuses. Valid JSON (what serde_json writes, and a body
+/// it parsed) holds no raw control characters but tab, LF and CR (in strings they are escaped),
+/// and surrogates cannot occur in a `str`, so the only refused characters it can hold are U+FFFE
+/// and U+FFFF, `EF BF BE` and `EF BF BF` in UTF-8: one memchr scan for `EF`.
+fn has_nonchar(json: &[u8]) -> bool {
+    memchr::memchr_iter(0xef, json)
+        .any(|i| json.get(i + 1) == Some(&0xbf) && matches!(json.get(i + 2), Some(0xbe | 0xbf)))
 }
 
-/// `json` with every character SQS refuses written as a JSON `\uXXXX` escape. Such characters
+/// JSON text with every character SQS refuses written as a JSON `\uXXXX` escape. Such characters
 /// can only appear inside JSON strings (outside them JSON allows only ASCII), so the value is
 /// unchanged.
 pub fn sqs_safe(json: String) -> String {
-    if all_sqs_allowed(json.as_bytes()) {
+    if !has_nonchar(json.as_bytes()) {
         return json;
     }
     let mut out = String::with_capacity(json.len() + 16);
@@ -271,28 +260,31 @@ pub(crate) fn rfc3339(t: SystemTime) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_byte_check_agrees_with_the_character_check() {
-        let mut samples: Vec<String> = vec![
-            String::new(),
-            "plain {\"json\": 1}\t\n\r".into(),
-            "\u{FFFD}\u{FFFE}\u{FFFF}\u{10000}\u{D7FF}\u{E000}".into(),
-            "\u{EFBF}\u{FBFF}\u{0}\u{1F}\u{7F}\u{80}".into(),
-        ];
-        for c in (0u32..0x11_0000).step_by(7).filter_map(char::from_u32) {
-            samples.push(format!("a{c}b"));
-        }
-        for c in [
-            '\u{FFFE}', '\u{FFFF}', '\u{FFFD}', '\u{1F}', '\u{B}', '\u{20}',
-        ] {
-            samples.push(c.to_string());
-        }
-        for s in samples {
-            assert_eq!(
-                all_sqs_allowed(s.as_bytes()),
-                s.chars().all(sqs_allows),
-                "{s:?}"
-            );
+    proptest::proptest! {
+        /// Whatever a string holds, serde_json's text of it made SQS-safe has only characters SQS
+        /// allows and reads back as the same string; the scan finds exactly what the character
+        /// check finds.
+        #[test]
+        fn serde_json_text_made_sqs_safe_is_allowed_and_unchanged(
+            chars in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::char::any(),
+                    proptest::sample::select(vec!['\u{FFFE}', '\u{FFFF}', '\u{FFFD}', '\u{EFBF}', '\u{0}', '\u{1F}', '\t']),
+                ],
+                0..40,
+            )
+        ) {
+            let text: String = chars.into_iter().collect();
+            let json = serde_json::to_string(&serde_json::json!({ "s": text, "k": [text.clone()] }))
+                .expect("json");
+            proptest::prop_assert_eq!(has_nonchar(json.as_bytes()), !json.chars().all(sqs_allows));
+            let safe = sqs_safe(json.clone());
+            proptest::prop_assert!(safe.chars().all(sqs_allows));
+            let back: Value = serde_json::from_str(&safe).expect("still JSON");
+            proptest::prop_assert_eq!(back["s"].as_str(), Some(text.as_str()));
+            if !has_nonchar(json.as_bytes()) {
+                proptest::prop_assert_eq!(safe, json);
+            }
         }
     }
 

@@ -383,7 +383,7 @@ impl<Q: Queue> Pipeline<Q> {
     /// duplicates cannot be recognised); `Ok(Err)` is an earlier delivery already queued.
     async fn claim(
         &self,
-        envelope: &Envelope,
+        envelope: &Envelope<'_>,
         now: SystemTime,
         respond_by: Instant,
     ) -> Result<Result<Option<Claim>, Done>, Rejection> {
@@ -464,7 +464,7 @@ impl<Q: Queue> Pipeline<Q> {
     /// not fit; parks the envelope when the queue refuses it for good.
     async fn keep(
         &self,
-        envelope: &mut Envelope,
+        envelope: &mut Envelope<'_>,
         mut message: Message,
         body: &[u8],
         respond_by: Instant,
@@ -482,13 +482,15 @@ impl<Q: Queue> Pipeline<Q> {
                     .await;
             }
         }
-        let sent = match within(respond_by, self.queue.send(&message)).await {
+        let mut size = message.size();
+        let sent = match within(respond_by, self.queue.send(message)).await {
             Some(Err(e))
                 if e.too_large && self.payloads.is_on() && !envelope.is_claim_checked() =>
             {
                 // The queue's limit shrank since start-up: claim-check and send once more.
-                message = self.claim_check(envelope, body, respond_by).await?;
-                within(respond_by, self.queue.send(&message)).await
+                let message = self.claim_check(envelope, body, respond_by).await?;
+                size = message.size();
+                within(respond_by, self.queue.send(message)).await
             }
             other => other,
         };
@@ -509,10 +511,7 @@ impl<Q: Queue> Pipeline<Q> {
                 match e.failure {
                     Failure::Transient => Err(Rejection::QueueUnavailable),
                     Failure::Permanent if e.too_large && !self.payloads.is_on() => {
-                        Err(Rejection::EventTooLarge {
-                            size: message.size(),
-                            limit,
-                        })
+                        Err(Rejection::EventTooLarge { size, limit })
                     }
                     Failure::Permanent => {
                         self.park(envelope, "the queue refused it", respond_by)
@@ -523,7 +522,7 @@ impl<Q: Queue> Pipeline<Q> {
         }
     }
 
-    fn log_queue_error(&self, envelope: &Envelope, e: &QueueError) {
+    fn log_queue_error(&self, envelope: &Envelope<'_>, e: &QueueError) {
         error!(
             source = self.source.name(),
             delivery_id = clip(envelope.id()),
@@ -537,7 +536,7 @@ impl<Q: Queue> Pipeline<Q> {
     /// Moves the envelope's body to the payload bucket; the message to send instead.
     async fn claim_check(
         &self,
-        envelope: &mut Envelope,
+        envelope: &mut Envelope<'_>,
         body: &[u8],
         respond_by: Instant,
     ) -> Result<Message, Rejection> {
@@ -578,7 +577,7 @@ impl<Q: Queue> Pipeline<Q> {
     /// Keeps an envelope the queue will never take in the payload bucket, for `inlet replay`.
     async fn park(
         &self,
-        envelope: &Envelope,
+        envelope: &Envelope<'_>,
         why: &'static str,
         respond_by: Instant,
     ) -> Result<Kept, Rejection> {

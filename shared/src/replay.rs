@@ -119,7 +119,7 @@ async fn replay_one(
         .map_err(|_| "cannot read it: the download broke".to_owned())?
         .into_bytes();
     let body = String::from_utf8(bytes.to_vec()).map_err(|_| "not an Inlet envelope".to_owned())?;
-    let message_id = queue.send(&message(body)?).await.map_err(|e| {
+    let message_id = queue.send(message(body)?).await.map_err(|e| {
         format!(
             "the queue did not take it ({} failure: {e})",
             e.failure.as_str()

@@ -474,12 +474,12 @@ pub trait Custom: Send + Sync + fmt::Debug {
     }
 
     /// The envelope or reply for a verified request the data cannot describe (Slack's forms).
-    fn normalize(
+    fn normalize<'b>(
         &self,
         _source: &str,
-        _verified: &crate::verify::Verified<'_>,
+        _verified: &crate::verify::Verified<'b>,
         _received: std::time::SystemTime,
-    ) -> Option<Result<crate::normalize::Disposition, crate::normalize::NormalizeError>> {
+    ) -> Option<Result<crate::normalize::Disposition<'b>, crate::normalize::NormalizeError>> {
         None
     }
 

@@ -203,11 +203,11 @@ impl Source {
     }
 
     /// The envelope to enqueue, or a reply to send directly (signed handshakes).
-    pub fn normalize(
+    pub fn normalize<'b>(
         &self,
-        verified: &Verified<'_>,
+        verified: &Verified<'b>,
         received: SystemTime,
-    ) -> Result<Disposition, NormalizeError> {
+    ) -> Result<Disposition<'b>, NormalizeError> {
         normalize::engine::normalize(self.name, self.scheme, verified, received)
     }
 

@@ -125,7 +125,7 @@ impl Queue for SlowQueue {
         self.inner.max_message_bytes()
     }
 
-    async fn send(&self, message: &Message) -> Result<String, QueueError> {
+    async fn send(&self, message: Message) -> Result<String, QueueError> {
         tokio::time::sleep(self.delay).await;
         self.inner.send(message).await
     }

@@ -63,12 +63,12 @@ impl Parsed<'_> {
 }
 
 /// The envelope for a verified request of `scheme`, sent to the source named `source`.
-pub fn normalize(
+pub fn normalize<'b>(
     source: &str,
     scheme: &Scheme,
-    v: &Verified<'_>,
+    v: &Verified<'b>,
     received: SystemTime,
-) -> Result<Disposition, NormalizeError> {
+) -> Result<Disposition<'b>, NormalizeError> {
     if let Some(done) = scheme.custom.and_then(|c| c.normalize(source, v, received)) {
         return done;
     }
@@ -142,8 +142,8 @@ pub fn normalize(
     }
 
     let (content_type, payload) = match parsed {
-        Parsed::Json(raw) => (JSON.to_owned(), Payload::Json(raw.to_owned())),
-        Parsed::Inner(raw) => (JSON.to_owned(), Payload::Json(raw)),
+        Parsed::Json(raw) => (JSON.to_owned(), Payload::Json(Cow::Borrowed(raw))),
+        Parsed::Inner(raw) => (JSON.to_owned(), Payload::Json(Cow::Owned(raw))),
         Parsed::Fields(map) => (JSON.to_owned(), Payload::Built(Value::Object(map))),
         Parsed::Other(ct) => (ct, Payload::base64(v.body())),
     };

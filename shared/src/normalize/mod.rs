@@ -22,9 +22,9 @@ pub const MAX_JSON_DEPTH: usize = 100;
 
 /// What to do with a verified request.
 #[derive(Debug)]
-pub enum Disposition {
+pub enum Disposition<'b> {
     /// Put this envelope on the queue, then answer 202.
-    Enqueue(Box<Envelope>),
+    Enqueue(Box<Envelope<'b>>),
     /// Answer the sender directly and enqueue nothing (URL-verification handshakes).
     Reply(Reply),
 }
@@ -86,22 +86,26 @@ pub(crate) fn body_kind(headers: &HeaderMap) -> BodyKind {
     }
 }
 
-/// Whether `json` nests arrays and objects more than `limit` deep (a single pass over the bytes;
-/// brackets inside strings do not count).
+/// Whether `json` nests arrays and objects more than `limit` deep (brackets inside strings do not
+/// count). One pass: between strings byte by byte, and within a string straight to its next `"`
+/// or `\` (memchr), since most of a webhook's bytes are string contents.
 pub(crate) fn nested_deeper_than(json: &[u8], limit: usize) -> bool {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for &b in json {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(&b) = json.get(i) {
+        i += 1;
         match b {
-            b'"' => in_string = true,
+            b'"' => loop {
+                match memchr::memchr2(b'"', b'\\', &json[i.min(json.len())..]) {
+                    // An escape: skip it and the byte it escapes.
+                    Some(at) if json[i + at] == b'\\' => i += at + 2,
+                    Some(at) => {
+                        i += at + 1;
+                        break;
+                    }
+                    None => return false,
+                }
+            },
             b'[' | b'{' => {
                 depth += 1;
                 if depth > limit {
@@ -125,11 +129,11 @@ pub(crate) fn invalid_json(e: &serde_json::Error) -> NormalizeError {
 /// The JSON as sent (kept verbatim for `data`) and the fields a source reads from it.
 pub(crate) fn parse_json<T: DeserializeOwned>(
     body: &[u8],
-) -> Result<(Box<RawValue>, T), NormalizeError> {
+) -> Result<(&RawValue, T), NormalizeError> {
     if nested_deeper_than(body, MAX_JSON_DEPTH) {
         return Err(NormalizeError::JsonTooDeep);
     }
-    let raw: Box<RawValue> = serde_json::from_slice(body).map_err(|e| invalid_json(&e))?;
+    let raw: &RawValue = serde_json::from_slice(body).map_err(|e| invalid_json(&e))?;
     let fields = serde_json::from_str(raw.get()).map_err(|e| invalid_json(&e))?;
     Ok((raw, fields))
 }
@@ -231,7 +235,7 @@ mod tests {
         struct F {
             n: serde_json::Number,
         }
-        let (raw, f): (Box<RawValue>, F) =
+        let (raw, f): (&RawValue, F) =
             parse_json(br#"{"n": 123456789012345678901234567890, "s":"\u00e9"}"#).expect("json");
         assert_eq!(
             raw.get(),
@@ -260,6 +264,47 @@ mod tests {
         let err = parse_json::<F>(body.as_bytes()).expect_err("a string is not an i64");
         assert!(!err.to_string().contains("4242"), "{err}");
         assert!(!err.to_string().contains("ada@"), "{err}");
+    }
+
+    /// The definition, a byte at a time: what the memchr scan must agree with.
+    fn nested_deeper_than_bytewise(json: &[u8], limit: usize) -> bool {
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        for &b in json {
+            if in_string {
+                match (escaped, b) {
+                    (true, _) => escaped = false,
+                    (false, b'\\') => escaped = true,
+                    (false, b'"') => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > limit {
+                        return true;
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        false
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_depth_scan_agrees_with_its_definition(
+            bytes in proptest::collection::vec(proptest::sample::select(b"[]{}\"\\a ".to_vec()), 0..200),
+            limit in 0usize..8,
+        ) {
+            proptest::prop_assert_eq!(
+                nested_deeper_than(&bytes, limit),
+                nested_deeper_than_bytewise(&bytes, limit)
+            );
+        }
     }
 
     #[test]

@@ -58,7 +58,7 @@ impl Queue for MemoryQueue {
         self.max_message_bytes
     }
 
-    async fn send(&self, message: &Message) -> Result<String, QueueError> {
+    async fn send(&self, message: Message) -> Result<String, QueueError> {
         if let Some(e) = &self.always_fail {
             return Err(e.clone());
         }
@@ -75,7 +75,7 @@ impl Queue for MemoryQueue {
             .messages
             .lock()
             .map_err(|_| QueueError::transient("poisoned"))?;
-        messages.push(message.clone());
+        messages.push(message);
         Ok(format!("memory-{}", messages.len()))
     }
 }

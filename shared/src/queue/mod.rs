@@ -51,7 +51,7 @@ impl Message {
     }
 }
 
-impl From<&Envelope> for Message {
+impl From<&Envelope<'_>> for Message {
     fn from(e: &Envelope) -> Self {
         Self {
             id: e.id().to_owned(),
@@ -99,8 +99,9 @@ pub trait Queue: Send + Sync {
     /// The largest message (body and attributes, see [`Message::size`]) the queue takes.
     fn max_message_bytes(&self) -> usize;
 
-    /// Returns the queue's id for the stored message.
-    fn send(&self, message: &Message) -> impl Future<Output = Result<String, QueueError>> + Send;
+    /// Returns the queue's id for the stored message. The message is handed over, so its body
+    /// (up to the queue's size limit) is not copied again on its way out.
+    fn send(&self, message: Message) -> impl Future<Output = Result<String, QueueError>> + Send;
 }
 
 /// Either real backend, chosen at start-up (the local server uses SQS when given a queue URL).
@@ -120,7 +121,7 @@ impl Queue for AnyQueue {
         }
     }
 
-    async fn send(&self, message: &Message) -> Result<String, QueueError> {
+    async fn send(&self, message: Message) -> Result<String, QueueError> {
         match self {
             #[cfg(feature = "aws")]
             Self::Sqs(q) => q.send(message).await,

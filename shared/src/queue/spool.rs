@@ -93,10 +93,9 @@ impl Queue for SpoolQueue {
         usize::MAX
     }
 
-    async fn send(&self, message: &Message) -> Result<String, QueueError> {
+    async fn send(&self, message: Message) -> Result<String, QueueError> {
         let dir = self.dir.clone();
         let sequence = self.sequence.clone();
-        let message = message.clone();
         let path = tokio::task::spawn_blocking(move || {
             let name = || file_name(&message, sequence.fetch_add(1, Ordering::Relaxed));
             write_exclusively(&dir, name, message.body.as_bytes())
@@ -128,7 +127,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let q = SpoolQueue::new(dir.path().join("spool")).expect("spool");
         let m = message("../evil/id");
-        let path = q.send(&m).await.expect("sent");
+        let path = q.send(m.clone()).await.expect("sent");
         assert!(path.contains("-github-___evil_id-"), "{path}");
         assert!(path.ends_with(".json"), "{path}");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), m.body);
@@ -143,7 +142,7 @@ mod tests {
         let sends: Vec<_> = (0..64)
             .map(|_| {
                 let q = q.clone();
-                tokio::spawn(async move { q.send(&message("same-id")).await })
+                tokio::spawn(async move { q.send(message("same-id")).await })
             })
             .collect();
         let mut ids = std::collections::HashSet::new();

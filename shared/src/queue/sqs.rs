@@ -122,12 +122,12 @@ impl Queue for SqsQueue {
         self.max_message_bytes
     }
 
-    async fn send(&self, message: &Message) -> Result<String, QueueError> {
+    async fn send(&self, message: Message) -> Result<String, QueueError> {
         let mut request = self
             .client
             .send_message()
             .queue_url(&self.url)
-            .message_body(&message.body)
+            .message_body(message.body)
             .message_attributes("source", string_attribute(&message.source)?)
             .message_attributes("type", string_attribute(&message.event_type)?);
         if self.fifo {

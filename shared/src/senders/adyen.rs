@@ -98,12 +98,12 @@ impl Custom for SignedItem {
         Some(parse(req.body).and_then(|n| n.first().map(|item| item.signing_string().into_bytes())))
     }
 
-    fn normalize(
+    fn normalize<'b>(
         &self,
         source: &str,
-        v: &Verified<'_>,
+        v: &Verified<'b>,
         received: SystemTime,
-    ) -> Option<Result<Disposition, NormalizeError>> {
+    ) -> Option<Result<Disposition<'b>, NormalizeError>> {
         Some(normalize(source, v, received))
     }
 
@@ -274,11 +274,11 @@ fn event_time(raw: &str) -> Option<SystemTime> {
     from_unix(t.unix_timestamp())?.checked_add(Duration::from_millis(t.millisecond().into()))
 }
 
-fn normalize(
+fn normalize<'b>(
     source: &str,
-    v: &Verified<'_>,
+    v: &Verified<'b>,
     received: SystemTime,
-) -> Result<Disposition, NormalizeError> {
+) -> Result<Disposition<'b>, NormalizeError> {
     if body_kind(v.headers()) != BodyKind::Json {
         return Err(NormalizeError::UnsupportedMediaType(JSON));
     }
@@ -305,7 +305,7 @@ fn normalize(
         time: text(item.event_date).as_deref().and_then(event_time),
         subject: text(item.merchant_reference),
         content_type: JSON.into(),
-        payload: Payload::Json(raw.to_owned()),
+        payload: Payload::Json(Cow::Borrowed(raw)),
         key: KeyBasis::Id,
     };
     Ok(Disposition::Enqueue(Box::new(Envelope::new(

@@ -87,12 +87,12 @@ impl Custom for Notification {
         Some(verify(req, key))
     }
 
-    fn normalize(
+    fn normalize<'b>(
         &self,
         source: &str,
-        v: &Verified<'_>,
+        v: &Verified<'b>,
         received: SystemTime,
-    ) -> Option<Result<Disposition, NormalizeError>> {
+    ) -> Option<Result<Disposition<'b>, NormalizeError>> {
         Some(normalize(source, v, received))
     }
 
@@ -269,11 +269,11 @@ fn read_xml(xml: &str) -> Result<Fields, quick_xml::Error> {
     }
 }
 
-fn normalize(
+fn normalize<'b>(
     source: &str,
-    v: &Verified<'_>,
+    v: &Verified<'b>,
     received: SystemTime,
-) -> Result<Disposition, NormalizeError> {
+) -> Result<Disposition<'b>, NormalizeError> {
     if body_kind(v.headers()) != BodyKind::Form {
         return Err(NormalizeError::UnsupportedMediaType(
             "application/x-www-form-urlencoded",

@@ -56,12 +56,12 @@ const BY_EVENT_NAME: Scheme = Scheme {
 struct EventName;
 
 impl Custom for EventName {
-    fn normalize(
+    fn normalize<'b>(
         &self,
         source: &str,
-        v: &Verified<'_>,
+        v: &Verified<'b>,
         received: SystemTime,
-    ) -> Option<Result<Disposition, NormalizeError>> {
+    ) -> Option<Result<Disposition<'b>, NormalizeError>> {
         // A body that is not JSON is left to the engine, which refuses it.
         let raw: &RawValue = serde_json::from_slice(v.body()).ok()?;
         let has = |path: &str| crate::json::lookup(raw, path).is_some();

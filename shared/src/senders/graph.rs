@@ -46,12 +46,12 @@ pub const SCHEME: Scheme = Scheme {
 struct EveryClientState;
 
 impl Custom for EveryClientState {
-    fn normalize(
+    fn normalize<'b>(
         &self,
         _source: &str,
-        v: &Verified<'_>,
+        v: &Verified<'b>,
         _received: SystemTime,
-    ) -> Option<Result<Disposition, NormalizeError>> {
+    ) -> Option<Result<Disposition<'b>, NormalizeError>> {
         let raw: &RawValue = serde_json::from_slice(v.body()).ok()?;
         let items: Vec<&RawValue> =
             serde_json::from_str(crate::json::lookup(raw, "value")?.get()).ok()?;

@@ -50,12 +50,12 @@ const INBOUND: Scheme = Scheme {
 struct Inbound;
 
 impl Custom for Inbound {
-    fn normalize(
+    fn normalize<'b>(
         &self,
         source: &str,
-        v: &Verified<'_>,
+        v: &Verified<'b>,
         received: SystemTime,
-    ) -> Option<Result<Disposition, NormalizeError>> {
+    ) -> Option<Result<Disposition<'b>, NormalizeError>> {
         let raw: &RawValue = serde_json::from_slice(v.body()).ok()?;
         crate::json::lookup(raw, "RecordType")
             .is_none()

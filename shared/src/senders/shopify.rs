@@ -6,6 +6,7 @@
 //! digest. No timestamp is signed. The topic's `/` becomes a dot (`shopify.orders.create`), which
 //! the data cannot say, hence the code below.
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 use serde::de::IgnoredAny;
@@ -69,12 +70,12 @@ pub const SCHEME: Scheme = Scheme {
 struct Topic;
 
 impl Custom for Topic {
-    fn normalize(
+    fn normalize<'b>(
         &self,
         source: &str,
-        v: &Verified<'_>,
+        v: &Verified<'b>,
         received: SystemTime,
-    ) -> Option<Result<Disposition, NormalizeError>> {
+    ) -> Option<Result<Disposition<'b>, NormalizeError>> {
         Some(envelope(source, v, received))
     }
 }
@@ -96,15 +97,15 @@ fn header(v: &Verified<'_>, names: &[&'static str]) -> Result<Option<String>, No
     Ok(None)
 }
 
-fn envelope(
+fn envelope<'b>(
     source: &str,
-    v: &Verified<'_>,
+    v: &Verified<'b>,
     received: SystemTime,
-) -> Result<Disposition, NormalizeError> {
+) -> Result<Disposition<'b>, NormalizeError> {
     if body_kind(v.headers()) != BodyKind::Json {
         return Err(NormalizeError::UnsupportedMediaType("application/json"));
     }
-    let (raw, _): (Box<RawValue>, IgnoredAny) = parse_json(v.body())?;
+    let (raw, _): (&RawValue, IgnoredAny) = parse_json(v.body())?;
     let topic = header(v, TOPIC)?.ok_or(NormalizeError::MissingHeader(TOPIC[0]))?;
     let parts: Vec<Option<&str>> = topic.split('/').map(Some).collect();
     let id = header(v, ID)?.unwrap_or_else(|| body_digest_id(v.body()));
@@ -121,7 +122,7 @@ fn envelope(
         time,
         subject,
         content_type: JSON.into(),
-        payload: Payload::Json(raw),
+        payload: Payload::Json(Cow::Borrowed(raw)),
         key: KeyBasis::BodyDigest,
     };
     Ok(Disposition::Enqueue(Box::new(Envelope::new(

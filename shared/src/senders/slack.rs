@@ -58,12 +58,12 @@ pub const SCHEME: Scheme = Scheme {
 struct Forms;
 
 impl Custom for Forms {
-    fn normalize(
+    fn normalize<'b>(
         &self,
         source: &str,
-        v: &Verified<'_>,
+        v: &Verified<'b>,
         received: SystemTime,
-    ) -> Option<Result<Disposition, NormalizeError>> {
+    ) -> Option<Result<Disposition<'b>, NormalizeError>> {
         (body_kind(v.headers()) == BodyKind::Form).then(|| form(source, v, received))
     }
 }
@@ -75,18 +75,18 @@ fn field(obj: &Map<String, Value>, k: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn form(
+fn form<'b>(
     source: &str,
-    v: &Verified<'_>,
+    v: &Verified<'b>,
     received: SystemTime,
-) -> Result<Disposition, NormalizeError> {
+) -> Result<Disposition<'b>, NormalizeError> {
     let mut form = form_to_json(v.body())?;
     let draft = if let Some(payload) = form.remove("payload") {
         // Interactivity: the JSON payload is the event.
         let text = payload.as_str().ok_or(NormalizeError::InvalidForm(
             "`payload` appears more than once",
         ))?;
-        let (_, value): (Box<RawValue>, Value) = parse_json(text.as_bytes())?;
+        let (_, value): (&RawValue, Value) = parse_json(text.as_bytes())?;
         let obj = value.as_object().ok_or(NormalizeError::InvalidField {
             field: "payload",
             reason: "it is not a JSON object",

@@ -64,12 +64,12 @@ impl Custom for UrlAndParams {
         Some(content(req))
     }
 
-    fn normalize(
+    fn normalize<'b>(
         &self,
         source: &str,
-        v: &Verified<'_>,
+        v: &Verified<'b>,
         received: SystemTime,
-    ) -> Option<Result<Disposition, NormalizeError>> {
+    ) -> Option<Result<Disposition<'b>, NormalizeError>> {
         (body_kind(v.headers()) == BodyKind::Form).then(|| form(source, v, received))
     }
 
@@ -195,11 +195,11 @@ fn field(obj: &Map<String, Value>, k: &str) -> Option<String> {
 }
 
 /// A form body (voice and messaging webhooks and status callbacks) as a JSON envelope.
-fn form(
+fn form<'b>(
     source: &str,
-    v: &Verified<'_>,
+    v: &Verified<'b>,
     received: SystemTime,
-) -> Result<Disposition, NormalizeError> {
+) -> Result<Disposition<'b>, NormalizeError> {
     let fields = form_to_json(v.body())?;
     let (kind, status, subject) = if let Some(call) = field(&fields, "CallSid") {
         ("call", field(&fields, "CallStatus"), Some(call))
