@@ -1,23 +1,32 @@
 //! The Lambda adapter: configuration, secrets and the AWS clients are built once, then every
 //! API Gateway (REST v1, HTTP v2) or function URL event goes through the shared pipeline with
-//! the invocation's own deadline.
+//! the invocation's own deadline. Once the answer has been handed to the Runtime API, the
+//! invocation's metrics are written (one CloudWatch EMF document) and its calls sent to X-Ray.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_runtime::tower::{Layer, Service};
+use lambda_runtime::{service_fn, LambdaEvent, LambdaInvocation, Runtime};
 use tokio::time::Instant;
-use tracing::{error, info, warn};
+use tracing::{error, info, info_span, warn, Instrument};
 
 use crate::config::{self, ConfigError, Env, SecretsConfig, Settings};
 use crate::event::{ApiEvent, ApiResponse};
 use crate::idempotency::{DynamoDbStore, IdempotencyStore};
+use crate::outcome::Outcome;
 use crate::payloads::{PayloadStore, S3Store};
 use crate::pipeline::{Inbound, Pipeline};
 use crate::queue::{Queue, SqsQueue};
 use crate::response::Rejection;
 use crate::secrets::{FetchSecrets, SecretStore, SecretsManager};
 use crate::sources::Source;
+use crate::telemetry::Meter;
+use crate::xray::{self, Daemon, TraceHeader};
 
 pub use lambda_runtime::Error;
 
@@ -34,36 +43,194 @@ pub async fn run(default_name: Option<&str>) -> Result<(), Error> {
         .unwrap_or_default()
         .to_owned();
     let built = match env
+        .clone()
         .with_source_settings(&name)
         .and_then(|env| Ok((Source::from_env(&env, default_name)?, env)))
     {
         Ok((source, env)) => build(source, &env).await.map_err(|e| (source.name(), e)),
         Err(e) => Err((default_name.unwrap_or("unknown"), e)),
     };
-    let pipeline = match built {
+    let (pipeline, resources) = match built {
         Ok(p) => p,
         Err((source, e)) => {
             error!(source, error = %e, "configuration is invalid; refusing to start");
             return Err(e.into());
         }
     };
-    // The pipeline serves until the process ends. The runtime's loop runs as a task rather than
-    // as the future `main` blocks on: on a current-thread runtime that takes the scheduler to
-    // epoll less often (strace, 8 KB deliveries: 3.8 epoll_wait calls per request instead of 6.4).
+    let telemetry = match Telemetry::start(pipeline.source().name(), &env, resources) {
+        Ok(t) => t,
+        Err(e) => {
+            error!(source = pipeline.source().name(), error = %e, "configuration is invalid; refusing to start");
+            return Err(e.into());
+        }
+    };
+    // Both serve until the process ends. The runtime's loop runs as a task rather than as the
+    // future `main` blocks on: on a current-thread runtime that takes the scheduler to epoll
+    // less often (strace, 8 KB deliveries: 3.8 epoll_wait calls per request instead of 6.4).
     let pipeline: &'static Pipeline<SqsQueue> = Box::leak(Box::new(pipeline));
-    let serve = lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiEvent>| async move {
+    let telemetry: &'static Telemetry = Box::leak(Box::new(telemetry));
+    let handler = service_fn(move |event: LambdaEvent<ApiEvent>| async move {
         let (event, context) = event.into_parts();
-        Ok::<_, Infallible>(handle(pipeline, event, context.deadline).await)
-    }));
+        let trace_id = context
+            .xray_trace_id
+            .as_deref()
+            .and_then(TraceHeader::parse)
+            .map(|h| h.root);
+        let span = info_span!("invocation", requestId = %context.request_id, traceId = trace_id);
+        let (response, outcome) = serve(pipeline, event, context.deadline)
+            .instrument(span)
+            .await;
+        telemetry.meter.record(&outcome);
+        telemetry.keep(outcome);
+        Ok::<_, Infallible>(response)
+    });
+    let serve = Runtime::new(handler).layer(AfterResponse(telemetry)).run();
     match tokio::spawn(serve).await {
         Ok(served) => served,
         Err(e) => Err(e.into()),
     }
 }
 
+/// `INLET_METRICS_NAMESPACE`: the CloudWatch namespace of the functions' metrics (default
+/// `Inlet`); empty turns metrics off.
+pub const METRICS_NAMESPACE: &str = "INLET_METRICS_NAMESPACE";
+
+/// Metrics and traces: what an invocation leaves behind once it has been answered.
+struct Telemetry {
+    meter: Meter,
+    /// The EMF writer, unless metrics are off.
+    emf: Option<&'static metrics_cloudwatch_embedded::Collector>,
+    /// The X-Ray daemon, when Lambda runs one (active tracing).
+    xray: Option<Daemon>,
+    /// The outcome of the invocation being answered, for its subsegments.
+    pending: Mutex<Option<Outcome>>,
+}
+
+impl Telemetry {
+    /// Installs the EMF recorder, counts this start (written at once, during the function's
+    /// initialisation, not with an invocation's metrics) and opens the X-Ray socket.
+    fn start(
+        source: &'static str,
+        env: &Env,
+        resources: xray::Resources,
+    ) -> Result<Self, ConfigError> {
+        let namespace = metrics_namespace(env)?;
+        let emf = match namespace {
+            Some(ns) => metrics_cloudwatch_embedded::Builder::new()
+                .cloudwatch_namespace(ns.to_owned())
+                .init()
+                .ok(),
+            None => None,
+        };
+        crate::telemetry::describe();
+        let meter = Meter::new(source);
+        meter.cold_start();
+        let telemetry = Self {
+            meter,
+            emf,
+            xray: env
+                .get(xray::DAEMON_ADDRESS)
+                .and_then(|a| Daemon::connect(a, source, resources)),
+            pending: Mutex::new(None),
+        };
+        telemetry.flush();
+        Ok(telemetry)
+    }
+
+    fn keep(&self, outcome: Outcome) {
+        if let Ok(mut pending) = self.pending.lock() {
+            *pending = Some(outcome);
+        }
+    }
+
+    fn flush(&self) {
+        if let Some(emf) = self.emf {
+            if let Err(e) = emf.flush(std::io::stdout().lock()) {
+                warn!(error = %e, "could not write the invocation's metrics");
+            }
+        }
+    }
+
+    /// After the answer has gone: the metrics, then the subsegments of a sampled invocation.
+    fn after_response(&self, trace_header: Option<&str>) {
+        self.flush();
+        let outcome = self.pending.lock().ok().and_then(|mut p| p.take());
+        if let (Some(daemon), Some(header), Some(outcome)) = (&self.xray, trace_header, outcome) {
+            daemon.send(header, &outcome);
+        }
+    }
+}
+
+/// `INLET_METRICS_NAMESPACE`, checked as CloudWatch checks a namespace; `None` when empty.
+fn metrics_namespace(env: &Env) -> Result<Option<&str>, ConfigError> {
+    let ns = env.get(METRICS_NAMESPACE).unwrap_or("Inlet").trim();
+    if ns.is_empty() {
+        return Ok(None);
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || ".-_/#:".contains(c);
+    if ns.len() > 255 || !ns.chars().all(allowed) || ns.starts_with("AWS/") || ns.starts_with(':') {
+        return Err(ConfigError::Invalid {
+            var: METRICS_NAMESPACE.into(),
+            expected: "a CloudWatch namespace: 1 to 255 letters, digits and . - _ / # :, not starting with AWS/ or : (empty turns metrics off)".into(),
+        });
+    }
+    Ok(Some(ns))
+}
+
+/// Runs each invocation (its handler, and the Runtime API call that hands over its answer), then
+/// the telemetry, so that writing metrics and traces never delays an answer.
+struct AfterResponse(&'static Telemetry);
+
+impl<S> Layer<S> for AfterResponse {
+    type Service = AfterResponseService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AfterResponseService {
+            inner,
+            telemetry: self.0,
+        }
+    }
+}
+
+struct AfterResponseService<S> {
+    inner: S,
+    telemetry: &'static Telemetry,
+}
+
+impl<S> Service<LambdaInvocation> for AfterResponseService<S>
+where
+    S: Service<LambdaInvocation>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, invocation: LambdaInvocation) -> Self::Future {
+        let trace_header = invocation.context.xray_trace_id.clone();
+        let telemetry = self.telemetry;
+        if let Some(emf) = telemetry.emf {
+            emf.set_property("requestId", invocation.context.request_id.clone());
+        }
+        let answered = self.inner.call(invocation);
+        Box::pin(async move {
+            let result = answered.await;
+            telemetry.after_response(trace_header.as_deref());
+            result
+        })
+    }
+}
+
 /// Everything the request path needs, built once: configuration, secrets, SDK clients. The
 /// secret is fetched while the queue is checked, not after.
-async fn build(source: &'static Source, env: &Env) -> Result<Pipeline<SqsQueue>, ConfigError> {
+async fn build(
+    source: &'static Source,
+    env: &Env,
+) -> Result<(Pipeline<SqsQueue>, xray::Resources), ConfigError> {
     let queue_url = config::queue_url(env)?;
     let mut settings = Settings::from_env(env)?;
     let secrets_config = config::secrets_config(source, env)?;
@@ -122,9 +289,16 @@ async fn build(source: &'static Source, env: &Env) -> Result<Pipeline<SqsQueue>,
         payload_bucket = bucket.is_some(),
         "started"
     );
-    Ok(Pipeline::new(source, secrets, settings, queue)
+    let resources = xray::Resources {
+        region: sdk.region().map(|r| r.to_string()),
+        queue_url: Some(queue.url().to_owned()),
+        table_name: table,
+        bucket,
+    };
+    let pipeline = Pipeline::new(source, secrets, settings, queue)
         .with_idempotency(idempotency)
-        .with_payloads(payloads))
+        .with_payloads(payloads);
+    Ok((pipeline, resources))
 }
 
 /// The instant `deadline_ms` (milliseconds since the epoch, from the runtime) stands for.
@@ -145,6 +319,15 @@ pub async fn handle<Q: Queue>(
     event: ApiEvent,
     deadline_ms: u64,
 ) -> ApiResponse {
+    serve(pipeline, event, deadline_ms).await.0
+}
+
+/// [`handle`], with what the invocation came to.
+pub async fn serve<Q: Queue>(
+    pipeline: &Pipeline<Q>,
+    event: ApiEvent,
+    deadline_ms: u64,
+) -> (ApiResponse, Outcome) {
     let now = SystemTime::now();
     let deadline = deadline_instant(deadline_ms, now);
     match event.into_request() {
@@ -156,12 +339,14 @@ pub async fn handle<Q: Queue>(
                 query: &req.query,
                 url: req.url.as_deref(),
             };
-            pipeline.handle(inbound, now, deadline).await.into()
+            let (reply, outcome) = pipeline.serve(inbound, now, deadline).await;
+            (reply.into(), outcome)
         }
         Err(e) => {
             let rejection = Rejection::InvalidEvent(e);
             warn!(source = pipeline.source().name(), status = 400, problem = "invalid-event", outcome = "rejected", reason = %rejection, "request rejected");
-            rejection.to_reply().into()
+            let outcome = crate::outcome::Trace::default().finish(rejection.verdict(), 0);
+            (rejection.to_reply().into(), outcome)
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod json;
 pub mod lambda;
 pub mod logging;
 pub mod normalize;
+pub mod outcome;
 pub mod payloads;
 pub mod pipeline;
 pub mod queue;
@@ -32,7 +33,9 @@ pub mod scheme;
 pub mod secrets;
 pub mod senders;
 pub mod sources;
+pub mod telemetry;
 pub mod verify;
+pub mod xray;
 
 pub use pipeline::{Inbound, Pipeline};
 pub use response::Reply;

@@ -36,7 +36,8 @@ pub fn init() {
     let layer = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
-        .with_current_span(false)
+        // The invocation's span: its Lambda request id and X-Ray trace id, on every line.
+        .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
         .with_writer(std::io::stdout)

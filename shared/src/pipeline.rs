@@ -20,6 +20,7 @@ use crate::envelope::Envelope;
 use crate::failure::Failure;
 use crate::idempotency::{Begin, Claim, Done, IdempotencyStore, Times};
 use crate::normalize::Disposition;
+use crate::outcome::{Call, Outcome, Step, Trace, Verdict};
 use crate::payloads::{self, PayloadStore};
 use crate::queue::{Message, Queue, QueueError};
 use crate::response::{Rejection, Reply};
@@ -117,6 +118,25 @@ async fn within<T>(until: Instant, fut: impl Future<Output = T>) -> Option<T> {
     timeout_at(until, fut).await.ok()
 }
 
+/// [`within`], noted in `trace` as `step`: when it started, how long it took, whether it succeeded.
+async fn timed<T, E>(
+    trace: &Trace,
+    step: Step,
+    until: Instant,
+    fut: impl Future<Output = Result<T, E>>,
+) -> Option<Result<T, E>> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let out = within(until, fut).await;
+    trace.push(Call {
+        step,
+        started,
+        elapsed: clock.elapsed(),
+        ok: matches!(out, Some(Ok(_))),
+    });
+    out
+}
+
 impl<Q: Queue> Pipeline<Q> {
     /// `secrets` is a `SecretSet` (fixed) or a refreshable `SecretStore`. Idempotency and the
     /// payload bucket are off until given.
@@ -167,14 +187,27 @@ impl<Q: Queue> Pipeline<Q> {
     /// Serves one request that must be answered by `deadline`. `now` is passed in so tests
     /// control the replay window.
     pub async fn handle(&self, req: Inbound<'_>, now: SystemTime, deadline: Instant) -> Reply {
+        self.serve(req, now, deadline).await.0
+    }
+
+    /// [`Pipeline::handle`], with what the request came to (for metrics and traces).
+    pub async fn serve(
+        &self,
+        req: Inbound<'_>,
+        now: SystemTime,
+        deadline: Instant,
+    ) -> (Reply, Outcome) {
         let respond_by = deadline.checked_sub(RESPONSE_MARGIN).unwrap_or(deadline);
-        match self.process(req, now, respond_by).await {
-            Ok(reply) => reply,
+        let trace = Trace::default();
+        let (reply, verdict) = match self.process(req, now, respond_by, &trace).await {
+            Ok(served) => served,
             Err(rejection) => {
                 self.log_rejection(&req, &rejection);
-                rejection.to_reply()
+                let verdict = rejection.verdict();
+                (rejection.to_reply(), verdict)
             }
-        }
+        };
+        (reply, trace.finish(verdict, req.body.len()))
     }
 
     fn log_rejection(&self, req: &Inbound<'_>, rejection: &Rejection) {
@@ -200,7 +233,8 @@ impl<Q: Queue> Pipeline<Q> {
         req: Inbound<'_>,
         now: SystemTime,
         respond_by: Instant,
-    ) -> Result<Reply, Rejection> {
+        trace: &Trace,
+    ) -> Result<(Reply, Verdict), Rejection> {
         let methods = self.source.methods();
         if !methods.contains(req.method) {
             let allow: Vec<&str> = methods.iter().map(Method::as_str).collect();
@@ -234,7 +268,7 @@ impl<Q: Queue> Pipeline<Q> {
                 outcome = "handshake",
                 "handshake answered"
             );
-            return Ok(reply);
+            return Ok((reply, Verdict::Handshake));
         }
         if req.method != Method::POST {
             // A GET or HEAD that is not the handshake this sender makes.
@@ -248,11 +282,12 @@ impl<Q: Queue> Pipeline<Q> {
             .verify(&self.secrets.current(), unverified, &clock)
         {
             // The secret may have been rotated since start-up: re-fetch (bounded) and try once more.
-            Err(VerifyError::SignatureMismatch { header }) => match self.refresh(respond_by).await?
-            {
-                Some(fresh) => self.source.verify(&fresh, unverified, &clock)?,
-                None => return Err(VerifyError::SignatureMismatch { header }.into()),
-            },
+            Err(VerifyError::SignatureMismatch { header }) => {
+                match self.refresh(respond_by, trace).await? {
+                    Some(fresh) => self.source.verify(&fresh, unverified, &clock)?,
+                    None => return Err(VerifyError::SignatureMismatch { header }.into()),
+                }
+            }
             other => other?,
         };
         let source = self.source.name();
@@ -265,10 +300,11 @@ impl<Q: Queue> Pipeline<Q> {
                     secret = verified.secret_label(),
                     "handshake answered"
                 );
-                return Ok(reply);
+                return Ok((reply, Verdict::Handshake));
             }
             Disposition::Enqueue(envelope) => *envelope,
         };
+        trace.set_event_type(envelope.event_type());
         let message = Message::from(&envelope);
         let limit = self.queue.max_message_bytes();
         if message.size() > limit && !self.payloads.is_on() {
@@ -277,7 +313,7 @@ impl<Q: Queue> Pipeline<Q> {
                 limit,
             });
         }
-        let claim = match self.claim(&envelope, now, respond_by).await? {
+        let claim = match self.claim(&envelope, now, respond_by, trace).await? {
             Ok(claim) => claim,
             Err(done) => {
                 info!(
@@ -289,23 +325,24 @@ impl<Q: Queue> Pipeline<Q> {
                     status = 202,
                     "duplicate delivery; already queued"
                 );
-                return Ok(accepted(
+                let reply = accepted(
                     self.source.scheme().accepted,
                     &done.id,
                     &done.event_type,
                     &done.message_id,
                     true,
-                ));
+                );
+                return Ok((reply, Verdict::Duplicate));
             }
         };
         let kept = match self
-            .keep(&mut envelope, message, req.body, respond_by)
+            .keep(&mut envelope, message, req.body, respond_by, trace)
             .await
         {
             Ok(kept) => kept,
             Err(rejection) => {
                 if let Some(claim) = &claim {
-                    self.release(claim, respond_by).await;
+                    self.release(claim, respond_by, trace).await;
                 }
                 return Err(rejection);
             }
@@ -320,7 +357,7 @@ impl<Q: Queue> Pipeline<Q> {
                 id: envelope.id().to_owned(),
                 event_type: envelope.event_type().to_owned(),
             };
-            self.complete(claim, &done, respond_by).await;
+            self.complete(claim, &done, respond_by, trace).await;
         }
         match &kept {
             Kept::Queued { claim_checked, .. } => info!(
@@ -346,13 +383,18 @@ impl<Q: Queue> Pipeline<Q> {
                 "the queue refused the event for good; parked in the payload bucket for `inlet replay`"
             ),
         }
-        Ok(accepted(
+        let reply = accepted(
             self.source.scheme().accepted,
             envelope.id(),
             envelope.event_type(),
             message_id,
             false,
-        ))
+        );
+        let verdict = match kept {
+            Kept::Queued { claim_checked, .. } => Verdict::Enqueued { claim_checked },
+            Kept::Parked => Verdict::Parked,
+        };
+        Ok((reply, verdict))
     }
 
     /// Re-reads the secrets (bounded by `SECRET_REFRESH_SECONDS`) in a task of its own, so a
@@ -362,12 +404,28 @@ impl<Q: Queue> Pipeline<Q> {
     async fn refresh(
         &self,
         respond_by: Instant,
+        trace: &Trace,
     ) -> Result<Option<Arc<crate::verify::SecretSet>>, Rejection> {
         let store = self.secrets.clone();
-        let task = tokio::spawn(async move { store.refresh().await });
-        match within(respond_by, task).await {
-            Some(Ok(Ok(fresh))) => Ok(fresh),
-            Some(Ok(Err(_))) | Some(Err(_)) => Err(Rejection::VerificationUnavailable),
+        let task = tokio::spawn(async move { store.refresh_fetching().await });
+        let (started, clock) = (SystemTime::now(), Instant::now());
+        let refreshed = within(respond_by, task).await;
+        // Noted only when the store was asked: a fixed secret, or one read too recently, is not.
+        let fetched = match &refreshed {
+            Some(Ok((fetched, result))) => fetched.then_some(result.is_ok()),
+            Some(Err(_)) | None => Some(false),
+        };
+        if let Some(ok) = fetched {
+            trace.push(Call {
+                step: Step::SecretRefresh,
+                started,
+                elapsed: clock.elapsed(),
+                ok,
+            });
+        }
+        match refreshed {
+            Some(Ok((_, Ok(fresh)))) => Ok(fresh),
+            Some(Ok((_, Err(_)))) | Some(Err(_)) => Err(Rejection::VerificationUnavailable),
             None => {
                 warn!(
                     source = self.source.name(),
@@ -386,6 +444,7 @@ impl<Q: Queue> Pipeline<Q> {
         envelope: &Envelope<'_>,
         now: SystemTime,
         respond_by: Instant,
+        trace: &Trace,
     ) -> Result<Result<Option<Claim>, Done>, Rejection> {
         if !self.idempotency.is_on() {
             return Ok(Ok(None));
@@ -402,7 +461,14 @@ impl<Q: Queue> Pipeline<Q> {
         let mut held_elsewhere = false;
         loop {
             let until = respond_by.min(Instant::now() + IDEMPOTENCY_CALL_BUDGET);
-            match within(until, self.idempotency.begin(&pk, times)).await {
+            match timed(
+                trace,
+                Step::MarkInProgress,
+                until,
+                self.idempotency.begin(&pk, times),
+            )
+            .await
+            {
                 Some(Ok(Begin::Claimed(claim))) => return Ok(Ok(Some(claim))),
                 Some(Ok(Begin::Done(done))) => return Ok(Err(done)),
                 Some(Ok(Begin::InProgress)) => {
@@ -432,10 +498,16 @@ impl<Q: Queue> Pipeline<Q> {
         }
     }
 
-    async fn complete(&self, claim: &Claim, done: &Done, respond_by: Instant) {
+    async fn complete(&self, claim: &Claim, done: &Done, respond_by: Instant, trace: &Trace) {
         let until = respond_by.min(Instant::now() + IDEMPOTENCY_CALL_BUDGET);
         if !matches!(
-            within(until, self.idempotency.complete(claim, done)).await,
+            timed(
+                trace,
+                Step::MarkDone,
+                until,
+                self.idempotency.complete(claim, done)
+            )
+            .await,
             Some(Ok(()))
         ) {
             warn!(
@@ -446,10 +518,16 @@ impl<Q: Queue> Pipeline<Q> {
         }
     }
 
-    async fn release(&self, claim: &Claim, respond_by: Instant) {
+    async fn release(&self, claim: &Claim, respond_by: Instant, trace: &Trace) {
         let until = respond_by.min(Instant::now() + IDEMPOTENCY_CALL_BUDGET);
         if !matches!(
-            within(until, self.idempotency.release(claim)).await,
+            timed(
+                trace,
+                Step::ReleaseMark,
+                until,
+                self.idempotency.release(claim)
+            )
+            .await,
             Some(Ok(()))
         ) {
             warn!(
@@ -468,29 +546,31 @@ impl<Q: Queue> Pipeline<Q> {
         mut message: Message,
         body: &[u8],
         respond_by: Instant,
+        trace: &Trace,
     ) -> Result<Kept, Rejection> {
         let limit = self.queue.max_message_bytes();
         if message.size() > limit {
-            message = self.claim_check(envelope, body, respond_by).await?;
+            message = self.claim_check(envelope, body, respond_by, trace).await?;
             if message.size() > limit {
                 return self
                     .park(
                         envelope,
                         "even its claim check is over the queue's size limit",
                         respond_by,
+                        trace,
                     )
                     .await;
             }
         }
         let mut size = message.size();
-        let sent = match within(respond_by, self.queue.send(message)).await {
+        let sent = match timed(trace, Step::QueueSend, respond_by, self.queue.send(message)).await {
             Some(Err(e))
                 if e.too_large && self.payloads.is_on() && !envelope.is_claim_checked() =>
             {
                 // The queue's limit shrank since start-up: claim-check and send once more.
-                let message = self.claim_check(envelope, body, respond_by).await?;
+                let message = self.claim_check(envelope, body, respond_by, trace).await?;
                 size = message.size();
-                within(respond_by, self.queue.send(message)).await
+                timed(trace, Step::QueueSend, respond_by, self.queue.send(message)).await
             }
             other => other,
         };
@@ -514,7 +594,7 @@ impl<Q: Queue> Pipeline<Q> {
                         Err(Rejection::EventTooLarge { size, limit })
                     }
                     Failure::Permanent => {
-                        self.park(envelope, "the queue refused it", respond_by)
+                        self.park(envelope, "the queue refused it", respond_by, trace)
                             .await
                     }
                 }
@@ -539,9 +619,12 @@ impl<Q: Queue> Pipeline<Q> {
         envelope: &mut Envelope<'_>,
         body: &[u8],
         respond_by: Instant,
+        trace: &Trace,
     ) -> Result<Message, Rejection> {
         let key = payloads::body_key(envelope);
-        let put = within(
+        let put = timed(
+            trace,
+            Step::StorePayload,
             respond_by,
             self.payloads.put(&key, body, envelope.body_content_type()),
         )
@@ -580,13 +663,16 @@ impl<Q: Queue> Pipeline<Q> {
         envelope: &Envelope<'_>,
         why: &'static str,
         respond_by: Instant,
+        trace: &Trace,
     ) -> Result<Kept, Rejection> {
         if !self.payloads.is_on() {
             return Err(Rejection::QueueRejected);
         }
         let key = payloads::parked_key(envelope);
         let json = envelope.encode();
-        match within(
+        match timed(
+            trace,
+            Step::ParkEnvelope,
             respond_by,
             self.payloads
                 .put(&key, json.as_bytes(), "application/cloudevents+json"),

@@ -92,6 +92,17 @@ pub const RETRY_AFTER_SECONDS: u32 = 30;
 const NOT_VERIFIED: &str = "the request's signature could not be verified";
 
 impl Rejection {
+    /// What a request refused this way came to: 5xx failed (Inlet could not keep it), the rest
+    /// rejected.
+    pub fn verdict(&self) -> crate::outcome::Verdict {
+        let (status, problem) = self.status_and_slug();
+        if status >= 500 {
+            crate::outcome::Verdict::Failed { status, problem }
+        } else {
+            crate::outcome::Verdict::Rejected { status, problem }
+        }
+    }
+
     /// HTTP status and the stable problem slug.
     pub fn status_and_slug(&self) -> (u16, &'static str) {
         match self {

@@ -152,15 +152,25 @@ impl SecretStore {
     /// due yet, or the same value); `Err` means the fetch was tried and failed, so whether the
     /// request was signed with a rotated secret cannot be known yet.
     pub async fn refresh(&self) -> Result<Option<Arc<SecretSet>>, String> {
+        self.refresh_fetching().await.1
+    }
+
+    /// [`SecretStore::refresh`], and whether the secrets were fetched for it (the store was asked:
+    /// a call to Secrets Manager), for the request's trace.
+    pub async fn refresh_fetching(&self) -> (bool, Result<Option<Arc<SecretSet>>, String>) {
         let Some(refresher) = self.refresher.as_ref() else {
-            return Ok(None);
+            return (false, Ok(None));
         };
         // One refresh at a time; concurrent failures wait and then see the interval has not passed.
         let mut last = refresher.last.lock().await;
         if last.elapsed() < refresher.min_interval {
-            return Ok(None);
+            return (false, Ok(None));
         }
         *last = Instant::now();
+        (true, self.fetch(refresher).await)
+    }
+
+    async fn fetch(&self, refresher: &Refresher) -> Result<Option<Arc<SecretSet>>, String> {
         match refresher.fetch.fetch().await {
             Ok(set) => {
                 let fresh = Arc::new(set);

@@ -357,3 +357,180 @@ async fn a_github_delivery_replayed_under_a_new_delivery_id_is_a_duplicate() {
     );
     assert_eq!(p.queue().messages().len(), 1);
 }
+
+/// What each request came to, as the metrics and traces read it: the verdict, the event's type,
+/// the body's size, and the calls made, in order, each timed and marked as it went.
+#[tokio::test]
+async fn each_request_reports_its_verdict_and_the_calls_it_made() {
+    use inlet::outcome::{Step, Verdict};
+
+    let queue = MemoryQueue::default()
+        .with_max_message_bytes(4096)
+        .fail_next([QueueError::transient("throttled")]);
+    let p = pipeline("stripe", STRIPE_SECRET, queue)
+        .with_idempotency(IdempotencyStore::Memory(MemoryStore::default()))
+        .with_payloads(PayloadStore::Memory(MemoryPayloads::default()));
+    let serve = |headers: HeaderMap, body: Vec<u8>| {
+        let p = &p;
+        async move {
+            p.serve(
+                Inbound::post(&headers, &body),
+                now(),
+                Instant::now() + BUDGET,
+            )
+            .await
+        }
+    };
+    let steps = |o: &inlet::outcome::Outcome| -> Vec<(Step, bool)> {
+        o.calls.iter().map(|c| (c.step, c.ok)).collect()
+    };
+
+    // The queue fails once: 503, the mark released.
+    let body = stripe_event("evt_outcome", 10);
+    let headers = signed("stripe", STRIPE_SECRET, &body, "");
+    let (reply, failed) = serve(headers.clone(), body.clone()).await;
+    assert_eq!(reply.status, 503);
+    assert_eq!(
+        failed.verdict,
+        Verdict::Failed {
+            status: 503,
+            problem: "queue-unavailable"
+        }
+    );
+    assert_eq!(failed.event_type.as_deref(), Some("stripe.invoice.paid"));
+    assert_eq!(
+        steps(&failed),
+        [
+            (Step::MarkInProgress, true),
+            (Step::QueueSend, false),
+            (Step::ReleaseMark, true)
+        ]
+    );
+    assert_eq!(failed.body_bytes, body.len());
+    assert!(failed.queue_latency().is_some());
+
+    // The retry is queued; the one after it is a duplicate.
+    let (_, queued) = serve(headers.clone(), body.clone()).await;
+    assert_eq!(
+        queued.verdict,
+        Verdict::Enqueued {
+            claim_checked: false
+        }
+    );
+    assert_eq!(
+        steps(&queued),
+        [
+            (Step::MarkInProgress, true),
+            (Step::QueueSend, true),
+            (Step::MarkDone, true)
+        ]
+    );
+    let (_, duplicate) = serve(headers.clone(), body.clone()).await;
+    assert_eq!(duplicate.verdict, Verdict::Duplicate);
+    assert_eq!(steps(&duplicate), [(Step::MarkInProgress, true)]);
+    assert!(duplicate.queue_latency().is_none());
+
+    // Too large for a message: claim-checked.
+    let big = stripe_event("evt_outcome_big", 10_000);
+    let (_, checked) = serve(signed("stripe", STRIPE_SECRET, &big, ""), big.clone()).await;
+    assert_eq!(
+        checked.verdict,
+        Verdict::Enqueued {
+            claim_checked: true
+        }
+    );
+    assert_eq!(
+        steps(&checked)[..3],
+        [
+            (Step::MarkInProgress, true),
+            (Step::StorePayload, true),
+            (Step::QueueSend, true)
+        ]
+    );
+
+    // Forged: refused before any call, and before its type is known.
+    let (reply, forged) = serve(signed("stripe", "whsec_other", &body, ""), body.clone()).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(
+        forged.verdict,
+        Verdict::Rejected {
+            status: 401,
+            problem: "invalid-signature"
+        }
+    );
+    assert!(
+        forged.calls.is_empty() && forged.event_type.is_none(),
+        "{forged:?}"
+    );
+    for call in queued.calls.iter().chain(&checked.calls) {
+        assert!(call.started >= SystemTime::now() - Duration::from_secs(60));
+    }
+}
+
+/// A secret rotated at the sender: the mismatch re-reads the store, and the trace says so; a
+/// fixed secret is never fetched, so a mismatch there notes no call.
+#[tokio::test]
+async fn a_secret_re_read_is_a_call_only_when_the_store_is_asked() {
+    use std::future::Future;
+    use std::pin::Pin;
+
+    use inlet::outcome::{Step, Verdict};
+    use inlet::secrets::{FetchSecrets, SecretStore};
+
+    #[derive(Debug)]
+    struct Rotated;
+    impl FetchSecrets for Rotated {
+        fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<SecretSet, String>> + Send + '_>> {
+            Box::pin(async {
+                let key = source("stripe")
+                    .decode_secret("whsec_rotated")
+                    .map_err(|e| e.to_string())?;
+                SecretSet::new(vec![Secret::new("secrets[0]", key)]).map_err(|e| e.to_string())
+            })
+        }
+    }
+    let src = source("stripe");
+    let old = SecretSet::new(vec![Secret::new(
+        "WEBHOOK_SECRET",
+        src.decode_secret(STRIPE_SECRET).expect("key"),
+    )])
+    .expect("set");
+    let store = SecretStore::refreshing(old, Box::new(Rotated), Duration::ZERO);
+    let p = Pipeline::new(src, store, Settings::default(), MemoryQueue::default());
+    let body = stripe_event("evt_rotated", 10);
+    let headers = signed("stripe", "whsec_rotated", &body, "");
+    let (reply, outcome) = p
+        .serve(
+            Inbound::post(&headers, &body),
+            now(),
+            Instant::now() + BUDGET,
+        )
+        .await;
+    assert_eq!(reply.status, 202);
+    assert_eq!(
+        outcome.verdict,
+        Verdict::Enqueued {
+            claim_checked: false
+        }
+    );
+    let steps: Vec<_> = outcome.calls.iter().map(|c| (c.step, c.ok)).collect();
+    assert_eq!(
+        steps,
+        [(Step::SecretRefresh, true), (Step::QueueSend, true)]
+    );
+
+    let fixed = pipeline("stripe", STRIPE_SECRET, MemoryQueue::default());
+    let (reply, outcome) = fixed
+        .serve(
+            Inbound::post(&headers, &body),
+            now(),
+            Instant::now() + BUDGET,
+        )
+        .await;
+    assert_eq!(reply.status, 401);
+    assert!(
+        outcome.calls.is_empty(),
+        "a fixed secret is never fetched: {:?}",
+        outcome.calls
+    );
+}

@@ -162,10 +162,12 @@ def start_function(moto_url, tmp_path):
     """Starts a function binary with the given environment; stops it after the test."""
     started: list[Function] = []
 
-    def start(source: str, env: dict[str, str], timeout: float = 5.0) -> Function:
-        """`timeout` is the function's, as template.yaml sets it: each invocation's deadline."""
+    def start(source: str, env: dict[str, str], timeout: float = 5.0, response_delay: float = 0.0) -> Function:
+        """`timeout` is the function's, as template.yaml sets it: each invocation's deadline.
+        `response_delay`: see RuntimeApi."""
         base = {"AWS_ENDPOINT_URL": moto_url, "RUST_LOG": "info", "INLET_SOURCE": source}
-        f = Function(binary(source), {**base, **env}, tmp_path / f"{source}-{len(started)}.log", timeout=timeout)
+        f = Function(binary(source), {**base, **env}, tmp_path / f"{source}-{len(started)}.log", timeout=timeout,
+                     response_delay=response_delay)
         started.append(f)
         return f
 

@@ -21,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 PREFIX = "/2018-06-01/runtime"
+# The X-Ray trace header Lambda gives an invocation of a function with active tracing.
+TRACE_HEADER = "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1"
 
 
 class _Server(ThreadingHTTPServer):
@@ -31,17 +33,22 @@ class _Server(ThreadingHTTPServer):
 
 
 class RuntimeApi:
-    """The Runtime API for one function. `timeout` (seconds) sets each invocation's deadline."""
+    """The Runtime API for one function. `timeout` (seconds) sets each invocation's deadline;
+    `response_delay` (seconds) holds the Runtime API's own answer to a function's response that
+    long (the response itself is taken at once), to see what a function does only after that."""
 
-    def __init__(self, timeout: float = 30.0) -> None:
+    def __init__(self, timeout: float = 30.0, response_delay: float = 0.0) -> None:
         self.timeout = timeout
-        self._pending: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.response_delay = response_delay
+        self._pending: queue.Queue[tuple[str, bytes, str | None]] = queue.Queue()
         self._results: dict[str, queue.Queue] = {}
         self._handed_out: dict[str, float] = {}  # request id -> time.monotonic() at hand-out
         self.init_errors: list[dict] = []
         self.last_duration: float | None = None  # seconds from hand-out to answer, last invocation
         self.last_deadline_ms: int | None = None  # the Lambda-Runtime-Deadline-Ms it was given
         self.last_answered_at: float | None = None  # time.monotonic() when the last answer arrived
+        self.last_answered_wall: float | None = None  # time.time() when the last answer arrived
+        self.last_request_id: str | None = None  # the Lambda-Runtime-Aws-Request-Id of the last invocation
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,7 +78,7 @@ class RuntimeApi:
                     return self._reply(404)
                 while True:
                     try:
-                        request_id, event = api._pending.get(timeout=0.5)
+                        request_id, event, trace = api._pending.get(timeout=0.5)
                         break
                     except queue.Empty:
                         if api._closed:
@@ -79,16 +86,14 @@ class RuntimeApi:
                 deadline = int((time.time() + api.timeout) * 1000)
                 api._handed_out[request_id] = time.monotonic()
                 api.last_deadline_ms = deadline
-                self._reply(
-                    200,
-                    event,
-                    {
-                        "Lambda-Runtime-Aws-Request-Id": request_id,
-                        "Lambda-Runtime-Deadline-Ms": str(deadline),
-                        "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:123456789012:function:inlet-test",
-                        "Lambda-Runtime-Trace-Id": "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1",
-                    },
-                )
+                headers = {
+                    "Lambda-Runtime-Aws-Request-Id": request_id,
+                    "Lambda-Runtime-Deadline-Ms": str(deadline),
+                    "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:123456789012:function:inlet-test",
+                }
+                if trace:
+                    headers["Lambda-Runtime-Trace-Id"] = trace
+                self._reply(200, event, headers)
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
@@ -101,7 +106,9 @@ class RuntimeApi:
                     slot = api._results.get(parts[1])
                     if slot is None:
                         return self._reply(400)
-                    slot.put((parts[2], body, time.monotonic()))
+                    slot.put((parts[2], body, time.monotonic(), time.time()))
+                    if api.response_delay:
+                        time.sleep(api.response_delay)
                     return self._reply(202)
                 self._reply(404)
 
@@ -111,24 +118,27 @@ class RuntimeApi:
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def invoke(self, event: dict | str, timeout: float | None = None) -> dict:
+    def invoke(self, event: dict | str, timeout: float | None = None, trace: str | None = TRACE_HEADER) -> dict:
         """Hands `event` to the function and returns its response (API Gateway proxy shape).
 
         Waits up to `timeout` seconds for the answer: by default the function's timeout plus 10 s
         (at least 20 s), so a function that overruns its deadline is still seen answering late.
         Sets `last_duration`: seconds from handing the event out to the answer's arrival.
+        `trace` is the invocation's X-Ray trace header (None: tracing not active).
         """
         if timeout is None:
             timeout = max(20.0, self.timeout + 10.0)
         request_id = str(uuid.uuid4())
+        self.last_request_id = request_id
         slot: queue.Queue = queue.Queue()
         self._results[request_id] = slot
         payload = event if isinstance(event, str) else json.dumps(event)
         self.last_duration = None
-        self._pending.put((request_id, payload.encode()))
-        kind, body, answered_at = slot.get(timeout=timeout)
+        self._pending.put((request_id, payload.encode(), trace))
+        kind, body, answered_at, answered_wall = slot.get(timeout=timeout)
         self.last_duration = answered_at - self._handed_out.pop(request_id)
         self.last_answered_at = answered_at
+        self.last_answered_wall = answered_wall
         if kind == "error":
             raise AssertionError(f"function reported an error: {body!r}")
         return json.loads(body)
@@ -142,10 +152,11 @@ class Function:
     """A function binary running against a RuntimeApi, with its own log file. `binary` is the
     executable, or a whole command line (an interpreter and its script, or a profiler around it)."""
 
-    def __init__(self, binary: Path | list[str], env: dict[str, str], log_path: Path, timeout: float = 30.0) -> None:
+    def __init__(self, binary: Path | list[str], env: dict[str, str], log_path: Path, timeout: float = 30.0,
+                 response_delay: float = 0.0) -> None:
         command = [str(a) for a in binary] if isinstance(binary, list) else [str(binary)]
         binary = Path(command[-1])
-        self.api = RuntimeApi(timeout=timeout)
+        self.api = RuntimeApi(timeout=timeout, response_delay=response_delay)
         self.timeout = timeout
         self.log_path = log_path
         full_env = {
@@ -165,11 +176,11 @@ class Function:
         self.started_at = time.monotonic()  # just before the process starts (cold-start timing)
         self.process = subprocess.Popen(command, env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
 
-    def invoke(self, event: dict | str) -> dict:
+    def invoke(self, event: dict | str, trace: str | None = TRACE_HEADER) -> dict:
         """Invokes the function once and returns its response; see `last_duration`."""
         if self.process.poll() is not None:
             raise AssertionError(f"function exited with {self.process.returncode}: {self.logs()}")
-        return self.api.invoke(event)
+        return self.api.invoke(event, trace=trace)
 
     @property
     def last_duration(self) -> float | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import threading
@@ -263,3 +265,52 @@ def test_serve_and_send_know_the_sources_the_settings_configure(server):
     # A name nothing configures is refused by the CLI, naming the way to configure it.
     out = cli("send", "nobody", "--url", f"{url}/webhooks/nobody")
     assert out.returncode != 0 and "INLET_SOURCE_SETTINGS" in out.stderr
+
+
+def prometheus(text: str) -> dict[tuple[str, frozenset], float]:
+    """Samples of a Prometheus text exposition, by name and labels."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.fullmatch(r'([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})? (\S+)', line)
+        assert m, f"not a Prometheus sample line: {line!r}"
+        labels = frozenset(re.findall(r'([A-Za-z_][A-Za-z0-9_]*)="([^"]*)"', m.group(2) or ""))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def test_the_local_server_counts_each_sources_requests_and_sums_them_up_on_exit(tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INLET_") and k != "QUEUE_URL"}
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        p = subprocess.Popen([str(CLI), "serve", "--addr", f"127.0.0.1:{port}", "--spool", str(tmp_path / "spool"),
+                              "--idempotency-dir", str(tmp_path / "idempotency")],
+                             env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_http(url + "/healthz")
+            assert cli("send", "github", "--url", f"{url}/webhooks/github").returncode == 0
+            assert cli("send", "github", "--url", f"{url}/webhooks/github").returncode == 0  # a retry
+            assert cli("send", "github", "--url", f"{url}/webhooks/github", "--secret", "wrong").returncode == 1
+            assert cli("send", "stripe", "--url", f"{url}/webhooks/stripe").returncode == 0
+            with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+                assert r.headers["content-type"].startswith("text/plain")
+                samples = prometheus(r.read().decode())
+            gh = frozenset({("Source", "github")})
+            assert samples[("Accepted", gh)] == 1
+            assert samples[("Duplicates", gh)] == 1
+            assert samples[("Accepted", frozenset({("Source", "stripe")}))] == 1
+            assert samples[("Rejected", gh | {("Problem", "invalid-signature")})] == 1
+            assert samples[("ColdStarts", gh)] == 1
+            assert samples.get(("Accepted", frozenset({("Source", "slack")})), 0) == 0
+            assert ("QueueSendLatency_count", gh) in samples and samples[("QueueSendLatency_count", gh)] == 1
+        finally:
+            p.send_signal(signal.SIGINT)
+            assert p.wait(timeout=20) == 0
+    out = log_path.read_text()
+    summary = out[out.index("Inlet stopped."):]
+    rows = {line.split()[0]: line.split()[1:] for line in summary.splitlines()[2:]}
+    # accepted, duplicates, handshakes, rejected, failed, parked
+    assert rows == {"github": ["1", "1", "0", "1", "0", "0"], "stripe": ["1", "0", "0", "0", "0", "0"]}, summary

@@ -4,6 +4,9 @@
 //!
 //! It is meant to run in a container too, so it bounds what a client can hold: a connection must
 //! send its request within the read timeout, and at most `--max-connections` are served at once.
+//! It counts what each source's requests came to with the functions' metrics, served at
+//! `GET /metrics` in Prometheus's text format, and prints a summary per source when it stops
+//! (Ctrl-C or SIGTERM).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -19,9 +22,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use inlet::aws::SdkConfig;
 use inlet::config::{self, Env, Settings};
 use inlet::idempotency::{DynamoDbStore, IdempotencyStore, LocalStore};
+use inlet::outcome::{Outcome, Trace};
 use inlet::payloads::{PayloadStore, S3Store};
 use inlet::queue::{AnyQueue, Queue, SpoolQueue, SqsQueue};
 use inlet::response::Rejection;
+use inlet::telemetry::{self, Meter};
 use inlet::verify::{Secret, SecretSet};
 use inlet::{Inbound, Pipeline, Reply};
 use tokio::net::TcpListener;
@@ -34,7 +39,8 @@ use crate::dev;
 /// Each request's deadline, as a deployed function's 5 s timeout gives it.
 const REQUEST_BUDGET: Duration = Duration::from_secs(5);
 
-type Pipelines = Arc<Vec<Pipeline<AnyQueue>>>;
+/// Each source's pipeline and its metrics.
+type Pipelines = Arc<Vec<(Pipeline<AnyQueue>, Meter)>>;
 
 /// Where events go when `QUEUE_URL` is set, and the stores the environment names.
 struct Aws {
@@ -81,6 +87,10 @@ fn idempotency(aws: Option<&Aws>, dir: Option<&String>) -> Result<IdempotencySto
 
 pub async fn serve(args: &ServeArgs) -> Result<(), String> {
     let env = Env::from_process();
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| format!("cannot set up the metrics: {e}"))?;
+    telemetry::describe();
     let mut settings = Settings::from_env(&env).map_err(|e| e.to_string())?;
     let aws = aws(&env).await?;
     if let Some(aws) = &aws {
@@ -117,11 +127,14 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
                 dev::secret_var(source)
             );
         }
-        pipelines.push(
+        let meter = Meter::new(source.name());
+        meter.cold_start();
+        pipelines.push((
             Pipeline::new(source, secrets, settings, queue)
                 .with_idempotency(idempotency)
                 .with_payloads(payloads),
-        );
+            meter,
+        ));
     }
     println!(
         "  {} sources use the development secret (see README; set INLET_<SOURCE>_SECRET to override): {}",
@@ -152,16 +165,35 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
         (None, Some(dir)) => println!("Duplicates are recognised through {dir}/"),
         (None, None) => println!("Duplicates are not recognised (--no-idempotency)"),
     }
+    println!("Metrics: http://{local}/metrics (Prometheus text)");
     println!("Try: cargo run -p inlet-cli -- send github");
     let pipelines: Pipelines = Arc::new(pipelines);
     let read_timeout = Duration::from_secs(args.read_timeout);
     let slots = Arc::new(Semaphore::new(args.max_connections));
+    // The recorder drains its histograms when asked to: every few seconds, and at each scrape.
+    let upkeep = metrics.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    let stop = stopped();
+    tokio::pin!(stop);
     loop {
         // Wait for a free slot before accepting: extra clients wait in the listen backlog.
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return Ok(());
+        let accepted = tokio::select! {
+            () = &mut stop => break,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => tokio::select! {
+                    () = &mut stop => break,
+                    conn = listener.accept() => conn.map(|(stream, _)| (stream, slot)),
+                },
+                Err(_) => break,
+            },
         };
-        let (stream, _) = match listener.accept().await {
+        let (stream, slot) = match accepted {
             Ok(conn) => conn,
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
@@ -169,8 +201,10 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
             }
         };
         let pipelines = pipelines.clone();
+        let metrics = metrics.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| route(pipelines.clone(), req, read_timeout));
+            let service =
+                service_fn(move |req| route(pipelines.clone(), metrics.clone(), req, read_timeout));
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(read_timeout)
@@ -181,23 +215,115 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
             drop(slot);
         });
     }
+    println!("{}", summary(&metrics.render(), &pipelines));
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (a container being stopped).
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// What each source's requests came to, from the counters the server exposes: a table, one row
+/// per source that saw a request.
+fn summary(prometheus: &str, pipelines: &Pipelines) -> String {
+    const COLUMNS: [&str; 6] = [
+        telemetry::ACCEPTED,
+        telemetry::DUPLICATES,
+        telemetry::HANDSHAKES,
+        telemetry::REJECTED,
+        telemetry::FAILED,
+        telemetry::PARKED,
+    ];
+    let mut counts = vec![[0u64; COLUMNS.len()]; pipelines.len()];
+    for line in prometheus.lines().filter(|l| !l.starts_with('#')) {
+        let Some((name, rest)) = line.split_once('{') else {
+            continue;
+        };
+        let Some(column) = COLUMNS.iter().position(|c| *c == name) else {
+            continue;
+        };
+        let Some((labels, value)) = rest.rsplit_once("} ") else {
+            continue;
+        };
+        let source = labels
+            .split(',')
+            .find_map(|l| l.strip_prefix("Source=\""))
+            .and_then(|v| v.strip_suffix('"'));
+        let at = pipelines
+            .iter()
+            .position(|(p, _)| Some(p.source().name()) == source);
+        if let (Some(at), Ok(value)) = (at, value.trim().parse::<f64>()) {
+            counts[at][column] += value as u64;
+        }
+    }
+    let mut out = format!(
+        "Inlet stopped. Requests by source:\n  {:<20} {:>9} {:>10} {:>10} {:>9} {:>7} {:>7}",
+        "source", "accepted", "duplicates", "handshakes", "rejected", "failed", "parked"
+    );
+    let mut any = false;
+    for ((pipeline, _), row) in pipelines.iter().zip(&counts) {
+        if row.iter().all(|n| *n == 0) {
+            continue;
+        }
+        any = true;
+        out += &format!(
+            "\n  {:<20} {:>9} {:>10} {:>10} {:>9} {:>7} {:>7}",
+            pipeline.source().name(),
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5]
+        );
+    }
+    if !any {
+        out += "\n  (no requests)";
+    }
+    out
 }
 
 async fn route(
     pipelines: Pipelines,
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
     req: Request<Incoming>,
     read_timeout: Duration,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
-    let Some(pipeline) = path.strip_prefix("/webhooks/").and_then(|name| {
+    let Some((pipeline, meter)) = path.strip_prefix("/webhooks/").and_then(|name| {
         pipelines
             .iter()
-            .find(|p| p.source().name() == name.trim_end_matches('/'))
+            .find(|(p, _)| p.source().name() == name.trim_end_matches('/'))
     }) else {
         if path == "/healthz" {
             return Ok(to_response(Reply::text(200, "ok".into())));
         }
-        let names: Vec<&str> = pipelines.iter().map(|p| p.source().name()).collect();
+        if path == "/metrics" && req.method() == http::Method::GET {
+            metrics.run_upkeep();
+            let mut reply = Reply::text(200, metrics.render());
+            reply.headers = vec![(
+                "content-type",
+                "text/plain; version=0.0.4; charset=utf-8".into(),
+            )];
+            return Ok(to_response(reply));
+        }
+        let names: Vec<&str> = pipelines.iter().map(|(p, _)| p.source().name()).collect();
         return Ok(to_response(
             Rejection::NotFound(names.join(", ")).to_reply(),
         ));
@@ -214,10 +340,10 @@ async fn route(
                 size: limit + 1,
                 limit,
             };
-            return Ok(to_response(rejection.to_reply()));
+            return Ok(refuse(meter, &rejection));
         }
         // The client went away or broke the framing: nobody is left to read an answer.
-        Ok(Err(_)) | Err(_) => return Ok(to_response(Rejection::RequestTimeout.to_reply())),
+        Ok(Err(_)) | Err(_) => return Ok(refuse(meter, &Rejection::RequestTimeout)),
     };
     let query = parts.uri.query().unwrap_or("");
     // The URL as the sender called it, for schemes that sign it (PUBLIC_URL is not set locally).
@@ -233,9 +359,16 @@ async fn route(
         query,
         url: url.as_deref(),
     };
-    Ok(to_response(
-        pipeline.handle(inbound, SystemTime::now(), deadline).await,
-    ))
+    let (reply, outcome) = pipeline.serve(inbound, SystemTime::now(), deadline).await;
+    meter.record(&outcome);
+    Ok(to_response(reply))
+}
+
+/// A request refused before it reached the pipeline, counted as the pipeline counts refusals.
+fn refuse(meter: &Meter, rejection: &Rejection) -> Response<Full<Bytes>> {
+    let outcome: Outcome = Trace::default().finish(rejection.verdict(), 0);
+    meter.record(&outcome);
+    to_response(rejection.to_reply())
 }
 
 fn to_response(reply: Reply) -> Response<Full<Bytes>> {
