@@ -614,7 +614,10 @@ def test_a_duplicate_whose_twin_outlasts_its_deadline_is_told_to_retry(scenario)
 def test_a_duplicate_whose_twin_fails_goes_through(scenario):
     s = scenario("concurrent duplicate, twin fails (3x SQS 500)", "slack")
     a_fn, b_fn = s.start(), s.start()
-    s.proxy.add("sqs", "SendMessage", Delay(0.8, then=Status(sqs_internal_error())), times=3)
+    # The twin's SDK makes its three attempts within its 4 s operation timeout whatever its
+    # backoff jitter draws (up to 1 s, then 2 s): 3 x 0.2 s + 3 s. With 0.8 s each, one run in ten
+    # timed out after two, leaving the third fault to the duplicate, which then ran out of time.
+    s.proxy.add("sqs", "SendMessage", Delay(0.2, then=Status(sqs_internal_error())), times=3)
     d = s.delivery()
     twin, dup = s.send_while_twin_sends(d, a_fn, b_fn)
     problem_is(twin, 503, "queue-unavailable", RETRY_AFTER)
