@@ -116,10 +116,16 @@ impl Telemetry {
     ) -> Result<Self, ConfigError> {
         let namespace = metrics_namespace(env)?;
         let emf = match namespace {
-            Some(ns) => metrics_cloudwatch_embedded::Builder::new()
+            Some(ns) => match metrics_cloudwatch_embedded::Builder::new()
                 .cloudwatch_namespace(ns.to_owned())
                 .init()
-                .ok(),
+            {
+                Ok(emf) => Some(emf),
+                Err(e) => {
+                    warn!(error = %e, "metrics are off: the EMF recorder could not be installed");
+                    None
+                }
+            },
             None => None,
         };
         crate::telemetry::describe();
