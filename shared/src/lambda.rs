@@ -47,23 +47,24 @@ pub async fn run(default_name: Option<&str>) -> Result<(), Error> {
         .with_source_settings(&name)
         .and_then(|env| Ok((Source::from_env(&env, default_name)?, env)))
     {
-        Ok((source, env)) => build(source, &env).await.map_err(|e| (source.name(), e)),
+        // The namespace is checked with the rest of the environment, before any call to AWS.
+        Ok((source, env)) => match metrics_namespace(&env) {
+            Ok(namespace) => build(source, &env)
+                .await
+                .map(|(pipeline, resources)| (pipeline, resources, namespace.map(str::to_owned)))
+                .map_err(|e| (source.name(), e)),
+            Err(e) => Err((source.name(), e)),
+        },
         Err(e) => Err((default_name.unwrap_or("unknown"), e)),
     };
-    let (pipeline, resources) = match built {
+    let (pipeline, resources, namespace) = match built {
         Ok(p) => p,
         Err((source, e)) => {
             error!(source, error = %e, "configuration is invalid; refusing to start");
             return Err(e.into());
         }
     };
-    let telemetry = match Telemetry::start(pipeline.source().name(), &env, resources) {
-        Ok(t) => t,
-        Err(e) => {
-            error!(source = pipeline.source().name(), error = %e, "configuration is invalid; refusing to start");
-            return Err(e.into());
-        }
-    };
+    let telemetry = Telemetry::start(pipeline.source().name(), namespace, &env, resources);
     // Both serve until the process ends. The runtime's loop runs as a task rather than as the
     // future `main` blocks on: on a current-thread runtime that takes the scheduler to epoll
     // less often (strace, 8 KB deliveries: 3.8 epoll_wait calls per request instead of 6.4).
@@ -107,17 +108,18 @@ struct Telemetry {
 }
 
 impl Telemetry {
-    /// Installs the EMF recorder, counts this start (written at once, during the function's
-    /// initialisation, not with an invocation's metrics) and opens the X-Ray socket.
+    /// Installs the EMF recorder (none without a `namespace`), counts this start (written at once,
+    /// during the function's initialisation, not with an invocation's metrics) and opens the
+    /// X-Ray socket.
     fn start(
         source: &'static str,
+        namespace: Option<String>,
         env: &Env,
         resources: xray::Resources,
-    ) -> Result<Self, ConfigError> {
-        let namespace = metrics_namespace(env)?;
+    ) -> Self {
         let emf = match namespace {
             Some(ns) => match metrics_cloudwatch_embedded::Builder::new()
-                .cloudwatch_namespace(ns.to_owned())
+                .cloudwatch_namespace(ns)
                 .init()
             {
                 Ok(emf) => Some(emf),
@@ -140,7 +142,7 @@ impl Telemetry {
             pending: Mutex::new(None),
         };
         telemetry.flush();
-        Ok(telemetry)
+        telemetry
     }
 
     fn keep(&self, outcome: Outcome) {

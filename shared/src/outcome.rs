@@ -34,14 +34,6 @@ impl Verdict {
             Self::Failed { .. } => "failed",
         }
     }
-
-    /// The problem type of a refusal.
-    pub fn problem(&self) -> Option<&'static str> {
-        match self {
-            Self::Rejected { problem, .. } | Self::Failed { problem, .. } => Some(problem),
-            _ => None,
-        }
-    }
 }
 
 /// A call the pipeline made to a store or the queue while serving a request.

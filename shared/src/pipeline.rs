@@ -118,6 +118,26 @@ async fn within<T>(until: Instant, fut: impl Future<Output = T>) -> Option<T> {
     timeout_at(until, fut).await.ok()
 }
 
+/// When a call started, by the wall clock (for traces) and the monotonic one (for its length).
+#[derive(Clone, Copy)]
+struct Stopwatch(SystemTime, Instant);
+
+impl Stopwatch {
+    fn start() -> Self {
+        Self(SystemTime::now(), Instant::now())
+    }
+
+    /// Notes the call `step`, started at this stopwatch and ended now, in `trace`.
+    fn note(self, trace: &Trace, step: Step, ok: bool) {
+        trace.push(Call {
+            step,
+            started: self.0,
+            elapsed: self.1.elapsed(),
+            ok,
+        });
+    }
+}
+
 /// [`within`], noted in `trace` as `step`: when it started, how long it took, whether it succeeded.
 async fn timed<T, E>(
     trace: &Trace,
@@ -125,15 +145,9 @@ async fn timed<T, E>(
     until: Instant,
     fut: impl Future<Output = Result<T, E>>,
 ) -> Option<Result<T, E>> {
-    let started = SystemTime::now();
-    let clock = Instant::now();
+    let watch = Stopwatch::start();
     let out = within(until, fut).await;
-    trace.push(Call {
-        step,
-        started,
-        elapsed: clock.elapsed(),
-        ok: matches!(out, Some(Ok(_))),
-    });
+    watch.note(trace, step, matches!(out, Some(Ok(_))));
     out
 }
 
@@ -202,17 +216,18 @@ impl<Q: Queue> Pipeline<Q> {
         let (reply, verdict) = match self.process(req, now, respond_by, &trace).await {
             Ok(served) => served,
             Err(rejection) => {
-                self.log_rejection(&req, &rejection);
                 let verdict = rejection.verdict();
+                self.log_rejection(&req, &rejection, verdict);
                 (rejection.to_reply(), verdict)
             }
         };
         (reply, trace.finish(verdict, req.body.len()))
     }
 
-    fn log_rejection(&self, req: &Inbound<'_>, rejection: &Rejection) {
+    fn log_rejection(&self, req: &Inbound<'_>, rejection: &Rejection, verdict: Verdict) {
         let source = self.source.name();
         let (status, problem) = rejection.status_and_slug();
+        let outcome = verdict.as_str();
         // Unverified, so only logged as a hint, shortened.
         let delivery_id = self
             .source
@@ -220,11 +235,11 @@ impl<Q: Queue> Pipeline<Q> {
             .and_then(|h| req.headers.get(h))
             .and_then(|v| v.to_str().ok())
             .map(clip);
-        if status >= 500 {
+        if let Verdict::Failed { .. } = verdict {
             let alert = matches!(rejection, Rejection::QueueRejected).then_some("queue-rejected");
-            error!(source, status, problem, outcome = "failed", alert, delivery_id, reason = %rejection, "request failed");
+            error!(source, status, problem, outcome, alert, delivery_id, reason = %rejection, "request failed");
         } else {
-            warn!(source, status, problem, outcome = "rejected", delivery_id, reason = %rejection, bytes = req.body.len(), "request rejected");
+            warn!(source, status, problem, outcome, delivery_id, reason = %rejection, bytes = req.body.len(), "request rejected");
         }
     }
 
@@ -408,7 +423,7 @@ impl<Q: Queue> Pipeline<Q> {
     ) -> Result<Option<Arc<crate::verify::SecretSet>>, Rejection> {
         let store = self.secrets.clone();
         let task = tokio::spawn(async move { store.refresh_fetching().await });
-        let (started, clock) = (SystemTime::now(), Instant::now());
+        let watch = Stopwatch::start();
         let refreshed = within(respond_by, task).await;
         // Noted only when the store was asked: a fixed secret, or one read too recently, is not.
         let fetched = match &refreshed {
@@ -416,12 +431,7 @@ impl<Q: Queue> Pipeline<Q> {
             Some(Err(_)) | None => Some(false),
         };
         if let Some(ok) = fetched {
-            trace.push(Call {
-                step: Step::SecretRefresh,
-                started,
-                elapsed: clock.elapsed(),
-                ok,
-            });
+            watch.note(trace, Step::SecretRefresh, ok);
         }
         match refreshed {
             Some(Ok((_, Ok(fresh)))) => Ok(fresh),

@@ -226,7 +226,11 @@ async fn stopped() {
         let mut term =
             match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
                 Ok(term) => term,
-                Err(_) => return std::future::pending().await,
+                // No SIGTERM handler to be had: Ctrl-C still stops it.
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
             };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
