@@ -1,6 +1,10 @@
 //! Reading a few values out of a JSON body by dotted path (`data.object.id`, `events.0.id`)
 //! without building the whole document: each step scans one object or array and borrows the
 //! value it wants, so a 4 MB body is scanned, not copied.
+//!
+//! A key repeated in one object reads as its last value, as serde_json's `Value`, Python's
+//! `json`, JavaScript's `JSON.parse` and Go's `encoding/json` read it: the envelope's id and type
+//! never disagree with what a consumer parsing the same `data` reads.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -99,7 +103,8 @@ impl<'de> Visitor<'de> for Pick<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut found = None;
         while let Some(hit) = map.next_key_seed(KeyIs(self.0))? {
-            if hit && found.is_none() {
+            // The last of repeated keys wins, as in every common JSON parser.
+            if hit {
                 found = Some(map.next_value::<&'de RawValue>()?);
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -202,9 +207,21 @@ mod tests {
     }
 
     #[test]
-    fn escaped_keys_match_and_the_first_of_repeated_keys_wins() {
+    fn escaped_keys_match_and_the_last_of_repeated_keys_wins() {
         let raw = doc(r#"{"a\u0062":"1","ab":"2"}"#);
-        assert_eq!(Doc::Json(&raw).text("ab").as_deref(), Some("1"));
+        assert_eq!(Doc::Json(&raw).text("ab").as_deref(), Some("2"));
+        // As serde_json's own Value reads it, at every level of a path.
+        let raw = doc(r#"{"d":{"t":"a"},"d":{"t":"b","t":"c"},"n":[1],"n":{"0":"x"}}"#);
+        let value: Value = serde_json::from_str(raw.get()).expect("json");
+        for path in ["d.t", "n.0"] {
+            let pointer = format!("/{}", path.replace('.', "/"));
+            assert_eq!(
+                Doc::Json(&raw).text(path).as_deref(),
+                value.pointer(&pointer).and_then(Value::as_str),
+                "{path}"
+            );
+        }
+        assert_eq!(Doc::Json(&raw).text("d.t").as_deref(), Some("c"));
     }
 
     #[test]

@@ -111,4 +111,38 @@ mod tests {
             assert_eq!(&got, want, "{value}");
         }
     }
+
+    /// A signed body with a repeated `type` is typed as every consumer reads it: by the last one
+    /// (serde_json, Python's json, JavaScript's JSON.parse), never by the first.
+    #[test]
+    fn a_repeated_key_reads_as_its_last_value() {
+        let body = br#"{"id":"evt_1","type":"charge.succeeded","created":1700000000,"data":{"object":{"id":"ch_1"}},"type":"charge.refunded"}"#;
+        let signed = crate::verify::engine::sign(
+            &SCHEME,
+            SECRET,
+            &crate::verify::engine::Signing {
+                body,
+                at: 1_700_000_000,
+                id: "",
+                url: None,
+                method: "POST",
+            },
+        )
+        .expect("signs");
+        let pairs: Vec<(&str, &str)> = signed
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let d = deliver(
+            crate::sources::Source::new("stripe", &SCHEME),
+            std::str::from_utf8(SECRET).expect("text"),
+            Request::post(&pairs, body, 1_700_000_000),
+        );
+        assert_eq!(d.reply.status, 202, "{}", d.text());
+        let data: serde_json::Value =
+            serde_json::from_slice(body).expect("serde_json reads it too");
+        assert_eq!(data["type"], "charge.refunded");
+        assert_eq!(d.envelopes[0]["type"], "stripe.charge.refunded");
+        assert_eq!(d.envelopes[0]["data"]["type"], "charge.refunded");
+    }
 }
