@@ -115,6 +115,13 @@ impl<'b> Envelope<'b> {
                 reason: "it must be 1 to 1024 bytes long",
             });
         }
+        // JSON data is an object or an array: every sender's event is one, and nothing else can
+        // become an envelope (an X CRC answer signs a token, which is neither).
+        if let Payload::Json(raw) = &draft.payload {
+            if !matches!(raw.get().as_bytes().first(), Some(b'{' | b'[')) {
+                return Err(NormalizeError::NotAnEvent);
+            }
+        }
         if draft.ty.chars().count() > MAX_TYPE_CHARS {
             return Err(NormalizeError::InvalidField {
                 field: "type",

@@ -15,8 +15,8 @@ use crate::json::Doc;
 use crate::normalize::{body_kind, BodyKind};
 use crate::response::{Rejection, Reply};
 use crate::scheme::{Handshake, Scheme};
-use crate::verify::engine::{hmac_sha256, query_param, B64};
-use crate::verify::{SecretSet, Unverified, Verified};
+use crate::verify::engine::{hmac_sha256, query_param};
+use crate::verify::{SecretSet, Unverified, Verified, VerifyError};
 
 /// Longest challenge echoed back: senders use short random tokens.
 const MAX_CHALLENGE: usize = 512;
@@ -26,7 +26,7 @@ const MAX_CHALLENGE: usize = 512;
 pub struct Context<'c> {
     /// Meta's `hub.verify_token`, as configured (`VERIFY_TOKEN`).
     pub verify_token: Option<&'c str>,
-    /// The active secrets (X's CRC answer is a MAC under the newest).
+    /// The active secrets (X's CRC answer and Braintree's are MACs under one of them).
     pub secrets: &'c SecretSet,
 }
 
@@ -88,13 +88,14 @@ fn answer_unsigned(
             Some(Ok(Reply::text(200, token)))
         }
         Handshake::XCrc if req.method == Method::GET => {
-            let token = q("crc_token").filter(|c| echoable(c))?;
-            let newest = ctx.secrets.iter().next()?;
-            let mac = hmac_sha256(newest.key(), token.as_bytes());
-            Some(Ok(Reply::json(
-                200,
-                &json!({ "response_token": format!("sha256={}", base64::Engine::encode(&B64, mac)) }),
-            )))
+            let token = q("crc_token")?;
+            // A token X would not send gets no MAC: the caller learns only "not verified".
+            if !crate::senders::x::crc_token(&token) {
+                return Some(Err(Rejection::Verify(VerifyError::MalformedSignature {
+                    header: "crc_token",
+                })));
+            }
+            Some(crate::senders::x::crc_answer(&token, req, ctx.secrets).map_err(Rejection::Verify))
         }
         Handshake::WooCommercePing if req.method == Method::POST => {
             // The creation ping is a form `webhook_id=<n>` with no signature, and must get 200.

@@ -114,7 +114,9 @@ impl Rejection {
             Self::Verify(_) => (400, "timestamp-out-of-tolerance"),
             Self::Normalize(e) => match e {
                 NormalizeError::UnsupportedMediaType(..) => (415, "unsupported-media-type"),
-                NormalizeError::InvalidJson { .. } => (400, "invalid-json"),
+                NormalizeError::InvalidJson { .. } | NormalizeError::NotAnEvent => {
+                    (400, "invalid-json")
+                }
                 NormalizeError::JsonTooDeep => (400, "json-too-deep"),
                 NormalizeError::InvalidForm(_) => (400, "invalid-form"),
                 NormalizeError::MissingField(_) => (400, "missing-field"),

@@ -39,6 +39,10 @@ pub enum NormalizeError {
     InvalidJson { line: usize, column: usize },
     #[error("the JSON is nested more than {MAX_JSON_DEPTH} levels deep")]
     JsonTooDeep,
+    /// A number, string, boolean or null: no sender's event is one, and an X CRC answer is the
+    /// signature of such a body (see `senders::x`).
+    #[error("the body is JSON but not an object or an array, as every webhook event is")]
+    NotAnEvent,
     #[error("the body is not a valid form: {0}")]
     InvalidForm(&'static str),
     #[error("the payload has no `{0}`, which this source always sends")]

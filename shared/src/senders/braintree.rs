@@ -155,6 +155,7 @@ fn verify(req: &Unverified<'_>, key: &[u8]) -> Result<bool, VerifyError> {
     if !payload
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"+=/\n".contains(&b))
+        || !is_base64_xml(&payload)
     {
         return Err(VerifyError::MalformedSignature { header: PAYLOAD });
     }
@@ -186,6 +187,18 @@ fn verify(req: &Unverified<'_>, key: &[u8]) -> Result<bool, VerifyError> {
                 | (expected.len() == given.len()
                     && bool::from(expected.as_bytes().ct_eq(given.as_bytes())))
         }))
+}
+
+/// Whether a payload is what Braintree sends: base64 of XML, whose first character (after any
+/// whitespace or byte-order mark) is `<`. Checked before any MAC is computed: the challenge
+/// answer is the same MAC over hex digits, which are base64 too but never decode to XML, so no
+/// answer can stand for a delivery's signature.
+fn is_base64_xml(payload: &str) -> bool {
+    let compact: String = payload.chars().filter(|c| *c != '\n').collect();
+    B64.decode(compact).is_ok_and(|xml| {
+        let xml = xml.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&xml);
+        xml.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
+    })
 }
 
 /// The answer to `GET ?bt_challenge=C` under `key` (`public_key:private_key`), as
@@ -388,6 +401,35 @@ mod tests {
         }
     }
 
+    /// An unsigned challenge gets a MAC under the key that verifies deliveries; it must never
+    /// verify one: its bytes (hex digits) are no Braintree payload.
+    #[test]
+    fn a_challenge_answer_never_verifies_a_delivery() {
+        for challenge in [
+            "20f9f8ed05f77439fe955c977e4c8a53",
+            "0123456789abcdef0123",
+            "ffffffffffffffffffffffffffffffff",
+        ] {
+            let answer = get(&format!("bt_challenge={challenge}")).text();
+            assert!(answer.starts_with("integration_public_key|"), "{answer}");
+            for payload in [challenge.to_owned(), format!("{challenge}\n")] {
+                let body = form(&answer, &payload);
+                assert_eq!(
+                    run(&[SECRET], &body),
+                    Err(VerifyError::MalformedSignature { header: PAYLOAD }),
+                    "{challenge}"
+                );
+                let d = deliver(
+                    crate::sources::Source::new("braintree", &SCHEME),
+                    SECRET,
+                    Request::post(&[FORM], &body, AT),
+                );
+                assert_eq!(d.reply.status, 401, "{}", d.text());
+                assert!(d.envelopes.is_empty());
+            }
+        }
+    }
+
     #[test]
     fn sdk_made_vectors() {
         assert_eq!(
@@ -420,7 +462,8 @@ mod tests {
             MISMATCH
         );
         assert_eq!(run(&[SECRET], &form(PAST_DUE_SIG, CHECK)), MISMATCH);
-        let changed = PAST_DUE.replacen("CiAg", "CiAh", 1);
+        // One byte of the XML changed (the fourth base64 group of the second line).
+        let changed = PAST_DUE.replacen("\ncGU9", "\ncGU8", 1);
         assert_eq!(run(&[SECRET], &form(PAST_DUE_SIG, &changed)), MISMATCH);
         // The SDK compares the hex as text: upper case is not its signature.
         let upper = format!(

@@ -281,9 +281,28 @@ impl Delivered {
 /// Runs `req` through the whole pipeline (handshakes, verification, normalization, an
 /// in-memory queue) for `source` with one secret, as the functions do.
 pub fn deliver(source: crate::sources::Source, secret: &str, req: Request<'_>) -> Delivered {
+    deliver_to(source, &[secret], req)
+}
+
+/// [`deliver`] with several active secrets, newest first (labelled `WEBHOOK_SECRET`,
+/// `WEBHOOK_SECRET_2`, …).
+pub fn deliver_to(source: crate::sources::Source, secrets: &[&str], req: Request<'_>) -> Delivered {
     let source: &'static crate::sources::Source = Box::leak(Box::new(source));
-    let key = source.decode_secret(secret).expect("secret");
-    let secrets = SecretSet::new(vec![Secret::new("WEBHOOK_SECRET", key)]).expect("secrets");
+    let secrets = SecretSet::new(
+        secrets
+            .iter()
+            .enumerate()
+            .map(|(i, secret)| {
+                let key = source.decode_secret(secret).expect("secret");
+                let label = match i {
+                    0 => "WEBHOOK_SECRET".to_owned(),
+                    n => format!("WEBHOOK_SECRET_{}", n + 1),
+                };
+                Secret::new(label, key)
+            })
+            .collect(),
+    )
+    .expect("secrets");
     let queue = crate::queue::MemoryQueue::default();
     let pipeline = crate::Pipeline::new(source, secrets, crate::config::Settings::default(), queue);
     let h = headers(req.headers);

@@ -107,6 +107,9 @@ mod tests {
         );
         assert_eq!(forged.reply.status, 401);
         assert!(forged.envelopes.is_empty());
+        // The MAC the answer carries is computed only for a request the secret signed: an
+        // unauthenticated caller never gets one (issue 16's audit of handshakes).
+        assert!(!forged.text().contains("encryptedToken"));
         let unsigned = deliver(
             source,
             SECRET,
@@ -118,6 +121,7 @@ mod tests {
         );
         assert_eq!(unsigned.reply.status, 401);
         assert!(unsigned.envelopes.is_empty());
+        assert!(!unsigned.text().contains("encryptedToken"));
     }
 
     #[test]

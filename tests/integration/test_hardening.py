@@ -1,0 +1,105 @@
+"""The second hostile round (issue 16), replayed against the compiled function (Lambda Runtime API
+and moto) and `inlet serve`: each case here was reproduced on the earlier main and must now be
+refused, or, for the ones that lost real events, must now queue them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from conftest import BIN_DIR, free_port, queue_depth, receive_all, wait_http
+from signers import api_event
+
+CLI = BIN_DIR / "inlet"
+X_SECRET = "x-consumer-secret"
+
+
+def x_signature(secret: str, body: bytes) -> str:
+    return "sha256=" + base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """`inlet serve` on a free port with the given extra environment; its base URL."""
+    procs = []
+
+    def start(extra_env: dict | None = None) -> str:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("INLET_") and k != "QUEUE_URL"}
+        env.update(extra_env or {})
+        log = open(tmp_path / f"serve-{port}.log", "wb")
+        p = subprocess.Popen([str(CLI), "serve", "--addr", f"127.0.0.1:{port}", "--spool", str(tmp_path / "spool"),
+                              "--idempotency-dir", str(tmp_path / "idempotency")],
+                             env=env, stdout=log, stderr=subprocess.STDOUT)
+        procs.append((p, log))
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + "/healthz")
+        return url
+
+    yield start
+    for p, log in procs:
+        p.kill()
+        p.wait()
+        log.close()
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+# --- 1. X's CRC is no signing oracle ------------------------------------------------------------
+
+EVENT = json.dumps({"for_user_id": "2244994945", "tweet_create_events": [{"id_str": "1700000000000000000"}]})
+
+
+def test_x_crc_signs_no_event_on_the_lambda_path(start_function, new_queue, sqs):
+    queue_url = new_queue()
+    fn = start_function("x", {"QUEUE_URL": queue_url, "WEBHOOK_SECRET": X_SECRET})
+    # The forgery: a CRC whose token is an event. The earlier main answered its signature.
+    query = urllib.parse.urlencode({"crc_token": EVENT})
+    resp = fn.invoke(api_event("v2", "x", [], b"", method="GET", query=query))
+    assert resp["statusCode"] == 401, resp
+    assert "response_token" not in resp["body"]
+    # A token X would send is answered; one that is valid JSON (a number) signs nothing queueable.
+    resp = fn.invoke(api_event("v2", "x", [], b"", method="GET", query="crc_token=1700000000"))
+    assert resp["statusCode"] == 200, resp
+    answer = json.loads(resp["body"])["response_token"]
+    assert answer == x_signature(X_SECRET, b"1700000000")
+    resp = fn.invoke(api_event("v2", "x", [("Content-Type", "application/json"),
+                                          ("x-twitter-webhooks-signature", answer)], b"1700000000"))
+    assert resp["statusCode"] == 400, resp
+    assert json.loads(resp["body"])["type"] == "urn:inlet:problem:invalid-json"
+    # A CRC X signed (over the raw query string) is answered; a forged signature is refused.
+    query = "crc_token=9b4507b3-9040-4669-9ca3-6b94edb50553&nonce=MTcwMDAwMDAwMA"
+    signed = [("x-twitter-webhooks-signature", x_signature(X_SECRET, query.encode()))]
+    resp = fn.invoke(api_event("v2", "x", signed, b"", method="GET", query=query))
+    assert resp["statusCode"] == 200, resp
+    forged = [("x-twitter-webhooks-signature", x_signature("guess", query.encode()))]
+    resp = fn.invoke(api_event("v2", "x", forged, b"", method="GET", query=query))
+    assert resp["statusCode"] == 401, resp
+    assert queue_depth(sqs, queue_url) == 0
+
+
+def test_x_crc_signs_no_event_on_the_local_server(serve, tmp_path):
+    url = serve({"INLET_X_SECRET": X_SECRET})
+    status, body = http("GET", f"{url}/webhooks/x?" + urllib.parse.urlencode({"crc_token": EVENT}))
+    assert status == 401, body
+    assert b"response_token" not in body
+    status, body = http("GET", f"{url}/webhooks/x?crc_token=challenge_string")
+    assert status == 200, body
+    assert json.loads(body)["response_token"] == x_signature(X_SECRET, b"challenge_string")
+    assert not (tmp_path / "spool").exists() or not list((tmp_path / "spool").iterdir())
