@@ -226,7 +226,7 @@ pub fn from_env(env: &Env, name: &'static str) -> Result<Scheme, ConfigError> {
         subject,
         time: Box::leak(time.into_boxed_slice()),
         body,
-        evidence: Evidence::Docs,
+        evidence: Evidence::Configured,
         ..Scheme::BASE
     };
     scheme.check().map_err(|problem| {

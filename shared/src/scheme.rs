@@ -73,7 +73,7 @@ impl Scheme {
         body: Body::JSON,
         handshakes: &[],
         custom: None,
-        evidence: Evidence::Docs,
+        evidence: Evidence::Docs(""),
         note: "",
         accepted: 202,
     };
@@ -447,8 +447,12 @@ pub enum Evidence {
     SdkPending(&'static str),
     /// Known-answer vectors published by the sender or its SDK's tests.
     Vectors,
-    /// Vectors we derived from the sender's documentation (no SDK or published vector exists).
-    Docs,
+    /// Vectors we derived from the sender's documentation (no SDK or published vector exists),
+    /// cross-checked against this independent open-source implementation (the sender's own
+    /// sample or sending code, or another project's verifier), named in the sender's file.
+    Docs(&'static str),
+    /// A scheme configured at deploy time (the custom scheme): its settings' unit tests.
+    Configured,
 }
 
 impl fmt::Display for Evidence {
@@ -457,7 +461,8 @@ impl fmt::Display for Evidence {
             Self::Sdk(sdk) => write!(f, "SDK {sdk}"),
             Self::SdkPending(sdk) => write!(f, "vectors + round trips (SDK oracle {sdk}: to do)"),
             Self::Vectors => f.write_str("published vectors"),
-            Self::Docs => f.write_str("docs"),
+            Self::Docs(check) => write!(f, "docs, cross-checked: {check}"),
+            Self::Configured => f.write_str("configured"),
         }
     }
 }

@@ -5,6 +5,7 @@ refused, or, for the ones that lost real events, must now queue them."""
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import hmac
 import json
@@ -103,3 +104,29 @@ def test_x_crc_signs_no_event_on_the_local_server(serve, tmp_path):
     assert status == 200, body
     assert json.loads(body)["response_token"] == x_signature(X_SECRET, b"challenge_string")
     assert not (tmp_path / "spool").exists() or not list((tmp_path / "spool").iterdir())
+
+
+# --- 2. Zendesk signs timestamp then body -------------------------------------------------------
+
+def test_a_zendesk_delivery_signed_as_its_docs_say_is_queued(start_function, new_queue, sqs):
+    """`base64(HMACSHA256(TIMESTAMP + BODY))`, computed as n8n's Zendesk trigger computes it."""
+    secret = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
+    queue_url = new_queue()
+    fn = start_function("zendesk", {"QUEUE_URL": queue_url, "WEBHOOK_SECRET": secret})
+    ts = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = json.dumps({"type": "zen:event-type:ticket.created", "account_id": 12514403,
+                       "id": "2b24ef10-19d4-4740-93cf-8f98ec4776c0", "time": ts,
+                       "zendesk_event_version": "2022-06-20", "subject": "zen:ticket:12",
+                       "detail": {"id": "12"}, "event": {}}).encode()
+    sig = base64.b64encode(hmac.new(secret.encode(), ts.encode() + body, hashlib.sha256).digest()).decode()
+    headers = [("Content-Type", "application/json"), ("X-Zendesk-Webhook-Signature", sig),
+               ("X-Zendesk-Webhook-Signature-Timestamp", ts),
+               ("X-Zendesk-Webhook-Invocation-Id", "8350205582")]
+    resp = fn.invoke(api_event("v2", "zendesk", headers, body))
+    assert resp["statusCode"] == 202, resp
+    [message] = receive_all(sqs, queue_url)
+    assert json.loads(message["Body"])["type"] == "zendesk.zen:event-type:ticket.created"
+    # The order the earlier main verified (body then timestamp) is not Zendesk's.
+    old = base64.b64encode(hmac.new(secret.encode(), body + ts.encode(), hashlib.sha256).digest()).decode()
+    headers[1] = ("X-Zendesk-Webhook-Signature", old)
+    assert fn.invoke(api_event("v2", "zendesk", headers, body))["statusCode"] == 401

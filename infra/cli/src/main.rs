@@ -258,7 +258,10 @@ fn senders_markdown() -> String {
             inlet::scheme::Evidence::SdkPending(_) | inlet::scheme::Evidence::Vectors => {
                 "published vectors".to_owned()
             }
-            inlet::scheme::Evidence::Docs => "vectors derived from docs".to_owned(),
+            inlet::scheme::Evidence::Docs(check) => {
+                format!("vectors derived from docs, cross-checked with {check}")
+            }
+            inlet::scheme::Evidence::Configured => "the settings' tests".to_owned(),
         };
         out.push_str(&format!(
             "| `{}` | {} | {} `{}` | {}{} | {}{} | {} | {} | {} |\n",

@@ -25,6 +25,7 @@ pub const SCHEME: Scheme = Scheme {
         Loc::Json("repository.full_name"),
         Loc::Json("repository.slug"),
     ],
+    evidence: Evidence::Docs("go-github ValidateSignature, as akuity/kargo uses it"),
     note: "id and type are unsigned headers (validated); duplicates by body digest; a webhook without a secret is unsigned and refused",
     ..Scheme::BASE
 };

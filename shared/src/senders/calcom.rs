@@ -20,6 +20,7 @@ pub const SCHEME: Scheme = Scheme {
     subject: &[Loc::Json("payload.uid")],
     time: &[TimeLoc::At(Loc::Json("createdAt"), Unit::Rfc3339)],
     body: Body::ANY,
+    evidence: Evidence::Docs("Cal.com's own sender, sendPayload.ts"),
     note: "no event id is sent: the id is the body digest; `no-secret-provided` is refused",
     ..Scheme::BASE
 };

@@ -26,7 +26,7 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Required(Loc::Json("event"))],
     subject: &[Loc::Json("payload.uri"), Loc::Json("payload.event")],
     time: &[TimeLoc::At(Loc::Json("created_at"), Unit::Rfc3339)],
-    evidence: Evidence::Docs,
+    evidence: Evidence::Docs("n8n's Calendly trigger"),
     note: "no event id in the payload: the id is the body digest; no SDK window, so 300 s",
     ..Scheme::BASE
 };

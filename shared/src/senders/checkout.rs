@@ -17,6 +17,7 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Required(Loc::Json("type"))],
     subject: &[Loc::Json("data.id")],
     time: &[TimeLoc::At(Loc::Json("created_on"), Unit::Rfc3339)],
+    evidence: Evidence::Docs("Checkout.com's PrestaShop plugin"),
     note: "only Cko-Signature is verified; a workflow's optional Authorization header is ignored",
     ..Scheme::BASE
 };

@@ -18,6 +18,7 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Required(Loc::Json("type"))],
     subject: &[Loc::Json("project.slug")],
     time: &[TimeLoc::At(Loc::Json("happened_at"), Unit::Rfc3339)],
+    evidence: Evidence::Docs("CircleCI's webhooks-consumer-sample"),
     ..Scheme::BASE
 };
 

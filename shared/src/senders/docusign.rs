@@ -37,7 +37,7 @@ pub const SCHEME: Scheme = Scheme {
         form: Form::No,
         other: true,
     },
-    evidence: Evidence::Docs,
+    evidence: Evidence::Docs("DocuSign's code-examples-node and connect-node-listener-aws"),
     note: "the HMAC key is used as-is, not base64-decoded; no timestamp is signed; no event id and retries change retryCount: the id is the body digest",
     ..Scheme::BASE
 };

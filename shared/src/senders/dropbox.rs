@@ -19,6 +19,7 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Lit("notification")],
     subject: &[Loc::Json("list_folder.accounts.0")],
     handshakes: &[Handshake::DropboxChallenge],
+    evidence: Evidence::Docs("Dropbox's mdwebhook sample"),
     note: "notifications only (fetch the changes with the API); no id is sent: the id is the body digest",
     ..Scheme::BASE
 };

@@ -34,6 +34,7 @@ pub const SCHEME: Scheme = Scheme {
         other: false,
     },
     custom: Some(&FormPayload),
+    evidence: Evidence::Docs("Gitea's own sender, services/webhook/deliver.go"),
     note: "id and type are unsigned headers (validated); duplicates by body digest; form hooks sign the JSON in `payload`; GET hooks are not supported",
     ..Scheme::BASE
 };

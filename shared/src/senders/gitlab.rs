@@ -40,6 +40,7 @@ pub const SCHEME: Scheme = Scheme {
         Loc::Json("group_path"),
     ],
     custom: Some(&EventName),
+    evidence: Evidence::Docs("GitLab's own sender, web_hook_service.rb; akuity/kargo"),
     note: "a shared token signs nothing: id (Idempotency-Key) and type (object_kind) are unsigned; duplicates by body digest",
     ..Scheme::BASE
 };

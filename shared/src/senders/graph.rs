@@ -37,6 +37,7 @@ pub const SCHEME: Scheme = Scheme {
     subject: &[Loc::Json("value.0.resource")],
     handshakes: &[Handshake::GraphValidation],
     custom: Some(&EveryClientState),
+    evidence: Evidence::Docs("Microsoft's aspnetcore-webhooks-sample"),
     note: "clientState is a shared token, checked on every notification of a batch; no id is sent: the id is the body digest; type from the first notification",
     ..Scheme::BASE
 };

@@ -18,6 +18,7 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Required(Loc::Json("topic"))],
     subject: &[Loc::Json("data.item.id")],
     time: &[TimeLoc::At(Loc::Json("created_at"), Unit::Seconds)],
+    evidence: Evidence::Docs("Intercom's intercom-webhooks samples"),
     ..Scheme::BASE
 };
 

@@ -21,6 +21,7 @@ pub const SCHEME: Scheme = Scheme {
         Loc::Json("data.attributes.updated_at"),
         Unit::Rfc3339,
     )],
+    evidence: Evidence::Docs("lmsqueezy/laravel and lmsqueezy/nextjs-billing"),
     note: "no event id is sent: the id is the body digest",
     ..Scheme::BASE
 };

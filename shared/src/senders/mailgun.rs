@@ -35,7 +35,7 @@ pub const SCHEME: Scheme = Scheme {
     ],
     time: &[TimeLoc::Signed],
     custom: Some(&Token),
-    evidence: Evidence::Docs,
+    evidence: Evidence::Docs("mailgun-php Webhook.php"),
     note: "only timestamp and token are signed, not the event data: the id is the single-use token, so turn the idempotency store on (window of at least 300 s) to refuse replays; legacy form webhooks are not supported",
     ..Scheme::BASE
 };

@@ -23,6 +23,7 @@ pub const SCHEME: Scheme = Scheme {
     ],
     subject: &[Loc::Json("entry.0.id")],
     handshakes: &[Handshake::MetaSubscribe],
+    evidence: Evidence::Docs("Meta's messenger-platform-samples"),
     note: "no stable id is sent: the id is the body digest; type from object and the first change's field; needs VERIFY_TOKEN",
     ..Scheme::BASE
 };

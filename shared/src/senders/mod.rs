@@ -138,6 +138,16 @@ mod tests {
             s.check().unwrap_or_else(|e| panic!("{}: {e}", s.name));
             assert!(names.insert(s.name), "{} is listed twice", s.name);
             assert!(!s.title.is_empty(), "{} has no title", s.name);
+            // A sender verified only by vectors derived from its docs names the independent
+            // implementation they were cross-checked against (issue 16: Zendesk's docs-derived
+            // vector passed while every real delivery would have been refused).
+            if let crate::scheme::Evidence::Docs(check) = s.evidence {
+                assert!(
+                    !check.is_empty(),
+                    "{}: docs-derived vectors with no cross-check",
+                    s.name
+                );
+            }
         }
     }
 }

@@ -26,6 +26,7 @@ pub const SCHEME: Scheme = Scheme {
     ],
     time: &[TimeLoc::At(Loc::Json("eventTime"), Unit::Rfc3339)],
     handshakes: &[Handshake::OktaVerification],
+    evidence: Evidence::Docs("Okta's developer-docs sample; webhookx"),
     note: "the Authorization value is a shared token: nothing is signed; duplicates by body digest; type from the first of data.events[]",
     ..Scheme::BASE
 };

@@ -34,6 +34,7 @@ pub const SCHEME: Scheme = Scheme {
         TimeLoc::At(Loc::Json("ChangedAt"), Unit::Rfc3339),
     ],
     custom: Some(&Inbound),
+    evidence: Evidence::Docs("Postmark's postmark-skills"),
     note: "Basic credentials in the webhook URL (secret `user:password`) sign nothing; no id is sent: the id is the body digest",
     ..Scheme::BASE
 };

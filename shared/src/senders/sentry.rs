@@ -27,6 +27,7 @@ pub const SCHEME: Scheme = Scheme {
         Loc::Json("data.comment.issue_id"),
         Loc::Json("installation.uuid"),
     ],
+    evidence: Evidence::Docs("Sentry's own sender, sentry_app.py"),
     note: "resource and Request-ID are unsigned headers (validated); duplicates by body digest; Sentry-Hook-Timestamp is not signed and not checked",
     ..Scheme::BASE
 };

@@ -56,6 +56,7 @@ pub const SCHEME: Scheme = Scheme {
         TimeLoc::At(Loc::Json("chat_join_request.date"), Unit::Seconds),
     ],
     ty: &[TypePart::KeyOf(KINDS)],
+    evidence: Evidence::Docs("n8n's Telegram trigger"),
     note: "a shared token signs nothing: update_id and the type are unsigned; duplicates by body digest",
     ..Scheme::BASE
 };

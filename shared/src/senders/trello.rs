@@ -2,7 +2,9 @@
 //! exactly as given when the webhook was created (set `PUBLIC_URL` to it) and the key the
 //! application's (OAuth) secret, not a token. Id (`action.id`), type (`action.type`, e.g.
 //! `trello.updatecard`), subject (`model.id`) and time (`action.date`) come from the signed body.
-//! Creating a webhook sends a `HEAD` to the URL, answered 200. No timestamp is signed.
+//! Creating a webhook sends a `HEAD` to the URL, answered 200. No timestamp is signed. Bodies with
+//! non-ASCII text are signed as their UTF-8 bytes: Trello's api-docs once said "binary strings",
+//! and its commit e47b0d5b (2016) removed that caveat because Trello had fixed it.
 
 use crate::scheme::*;
 
@@ -22,7 +24,8 @@ pub const SCHEME: Scheme = Scheme {
     subject: &[Loc::Json("model.id")],
     time: &[TimeLoc::At(Loc::Json("action.date"), Unit::Rfc3339)],
     handshakes: &[Handshake::TrelloHead],
-    note: "signs the callback URL: set PUBLIC_URL to it exactly; bodies with non-ASCII text are UNCONFIRMED (old Trello docs say it signed them as binary strings)",
+    evidence: Evidence::Docs("n8n's Trello trigger; Trello's api-docs"),
+    note: "signs the callback URL: set PUBLIC_URL to it exactly; the body is signed as its UTF-8 bytes",
     ..Scheme::BASE
 };
 

@@ -33,7 +33,7 @@ pub const SCHEME: Scheme = Scheme {
     ],
     time: &[TimeLoc::Signed],
     handshakes: &[Handshake::TwitchCallbackVerification],
-    evidence: Evidence::Docs,
+    evidence: Evidence::Docs("Twitch CLI, forward_event.go"),
     note: "the message type in the envelope type is an unsigned header; the message id is signed",
     ..Scheme::BASE
 };

@@ -20,6 +20,7 @@ pub const SCHEME: Scheme = Scheme {
         Loc::Json("form_response.submitted_at"),
         Unit::Rfc3339,
     )],
+    evidence: Evidence::Docs("n8n's Typeform trigger"),
     ..Scheme::BASE
 };
 

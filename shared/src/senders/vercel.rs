@@ -20,6 +20,7 @@ pub const SCHEME: Scheme = Scheme {
         Loc::Json("payload.project.id"),
     ],
     time: &[TimeLoc::At(Loc::Json("createdAt"), Unit::Millis)],
+    evidence: Evidence::Docs("Vercel's example-marketplace-integration; Hookdeck's webhook-skills"),
     ..Scheme::BASE
 };
 

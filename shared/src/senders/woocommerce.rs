@@ -22,6 +22,7 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Required(Loc::Header("x-wc-webhook-topic"))],
     subject: &[Loc::Json("id")],
     handshakes: &[Handshake::WooCommercePing],
+    evidence: Evidence::Docs("n8n's WooCommerce trigger"),
     note: "id is the body digest: X-WC-Webhook-Delivery-ID repeats within a second; the topic is an unsigned header (validated)",
     ..Scheme::BASE
 };

@@ -43,6 +43,7 @@ pub const SCHEME: Scheme = Scheme {
     subject: &[Loc::Json("for_user_id")],
     handshakes: &[Handshake::XCrc],
     ty: &[TypePart::KeyOf(KINDS)],
+    evidence: Evidence::Vectors,
     note: "no id is sent: the id is the body digest; the type is the event array's key",
     ..Scheme::BASE
 };
@@ -140,6 +141,44 @@ mod tests {
             SECRET.as_bytes(),
             BODY,
             &[("x-twitter-webhooks-signature", SIG)],
+        );
+    }
+
+    /// X's autohook library, `test/signature.js` (github.com/twitterdev/autohook): a delivery's
+    /// body, and a query string as a CRC's signature covers it, under the consumer secret `test`.
+    #[test]
+    fn published_vectors() {
+        vector(
+            &SCHEME,
+            b"test",
+            br#"{"test_number":1,"test_string":"two"}"#,
+            &[(
+                "x-twitter-webhooks-signature",
+                "sha256=YWHphPn/JFq43jkF0y4/w8R/SelmLjvpunhVFY8JhlI=",
+            )],
+        );
+        let h = headers(&[(
+            "x-twitter-webhooks-signature",
+            "sha256=25Cu3iwbbiqBTwQRzcKJZwisjf736V2Q8UaTlkfLSoc=",
+        )]);
+        let secrets = crate::verify::SecretSet::new(vec![crate::verify::Secret::new(
+            "WEBHOOK_SECRET",
+            b"test".to_vec(),
+        )])
+        .expect("secrets");
+        let req = |query| crate::verify::Unverified {
+            method: &http::Method::GET,
+            headers: &h,
+            body: b"",
+            query,
+            url: None,
+        };
+        assert!(super::crc_answer("challenge", &req("test=1&other_test=2"), &secrets).is_ok());
+        assert_eq!(
+            super::crc_answer("challenge", &req("test=1&other_test=3"), &secrets).map(|_| ()),
+            Err(VerifyError::SignatureMismatch {
+                header: "x-twitter-webhooks-signature"
+            })
         );
     }
 

@@ -24,6 +24,7 @@ pub const SCHEME: Scheme = Scheme {
     ],
     subject: &[Loc::Json("events.0.resourceId")],
     handshakes: &[Handshake::XeroIntent],
+    evidence: Evidence::Docs("Xero's XeroWebhooksReceiver and xero-php-webhook"),
     note: "a delivery is a batch with no id: id is the body digest, type and subject from the first event; answered 200",
     accepted: 200,
     ..Scheme::BASE

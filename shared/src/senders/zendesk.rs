@@ -1,13 +1,14 @@
-//! Zendesk: `X-Zendesk-Webhook-Signature: <base64 HMAC-SHA256>` under the webhook's signing
-//! secret (used as UTF-8 although it looks like base64), with the timestamp (ISO 8601, e.g.
-//! `2021-07-25T10:00:00Z`) in `X-Zendesk-Webhook-Signature-Timestamp`. Trap: Zendesk's docs
-//! contradict themselves on the order: the current "Verifying webhook authenticity" page says
-//! `TIMESTAMP + BODY`, an earlier revision says body then timestamp, and the only published
-//! vector (secret `HRkRd4…zeA=`, body `{"say": "hello"}`) matches `{raw body}{timestamp}`, which
-//! is what this scheme verifies until a captured delivery settles it. Zendesk states no window:
-//! 300 s. The id is the unsigned `X-Zendesk-Webhook-Invocation-Id` (the body digest keys
-//! duplicates); event-subscription payloads give the type and subject, trigger payloads are
-//! whatever the trigger defines (JSON, form or XML, kept as sent).
+//! Zendesk: `X-Zendesk-Webhook-Signature: <base64 HMAC-SHA256>` of `{timestamp}{raw body}` under
+//! the webhook's signing secret (used as UTF-8 although it looks like base64), with the timestamp
+//! (ISO 8601, e.g. `2021-07-25T10:00:00Z`) in `X-Zendesk-Webhook-Signature-Timestamp`, as
+//! developer.zendesk.com's "Verifying webhook authenticity" says: `base64(HMACSHA256(TIMESTAMP +
+//! BODY))`. Trap: an older revision of that page said body then timestamp, with a vector (secret
+//! `HRkRd4…zeA=`, body `{"say": "hello"}`) that matches only that order; every verifier of real
+//! deliveries found signs timestamp first (n8n's Zendesk trigger, Pipedream's Zendesk source,
+//! GOV.UK One Login's txma-ticf-integration, island.is, webhookx), so the old vector is kept as a
+//! refusal. Zendesk states no window: 300 s. The id is the unsigned
+//! `X-Zendesk-Webhook-Invocation-Id`; event-subscription payloads give the type and subject,
+//! trigger payloads are whatever the trigger defines (JSON, form or XML, kept as sent).
 
 use crate::scheme::*;
 
@@ -19,7 +20,7 @@ pub const SCHEME: Scheme = Scheme {
         format: Format::Plain,
         all: false,
     },
-    signed: &[Part::Body, Part::Timestamp],
+    signed: &[Part::Timestamp, Part::Body],
     encoding: Encoding::Base64,
     timestamp: Some(Timestamp {
         at: &[Loc::Header("x-zendesk-webhook-signature-timestamp")],
@@ -31,8 +32,8 @@ pub const SCHEME: Scheme = Scheme {
     subject: &[Loc::Json("subject")],
     time: &[TimeLoc::At(Loc::Json("time"), Unit::Rfc3339), TimeLoc::Signed],
     body: Body::ANY,
-    evidence: Evidence::Vectors,
-    note: "signed content is body then timestamp, as the published vector shows (Zendesk's docs say timestamp then body: unsettled); no documented window, so 300 s; the invocation id is an unsigned header (duplicates by body digest); only POST is accepted",
+    evidence: Evidence::Docs("n8n's Zendesk trigger; Pipedream; GOV.UK One Login; island.is"),
+    note: "signed content is timestamp then body, as Zendesk's current docs and every independent verifier say (an older docs vector had body then timestamp); no documented window, so 300 s; the invocation id is an unsigned header; only POST is accepted",
     ..Scheme::BASE
 };
 
@@ -45,39 +46,75 @@ mod tests {
     use crate::senders::testing::*;
     use crate::verify::VerifyError;
 
-    /// developer.zendesk.com event-connectors "Verifying webhook authenticity" (older revision).
-    const SECRET: &[u8] = b"HRkRd4BeOAoUkfZr-mhauJT64rvBASlJRoIyPsd3zeA=";
-    const BODY: &[u8] = br#"{"say": "hello"}"#;
-    const TS: &str = "2021-07-25T10:00:00Z";
-    const SIG: &str = "tRDSF7URY8BLCDlaBcQ7FHu051Zk+aAB0NKMP53teMw=";
+    /// The static test secret Zendesk's "Verifying webhook authenticity" page gives for test
+    /// webhooks.
+    const SECRET: &[u8] = b"dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==";
+    const BODY: &[u8] = br#"{"type":"zen:event-type:ticket.created","account_id":12514403,"id":"2b24ef10-19d4-4740-93cf-8f98ec4776c0","time":"2023-11-14T22:13:20Z","zendesk_event_version":"2022-06-20","subject":"zen:ticket:12","detail":{"id":"12","subject":"Help","status":"NEW"},"event":{}}"#;
+    const TS: &str = "2023-11-14T22:13:20Z";
+    /// base64(HMAC-SHA256(TIMESTAMP + BODY)) as the current docs and n8n's Zendesk trigger
+    /// compute it (Python's hmac); derived, not published.
+    const SIG: &str = "nwNBZ0FP6wJiPo1ru/kJ0TXIiI6/wuG0vj7I/l5yQyU=";
     const SIG_HEADER: &str = "x-zendesk-webhook-signature";
     const TS_HEADER: &str = "x-zendesk-webhook-signature-timestamp";
 
     #[test]
-    fn published_vector_is_body_then_timestamp() {
+    fn timestamp_then_body_as_the_current_docs_say() {
         vector(&SCHEME, SECRET, BODY, &[(SIG_HEADER, SIG), (TS_HEADER, TS)]);
-        // What the current docs' order (timestamp + body) gives, computed with Python's hmac:
-        // not what the vector says, so it does not verify here.
+        // Body then timestamp (the same inputs, Python's hmac) is not Zendesk's signature.
         assert_eq!(
             check(
                 &SCHEME,
                 &[SECRET],
                 &[
-                    (SIG_HEADER, "Rry/4TtIdFyawtXXp8QdI6tlAUUQ/5kL1OTp5qo/ZIk="),
+                    (SIG_HEADER, "c0YIC5NVcoxEGfTRQniXHZrRIXWlFVi/GYy8KR5wioA="),
                     (TS_HEADER, TS)
                 ],
                 BODY,
-                1_627_207_200
+                1_700_000_000
             ),
             Err(VerifyError::SignatureMismatch { header: SIG_HEADER })
         );
+    }
+
+    /// The older docs revision's vector (secret `HRkRd4…`, `{"say": "hello"}`) matches only body
+    /// then timestamp: refused now. The same inputs in the current order verify.
+    #[test]
+    fn the_old_docs_vector_is_the_old_order() {
+        let secret: &[u8] = b"HRkRd4BeOAoUkfZr-mhauJT64rvBASlJRoIyPsd3zeA=";
+        let body: &[u8] = br#"{"say": "hello"}"#;
+        let ts = "2021-07-25T10:00:00Z";
+        let at = 1_627_207_200;
+        assert_eq!(
+            check(
+                &SCHEME,
+                &[secret],
+                &[
+                    (SIG_HEADER, "tRDSF7URY8BLCDlaBcQ7FHu051Zk+aAB0NKMP53teMw="),
+                    (TS_HEADER, ts)
+                ],
+                body,
+                at
+            ),
+            Err(VerifyError::SignatureMismatch { header: SIG_HEADER })
+        );
+        check(
+            &SCHEME,
+            &[secret],
+            &[
+                (SIG_HEADER, "Rry/4TtIdFyawtXXp8QdI6tlAUUQ/5kL1OTp5qo/ZIk="),
+                (TS_HEADER, ts),
+            ],
+            body,
+            at,
+        )
+        .expect("timestamp + body verifies");
     }
 
     #[test]
     fn the_secret_is_not_base64_decoded() {
         use crate::verify::engine::decode_secret;
         assert_eq!(
-            decode_secret(&SCHEME, "HRkRd4BeOAoUkfZr-mhauJT64rvBASlJRoIyPsd3zeA=").expect("key"),
+            decode_secret(&SCHEME, "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==").expect("key"),
             SECRET.to_vec()
         );
     }
@@ -99,16 +136,16 @@ mod tests {
                 VerifyError::MissingHeader { header: TS_HEADER },
             ),
             (
-                &[(SIG_HEADER, SIG), (TS_HEADER, "1627207200")],
+                &[(SIG_HEADER, SIG), (TS_HEADER, "1700000000")],
                 VerifyError::InvalidTimestamp { header: TS_HEADER },
             ),
             (
-                &[(SIG_HEADER, SIG), (TS_HEADER, "2021-07-25T10:00:00+00:00")],
+                &[(SIG_HEADER, SIG), (TS_HEADER, "2023-11-14T22:13:20+00:00")],
                 VerifyError::SignatureMismatch { header: SIG_HEADER },
             ),
         ];
         for (pairs, want) in cases {
-            let got = check(&SCHEME, &[SECRET], pairs, BODY, 1_627_207_200).expect_err("fails");
+            let got = check(&SCHEME, &[SECRET], pairs, BODY, 1_700_000_000).expect_err("fails");
             assert_eq!(&got, want, "{pairs:?}");
         }
     }

@@ -34,7 +34,7 @@ pub const SCHEME: Scheme = Scheme {
     ],
     time: &[TimeLoc::At(Loc::Json("event_ts"), Unit::Millis)],
     handshakes: &[Handshake::ZoomUrlValidation],
-    evidence: Evidence::Docs,
+    evidence: Evidence::Docs("Zoom's webhook-sample"),
     note: "no event id in the payload: the id is the body digest; no SDK window, so 300 s",
     ..Scheme::BASE
 };
