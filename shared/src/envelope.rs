@@ -42,18 +42,32 @@ pub struct Envelope<'b> {
     payload: Payload<'b>,
     /// When Inlet received the request (RFC 3339).
     inletreceivedat: String,
-    /// Hex SHA-256 of the raw body as received.
+    /// Hex SHA-256 of the raw bytes `data` holds: the body as received, or for one event of a
+    /// batch, that event's bytes as they stand in the body.
     inletbodysha256: String,
     /// Which verification scheme passed.
     inletverification: String,
     /// Which active secret matched (its label, never its value): tells when an old secret is unused.
     inletsecret: String,
-    /// The idempotency key: the envelope id, or for senders whose id is not signed, the body digest.
+    /// For one event of a batch: hex SHA-256 of the whole delivery, shared by its events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inletbatchsha256: Option<String>,
+    /// For one event of a batch: its position in the delivery, from 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inletbatchindex: Option<usize>,
+    /// For one event of a batch: how many events the delivery held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inletbatchsize: Option<usize>,
+    /// The idempotency key (see [`Envelope::key`]); `None` for a sender whose identical bytes can
+    /// be distinct events and that sends no delivery id: nothing is suppressed.
     #[serde(skip)]
-    key: String,
+    key: Option<String>,
     /// The content type of the raw body, which a claim-checked payload keeps.
     #[serde(skip)]
     body_content_type: String,
+    /// For one event of a batch, its bytes in the body.
+    #[serde(skip)]
+    event_bytes: Option<&'b [u8]>,
 }
 
 /// What a source decides; the envelope adds the rest.
@@ -67,6 +81,18 @@ pub(crate) struct Draft<'b> {
     pub payload: Payload<'b>,
     /// What duplicates are recognised by (see [`Envelope::key`]).
     pub key: KeyBasis,
+    /// For one event of a batch: its bytes in the body, and where it stands in the delivery.
+    pub event: Option<InBatch<'b>>,
+}
+
+/// One event of a batch: the bytes `data` holds, its position, how many there are, and the hex
+/// SHA-256 of the whole delivery (computed once for all its events).
+#[derive(Debug, Clone)]
+pub(crate) struct InBatch<'b> {
+    pub bytes: &'b [u8],
+    pub index: usize,
+    pub size: usize,
+    pub delivery_sha256: String,
 }
 
 /// What a delivery's idempotency key is made from.
@@ -74,9 +100,16 @@ pub(crate) struct Draft<'b> {
 pub(crate) enum KeyBasis {
     /// The envelope id: the signature covers it, and the sender never reuses it.
     Id,
-    /// `sha256:<hex digest of the signed body>` (the body digest the envelope carries anyway),
-    /// for senders whose id is not signed (GitHub) or not unique.
+    /// `sha256:<hex digest of the signed bytes>` (the digest the envelope carries anyway), for
+    /// senders whose id is not signed or not unique and whose identical bytes are always a retry.
     BodyDigest,
+    /// The digest and the (unsigned) id together, `sha256:<hex>/<id>`: for senders whose
+    /// identical bytes can be distinct events told apart by a delivery id (GitHub's
+    /// `X-GitHub-Delivery`), which a retry repeats.
+    DigestAndId,
+    /// Nothing: identical bytes can be distinct events and nothing tells a retry apart, so every
+    /// delivery is queued (the envelope id is made unique for it).
+    None,
 }
 
 /// `data` (JSON kept as sent, or built from a form), `data_base64` (anything else), or a
@@ -128,21 +161,34 @@ impl<'b> Envelope<'b> {
                 reason: "the event type must be at most 256 characters long",
             });
         }
-        // A body sent without a content type was read as the draft says (JSON).
-        let body_content_type = verified
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .unwrap_or(&draft.content_type)
-            .to_owned();
-        let body_sha256 = hex::encode(Sha256::digest(verified.body()));
+        // A body sent without a content type was read as the draft says (JSON); one event of a
+        // batch is JSON whatever the body's type says.
+        let body_content_type = match &draft.event {
+            Some(_) => draft.content_type.clone(),
+            None => verified
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .unwrap_or(&draft.content_type)
+                .to_owned(),
+        };
+        // The bytes `data` holds: the body, or one event of it.
+        let bytes = draft.event.as_ref().map_or(verified.body(), |e| e.bytes);
+        let body_sha256 = hex::encode(Sha256::digest(bytes));
+        let event_bytes = draft.event.as_ref().map(|e| e.bytes);
+        let (inletbatchsha256, inletbatchindex, inletbatchsize) = match draft.event {
+            Some(e) => (Some(e.delivery_sha256), Some(e.index), Some(e.size)),
+            None => (None, None, None),
+        };
         Ok(Self {
             specversion: "1.0",
             key: match draft.key {
-                KeyBasis::Id => draft.id.clone(),
-                KeyBasis::BodyDigest => format!("sha256:{body_sha256}"),
+                KeyBasis::Id => Some(draft.id.clone()),
+                KeyBasis::BodyDigest => Some(format!("sha256:{body_sha256}")),
+                KeyBasis::DigestAndId => Some(format!("sha256:{body_sha256}/{}", draft.id)),
+                KeyBasis::None => None,
             },
             id: draft.id,
             source: source.to_owned(),
@@ -155,7 +201,11 @@ impl<'b> Envelope<'b> {
             inletbodysha256: body_sha256,
             inletverification: verified.verification(),
             inletsecret: verified.secret_label().to_owned(),
+            inletbatchsha256,
+            inletbatchindex,
+            inletbatchsize,
             body_content_type,
+            event_bytes,
         })
     }
 
@@ -178,12 +228,19 @@ impl<'b> Envelope<'b> {
     }
 
     /// What duplicates are recognised by, together with the source: the id where the signature
-    /// covers it, else a digest of the signed body.
-    pub fn key(&self) -> &str {
-        &self.key
+    /// covers it, else a digest of the signed bytes (with the unsigned delivery id, for senders
+    /// whose identical bytes can be distinct events); `None` when nothing can recognise them.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
     }
 
-    /// Hex SHA-256 of the raw body.
+    /// For one event of a batch, its bytes in the body (what a claim check stores); `None` when
+    /// `data` is the whole body.
+    pub fn event_bytes(&self) -> Option<&'b [u8]> {
+        self.event_bytes
+    }
+
+    /// Hex SHA-256 of the raw bytes `data` holds (the body, or one event of a batch).
     pub fn body_sha256(&self) -> &str {
         &self.inletbodysha256
     }

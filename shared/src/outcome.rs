@@ -53,6 +53,22 @@ pub enum Step {
     ParkEnvelope,
     /// Sending the message.
     QueueSend,
+    /// Sending several events of one batch delivery at once.
+    QueueSendBatch,
+}
+
+/// What a request's events came to: one for most deliveries, one per event of a batch (whose
+/// request may end in a 503 after some of its events were queued).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Events {
+    /// Put on the queue.
+    pub queued: u32,
+    /// Of those, with their body in the payload bucket.
+    pub claim_checked: u32,
+    /// Recognised as already queued, not queued again.
+    pub duplicates: u32,
+    /// Refused by the queue for good and parked in the payload bucket.
+    pub parked: u32,
 }
 
 /// One call: when it started, how long it took, and whether it succeeded.
@@ -71,6 +87,7 @@ pub struct Call {
 pub struct Trace {
     calls: Mutex<Vec<Call>>,
     event_type: OnceLock<String>,
+    events: Mutex<Events>,
 }
 
 impl Trace {
@@ -84,6 +101,13 @@ impl Trace {
         let _ = self.event_type.set(ty.to_owned());
     }
 
+    /// Counts what happened to the request's events.
+    pub fn count(&self, change: impl FnOnce(&mut Events)) {
+        if let Ok(mut events) = self.events.lock() {
+            change(&mut events);
+        }
+    }
+
     /// The request's outcome, with what was noted.
     pub fn finish(self, verdict: Verdict, body_bytes: usize) -> Outcome {
         Outcome {
@@ -91,6 +115,7 @@ impl Trace {
             event_type: self.event_type.into_inner(),
             body_bytes,
             calls: self.calls.into_inner().unwrap_or_default(),
+            events: self.events.into_inner().unwrap_or_default(),
         }
     }
 }
@@ -105,6 +130,8 @@ pub struct Outcome {
     pub body_bytes: usize,
     /// The calls made, in order.
     pub calls: Vec<Call>,
+    /// What its events came to.
+    pub events: Events,
 }
 
 impl Outcome {
@@ -113,7 +140,7 @@ impl Outcome {
         self.calls
             .iter()
             .rev()
-            .find(|c| c.step == Step::QueueSend)
+            .find(|c| matches!(c.step, Step::QueueSend | Step::QueueSendBatch))
             .map(|c| c.elapsed)
     }
 }

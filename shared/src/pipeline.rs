@@ -8,6 +8,8 @@
 
 use std::future::Future;
 use std::sync::Arc;
+
+use futures_util::stream::{self, StreamExt};
 use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, Method};
@@ -318,6 +320,11 @@ impl<Q: Queue> Pipeline<Q> {
                 return Ok((reply, Verdict::Handshake));
             }
             Disposition::Enqueue(envelope) => *envelope,
+            Disposition::Batch(envelopes) => {
+                // Boxed: the batch path's future is deep, and a batch is rare beside one event.
+                return Box::pin(self.keep_batch(req.body, envelopes, now, respond_by, trace))
+                    .await;
+            }
         };
         trace.set_event_type(envelope.event_type());
         let message = Message::from(&envelope);
@@ -347,6 +354,7 @@ impl<Q: Queue> Pipeline<Q> {
                     &done.message_id,
                     true,
                 );
+                trace.count(|e| e.duplicates += 1);
                 return Ok((reply, Verdict::Duplicate));
             }
         };
@@ -406,8 +414,17 @@ impl<Q: Queue> Pipeline<Q> {
             false,
         );
         let verdict = match kept {
-            Kept::Queued { claim_checked, .. } => Verdict::Enqueued { claim_checked },
-            Kept::Parked => Verdict::Parked,
+            Kept::Queued { claim_checked, .. } => {
+                trace.count(|e| {
+                    e.queued += 1;
+                    e.claim_checked += u32::from(claim_checked);
+                });
+                Verdict::Enqueued { claim_checked }
+            }
+            Kept::Parked => {
+                trace.count(|e| e.parked += 1);
+                Verdict::Parked
+            }
         };
         Ok((reply, verdict))
     }
@@ -456,16 +473,12 @@ impl<Q: Queue> Pipeline<Q> {
         respond_by: Instant,
         trace: &Trace,
     ) -> Result<Result<Option<Claim>, Done>, Rejection> {
-        if !self.idempotency.is_on() {
+        // Off, or a sender whose repeats nothing can recognise (every delivery is queued).
+        let Some(key) = envelope.key().filter(|_| self.idempotency.is_on()) else {
             return Ok(Ok(None));
-        }
-        let pk = format!("{}#{}", envelope.source(), envelope.key());
-        let lease = respond_by.saturating_duration_since(Instant::now()) + RESPONSE_MARGIN;
-        let times = Times {
-            now,
-            lease_until: now + lease + LEASE_GRACE,
-            expires_at: now + self.settings.idempotency_window,
         };
+        let pk = format!("{}#{key}", envelope.source());
+        let times = self.mark_times(now, respond_by);
         // Once another request is seen holding the mark, a later look that fails or is cut short
         // by the deadline still means "in progress": never a reason to queue a second copy.
         let mut held_elsewhere = false;
@@ -505,6 +518,17 @@ impl<Q: Queue> Pipeline<Q> {
                     return Ok(Ok(None));
                 }
             }
+        }
+    }
+
+    /// The times an in-progress mark taken now is written with: its lease ends shortly after
+    /// this request's deadline, and it is forgotten at the end of the idempotency window.
+    fn mark_times(&self, now: SystemTime, respond_by: Instant) -> Times {
+        let lease = respond_by.saturating_duration_since(Instant::now()) + RESPONSE_MARGIN;
+        Times {
+            now,
+            lease_until: now + lease + LEASE_GRACE,
+            expires_at: now + self.settings.idempotency_window,
         }
     }
 
@@ -698,6 +722,453 @@ impl<Q: Queue> Pipeline<Q> {
             }
         }
     }
+}
+
+/// How many calls one batch delivery has under way at once, to the idempotency store and to the
+/// queue each: a 1,000-event delivery is 1,000 marks and 100 `SendMessageBatch` calls.
+const BATCH_CONCURRENCY: usize = 16;
+
+/// One event of a batch delivery on its way through the pipeline.
+struct Pending<'b> {
+    envelope: Envelope<'b>,
+    /// The message, until it is handed to the queue.
+    message: Option<Message>,
+    /// The in-progress mark this request holds for it.
+    claim: Option<Claim>,
+    fate: Fate,
+    /// Another request was seen holding its mark: never a reason to queue a second copy.
+    held_elsewhere: bool,
+}
+
+/// One `SendMessageBatch`: the events it carried (by position) and each one's result.
+type Sent = (Vec<usize>, Vec<Result<String, QueueError>>);
+
+/// What became of one event of a batch.
+enum Fate {
+    /// Not decided yet: to be sent (with its mark, or with none when idempotency is off or failing).
+    Waiting,
+    /// Another request holds its mark right now.
+    Held,
+    /// Already queued by an earlier delivery.
+    Duplicate,
+    Queued {
+        message_id: String,
+    },
+    Parked,
+    Failed(Failure),
+}
+
+impl<Q: Queue> Pipeline<Q> {
+    /// Queues every event of a batch delivery before answering: each de-duplicated on its own key,
+    /// the ones to send in `SendMessageBatch` calls, several at once. A sender's retry of a batch
+    /// that was partly queued (an answer of 503) queues only what is missing.
+    async fn keep_batch(
+        &self,
+        body: &[u8],
+        envelopes: Vec<Envelope<'_>>,
+        now: SystemTime,
+        respond_by: Instant,
+        trace: &Trace,
+    ) -> Result<(Reply, Verdict), Rejection> {
+        if let Some(first) = envelopes.first() {
+            trace.set_event_type(first.event_type());
+        }
+        let limit = self.queue.max_message_bytes();
+        let mut events: Vec<Pending<'_>> = envelopes
+            .into_iter()
+            .map(|envelope| Pending {
+                message: Some(Message::from(&envelope)),
+                envelope,
+                claim: None,
+                fate: Fate::Waiting,
+                held_elsewhere: false,
+            })
+            .collect();
+        if !self.payloads.is_on() {
+            if let Some(size) = events
+                .iter()
+                .filter_map(|e| e.message.as_ref().map(Message::size))
+                .find(|size| *size > limit)
+            {
+                return Err(Rejection::EventTooLarge { size, limit });
+            }
+        }
+        let mut round: Vec<usize> = (0..events.len()).collect();
+        loop {
+            self.claim_events(&mut events, &round, now, respond_by, trace)
+                .await;
+            let ready: Vec<usize> = round
+                .iter()
+                .copied()
+                .filter(|i| matches!(events[*i].fate, Fate::Waiting))
+                .collect();
+            self.send_events(&mut events, &ready, body, respond_by, trace)
+                .await;
+            self.settle_events(&events, &ready, respond_by, trace).await;
+            // The ones another request is queueing right now: look again until it is done.
+            round.retain(|i| matches!(events[*i].fate, Fate::Held));
+            if round.is_empty() || Instant::now() + IN_PROGRESS_POLL >= respond_by {
+                break;
+            }
+            tokio::time::sleep(IN_PROGRESS_POLL).await;
+            for i in &round {
+                events[*i].fate = Fate::Waiting;
+            }
+        }
+        self.answer_batch(&events, trace)
+    }
+
+    /// Marks each event of `round` in progress, several at once: the ones already queued become
+    /// duplicates, the ones another request holds wait; a failing store marks nothing (an event
+    /// is never refused because duplicates cannot be recognised).
+    async fn claim_events(
+        &self,
+        events: &mut [Pending<'_>],
+        round: &[usize],
+        now: SystemTime,
+        respond_by: Instant,
+        trace: &Trace,
+    ) {
+        if !self.idempotency.is_on() {
+            return;
+        }
+        let source = self.source.name();
+        let keys: Vec<(usize, String)> = round
+            .iter()
+            .filter_map(|&i| {
+                events[i]
+                    .envelope
+                    .key()
+                    .map(|k| (i, format!("{source}#{k}")))
+            })
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        let times = self.mark_times(now, respond_by);
+        let watch = Stopwatch::start();
+        let results: Vec<(usize, Option<Result<Begin, crate::failure::StoreError>>)> =
+            stream::iter(keys)
+                .map(|(i, pk)| async move {
+                    let until = respond_by.min(Instant::now() + IDEMPOTENCY_CALL_BUDGET);
+                    (i, within(until, self.idempotency.begin(&pk, times)).await)
+                })
+                .buffer_unordered(BATCH_CONCURRENCY)
+                .collect()
+                .await;
+        let all_ok = results.iter().all(|(_, r)| matches!(r, Some(Ok(_))));
+        watch.note(trace, Step::MarkInProgress, all_ok);
+        let mut unavailable = 0usize;
+        for (i, result) in results {
+            let event = &mut events[i];
+            match result {
+                Some(Ok(Begin::Claimed(claim))) => event.claim = Some(claim),
+                Some(Ok(Begin::Done(_))) => event.fate = Fate::Duplicate,
+                Some(Ok(Begin::InProgress)) => {
+                    event.held_elsewhere = true;
+                    event.fate = Fate::Held;
+                }
+                _ if event.held_elsewhere => event.fate = Fate::Held,
+                _ => unavailable += 1,
+            }
+        }
+        if unavailable > 0 {
+            warn!(
+                source,
+                events = unavailable,
+                idempotency = self.idempotency.kind(),
+                "the idempotency store is unavailable; queueing these events without de-duplication"
+            );
+        }
+    }
+
+    /// Sends the events at `ready`: those too large for a message claim-checked first, the rest
+    /// in batches within the queue's limits, several batches at once.
+    async fn send_events(
+        &self,
+        events: &mut [Pending<'_>],
+        ready: &[usize],
+        body: &[u8],
+        respond_by: Instant,
+        trace: &Trace,
+    ) {
+        let limit = self.queue.max_message_bytes();
+        // Rare: an event too large for a message. Its bytes go to the payload bucket.
+        for &i in ready {
+            if events[i].message.as_ref().is_some_and(|m| m.size() > limit) {
+                self.send_one(&mut events[i], body, respond_by, trace).await;
+            }
+        }
+        let (max_count, max_bytes) = self.queue.batch_limits();
+        let mut batches: Vec<Vec<(usize, Message)>> = Vec::new();
+        let mut bytes = 0usize;
+        for &i in ready {
+            let Some(message) = events[i].message.take() else {
+                continue;
+            };
+            let size = message.size();
+            let fits = batches
+                .last()
+                .is_some_and(|b| b.len() < max_count && bytes + size <= max_bytes);
+            if !fits {
+                batches.push(Vec::new());
+                bytes = 0;
+            }
+            bytes += size;
+            if let Some(batch) = batches.last_mut() {
+                batch.push((i, message));
+            }
+        }
+        let sent: Vec<Sent> = stream::iter(batches)
+            .map(|batch| async move {
+                let (at, messages): (Vec<usize>, Vec<Message>) = batch.into_iter().unzip();
+                let count = messages.len();
+                let watch = Stopwatch::start();
+                let results = within(respond_by, self.queue.send_batch(messages))
+                    .await
+                    .unwrap_or_else(|| {
+                        (0..count)
+                            .map(|_| Err(QueueError::transient("no answer before the deadline")))
+                            .collect()
+                    });
+                watch.note(
+                    trace,
+                    Step::QueueSendBatch,
+                    results.iter().all(Result::is_ok),
+                );
+                (at, results)
+            })
+            .buffer_unordered(BATCH_CONCURRENCY)
+            .collect()
+            .await;
+        for (at, results) in sent {
+            // One line for a batch call's failures, not one per event.
+            if let Some((first, e)) = at
+                .iter()
+                .zip(&results)
+                .find_map(|(i, r)| r.as_ref().err().map(|e| (*i, e)))
+            {
+                let failed = results.iter().filter(|r| r.is_err()).count();
+                error!(
+                    source = self.source.name(),
+                    events = failed,
+                    first_id = clip(events[first].envelope.id()),
+                    failure = e.failure.as_str(),
+                    error = %e,
+                    "queue send failed"
+                );
+            }
+            for (i, result) in at.into_iter().zip(results) {
+                match result {
+                    Ok(message_id) => events[i].fate = Fate::Queued { message_id },
+                    Err(e) => {
+                        events[i].fate = match e.failure {
+                            Failure::Transient => Fate::Failed(Failure::Transient),
+                            // Refused for good (too large since start-up included): one at a time,
+                            // claim-checked or parked.
+                            Failure::Permanent => {
+                                events[i].message = Some(Message::from(&events[i].envelope));
+                                self.send_one(&mut events[i], body, respond_by, trace).await;
+                                continue;
+                            }
+                        };
+                    }
+                }
+            }
+        }
+    }
+
+    /// One event through the single-delivery path: claim-checked when too large, parked when
+    /// refused for good.
+    async fn send_one(
+        &self,
+        event: &mut Pending<'_>,
+        body: &[u8],
+        respond_by: Instant,
+        trace: &Trace,
+    ) {
+        let Some(message) = event.message.take() else {
+            return;
+        };
+        let bytes = event.envelope.event_bytes().unwrap_or(body);
+        event.fate = match self
+            .keep(&mut event.envelope, message, bytes, respond_by, trace)
+            .await
+        {
+            Ok(Kept::Queued { message_id, .. }) => Fate::Queued { message_id },
+            Ok(Kept::Parked) => Fate::Parked,
+            Err(Rejection::QueueRejected) => Fate::Failed(Failure::Permanent),
+            Err(_) => Fate::Failed(Failure::Transient),
+        };
+    }
+
+    /// Marks the queued (and parked) events done and releases the marks of the ones that failed,
+    /// several at once.
+    async fn settle_events(
+        &self,
+        events: &[Pending<'_>],
+        ready: &[usize],
+        respond_by: Instant,
+        trace: &Trace,
+    ) {
+        let mut done: Vec<(Claim, Done)> = Vec::new();
+        let mut released: Vec<Claim> = Vec::new();
+        for &i in ready {
+            let event = &events[i];
+            let Some(claim) = &event.claim else {
+                continue;
+            };
+            let message_id = match &event.fate {
+                Fate::Queued { message_id } => message_id.as_str(),
+                Fate::Parked => PARKED,
+                Fate::Failed(_) => {
+                    released.push(claim.clone());
+                    continue;
+                }
+                _ => continue,
+            };
+            done.push((
+                claim.clone(),
+                Done {
+                    message_id: message_id.to_owned(),
+                    id: event.envelope.id().to_owned(),
+                    event_type: event.envelope.event_type().to_owned(),
+                },
+            ));
+        }
+        if !done.is_empty() {
+            let watch = Stopwatch::start();
+            let oks: Vec<bool> = stream::iter(done)
+                .map(|(claim, done)| async move {
+                    let until = respond_by.min(Instant::now() + IDEMPOTENCY_CALL_BUDGET);
+                    matches!(
+                        within(until, self.idempotency.complete(&claim, &done)).await,
+                        Some(Ok(()))
+                    )
+                })
+                .buffer_unordered(BATCH_CONCURRENCY)
+                .collect()
+                .await;
+            let failed = oks.iter().filter(|ok| !**ok).count();
+            watch.note(trace, Step::MarkDone, failed == 0);
+            if failed > 0 {
+                warn!(
+                    source = self.source.name(),
+                    events = failed,
+                    idempotency = self.idempotency.kind(),
+                    "these events are queued, but could not be marked done; a retry after the lease may queue them again"
+                );
+            }
+        }
+        if !released.is_empty() {
+            let watch = Stopwatch::start();
+            let oks: Vec<bool> = stream::iter(released)
+                .map(|claim| async move {
+                    let until = respond_by.min(Instant::now() + IDEMPOTENCY_CALL_BUDGET);
+                    matches!(
+                        within(until, self.idempotency.release(&claim)).await,
+                        Some(Ok(()))
+                    )
+                })
+                .buffer_unordered(BATCH_CONCURRENCY)
+                .collect()
+                .await;
+            watch.note(trace, Step::ReleaseMark, oks.iter().all(|ok| *ok));
+        }
+    }
+
+    /// The answer to a batch: 202 once every event is queued (or was already, or is parked);
+    /// 503 while some could not be queued yet (the sender's retry queues only those); 500 when the
+    /// queue refused some for good and there is nowhere to park them.
+    fn answer_batch(
+        &self,
+        events: &[Pending<'_>],
+        trace: &Trace,
+    ) -> Result<(Reply, Verdict), Rejection> {
+        let count = |f: fn(&Fate) -> bool| events.iter().filter(|e| f(&e.fate)).count();
+        let queued = count(|f| matches!(f, Fate::Queued { .. }));
+        let duplicates = count(|f| matches!(f, Fate::Duplicate));
+        let parked = count(|f| matches!(f, Fate::Parked));
+        let held = count(|f| matches!(f, Fate::Held));
+        let transient = count(|f| matches!(f, Fate::Failed(Failure::Transient)));
+        let permanent = count(|f| matches!(f, Fate::Failed(Failure::Permanent)));
+        let claim_checked = events
+            .iter()
+            .filter(|e| matches!(e.fate, Fate::Queued { .. }) && e.envelope.is_claim_checked())
+            .count();
+        let n = |c: usize| u32::try_from(c).unwrap_or(u32::MAX);
+        trace.count(|e| {
+            e.queued += n(queued);
+            e.claim_checked += n(claim_checked);
+            e.duplicates += n(duplicates);
+            e.parked += n(parked);
+        });
+        let source = self.source.name();
+        let first = events.first().map(|e| clip(e.envelope.id()));
+        let summary = |outcome: &'static str, status: u16| {
+            info!(
+                source,
+                events = events.len(),
+                queued,
+                duplicates,
+                parked,
+                claim_checked,
+                held,
+                failed = transient + permanent,
+                first_id = first,
+                outcome,
+                status,
+                "batch delivery"
+            )
+        };
+        if transient > 0 || held > 0 || permanent > 0 {
+            summary(
+                "failed",
+                if permanent > 0 && transient + held == 0 {
+                    500
+                } else {
+                    503
+                },
+            );
+            return Err(if transient > 0 {
+                Rejection::QueueUnavailable
+            } else if held > 0 {
+                Rejection::DeliveryInProgress
+            } else {
+                Rejection::QueueRejected
+            });
+        }
+        let status = self.source.scheme().accepted;
+        summary("enqueued", status);
+        let verdict = if queued > 0 {
+            Verdict::Enqueued {
+                claim_checked: claim_checked > 0,
+            }
+        } else if parked > 0 {
+            Verdict::Parked
+        } else {
+            Verdict::Duplicate
+        };
+        let reply = Reply::json(
+            status,
+            &BatchAccepted {
+                events: events.len(),
+                queued,
+                duplicates,
+                parked,
+            },
+        );
+        Ok((reply, verdict))
+    }
+}
+
+/// The 202 body of a batch delivery: what its events came to.
+#[derive(Serialize)]
+struct BatchAccepted {
+    events: usize,
+    queued: usize,
+    duplicates: usize,
+    parked: usize,
 }
 
 /// What a parked delivery's message id is recorded as.

@@ -123,6 +123,7 @@ impl Rejection {
                 NormalizeError::InvalidField { .. } => (400, "invalid-field"),
                 NormalizeError::MissingHeader(_) => (400, "missing-header"),
                 NormalizeError::DuplicateHeader(_) => (400, "duplicate-header"),
+                NormalizeError::TooManyEvents { .. } => (413, "payload-too-large"),
             },
             Self::QueueUnavailable => (503, "queue-unavailable"),
             Self::DeliveryInProgress => (503, "delivery-in-progress"),

@@ -31,6 +31,11 @@ pub struct Scheme {
     pub id: &'static [Loc],
     /// The envelope type after `<source>.`: each part that is present, joined with dots.
     pub ty: &'static [TypePart],
+    /// The characters, besides ASCII letters and digits, a type part read from a header or query
+    /// parameter the signature does not cover may hold: the sender's own alphabet (`_` for
+    /// GitHub's `pull_request`, `_:` for Bitbucket's `repo:push`, `_.` for WooCommerce's
+    /// `order.created`), never a `.` it does not use.
+    pub type_chars: &'static str,
     /// The envelope subject: the first location present (optional).
     pub subject: &'static [Loc],
     /// The event time: the first location present, else the time Inlet received it.
@@ -48,6 +53,12 @@ pub struct Scheme {
     /// The status a sender gets once its event is queued: 202, unless the sender insists on
     /// another (Xero counts anything but 200 as a failure).
     pub accepted: u16,
+    /// Whether identical bytes from this sender can be two distinct events: what its duplicates
+    /// are recognised by when its id is not a signed, unique one.
+    pub repeats: Repeats,
+    /// For senders that post several events in one delivery: where they are. Each becomes an
+    /// envelope of its own, its `id`, `ty`, `subject` and `time` read from the event.
+    pub batch: Option<Batch>,
 }
 
 impl Scheme {
@@ -68,6 +79,7 @@ impl Scheme {
         timestamp: None,
         id: &[Loc::Digest],
         ty: &[],
+        type_chars: "_-",
         subject: &[],
         time: &[],
         body: Body::JSON,
@@ -76,12 +88,14 @@ impl Scheme {
         evidence: Evidence::Docs(""),
         note: "",
         accepted: 202,
+        repeats: Repeats::Retry,
+        batch: None,
     };
 
     /// Whether the signature covers the value at `loc` (so an id or type read there cannot be forged).
     pub fn signs(&self, loc: &Loc) -> bool {
         let covers = |part: &Part| match (part, loc) {
-            (Part::Body, Loc::Json(_) | Loc::Digest) => true,
+            (Part::Body, Loc::Json(_) | Loc::Digest | Loc::DigestWithout(_)) => true,
             (Part::Header(a), Loc::Header(b)) => a.eq_ignore_ascii_case(b),
             (Part::Json(a), Loc::Json(b)) => a == b,
             (Part::Id, l) => self.id.contains(l),
@@ -92,6 +106,19 @@ impl Scheme {
             // A token or password proves who sent the request, not what it contains.
             Algorithm::Token | Algorithm::Basic => false,
             _ => self.signed.iter().any(covers) || self.custom.is_some_and(|c| c.signs(loc)),
+        }
+    }
+
+    /// How the envelope id behaves under the sender's retries: what duplicates are recognised by
+    /// (`inlet sources` and the README say it for every sender). Read from the first id location.
+    pub fn retries(&self) -> Retries {
+        match (self.id.first(), self.repeats) {
+            (Some(Loc::DigestWithout(member)), _) => Retries::DigestWithout(member),
+            (Some(Loc::Digest), Repeats::Distinct) => Retries::None,
+            (Some(Loc::Digest), Repeats::Retry) => Retries::Digest,
+            (Some(loc), _) if self.signs(loc) => Retries::StableId,
+            (_, Repeats::Retry) => Retries::Digest,
+            (_, Repeats::Distinct) => Retries::DigestAndDeliveryId,
         }
     }
 
@@ -167,8 +194,13 @@ pub enum Loc {
     Kv(&'static str),
     /// A query-string parameter.
     Query(&'static str),
-    /// `sha256:<hex>` of the raw body: identical on every retry of the same bytes.
+    /// `sha256:<hex>` of the raw body (or, in a batch, of the event's bytes): identical on every
+    /// retry of the same bytes.
     Digest,
+    /// `sha256:<hex>` of the event with this top-level member left out, for senders whose retries
+    /// change one member and nothing else (HubSpot's `attemptNumber`): the members, sorted by
+    /// name, each value as sent.
+    DigestWithout(&'static str),
 }
 
 impl fmt::Display for Loc {
@@ -179,8 +211,62 @@ impl fmt::Display for Loc {
             Self::Kv(k) => write!(f, "kv:{k}"),
             Self::Query(q) => write!(f, "query:{q}"),
             Self::Digest => f.write_str("digest"),
+            Self::DigestWithout(member) => write!(f, "digest without {member}"),
         }
     }
+}
+
+/// What identical bytes from a sender mean, for the senders whose envelope id is not a signed,
+/// unique event id (the body digest, or an unsigned header such as GitHub's `X-GitHub-Delivery`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeats {
+    /// Always a retry: every event's bytes hold something unique to it (an event id, a precise
+    /// time, a nonce), so duplicates are recognised by the body digest.
+    Retry,
+    /// Possibly two distinct events (Dropbox's notifications name only the account, Graph's only
+    /// the resource, GitHub's `repository_dispatch` is the same call twice): the body digest
+    /// alone suppresses nothing. With an unsigned delivery id, duplicates are recognised by the
+    /// digest and that id together (a sender's retry repeats both; two events differ in the id);
+    /// without one, every delivery is queued (at-least-once), under an id of its own.
+    Distinct,
+}
+
+/// How a sender's envelope id behaves under its retries (see [`Scheme::retries`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retries {
+    /// A signed id the sender repeats on every retry and never reuses: duplicates by the id.
+    StableId,
+    /// The digest of a body every retry repeats byte for byte, and no two events share.
+    Digest,
+    /// The digest of the event without this member, the one a retry changes (HubSpot's
+    /// `attemptNumber`).
+    DigestWithout(&'static str),
+    /// Identical bodies can be distinct events, told apart by an unsigned delivery id that a
+    /// retry repeats: duplicates by the digest and that id together.
+    DigestAndDeliveryId,
+    /// Identical bodies can be distinct events and nothing tells a retry apart: nothing is
+    /// suppressed (at-least-once), each delivery queued under an id of its own.
+    None,
+}
+
+impl fmt::Display for Retries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::StableId => f.write_str("stable id"),
+            Self::Digest => f.write_str("digest of a retry-identical body"),
+            Self::DigestWithout(member) => write!(f, "digest of the event without {member}"),
+            Self::DigestAndDeliveryId => f.write_str("digest + unsigned delivery id"),
+            Self::None => f.write_str("none, at-least-once"),
+        }
+    }
+}
+
+/// Where a delivery's events are, for senders that post several in one delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batch {
+    /// The dotted path of the array of events; `""` when the body is the array (a body that is an
+    /// object is then one event).
+    pub items: &'static str,
 }
 
 /// Where signatures are and how a value holds them.

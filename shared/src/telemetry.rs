@@ -137,16 +137,24 @@ impl Meter {
         };
         match outcome.verdict {
             Verdict::Rejected { problem, .. } => return find(&self.rejected, problem),
-            Verdict::Failed { problem, .. } => return find(&self.failed, problem),
-            Verdict::Enqueued { claim_checked } => {
-                self.accepted.increment(1);
-                if claim_checked {
-                    self.claim_checked.increment(1);
-                }
-            }
-            Verdict::Duplicate => self.duplicates.increment(1),
+            Verdict::Failed { problem, .. } => find(&self.failed, problem),
             Verdict::Handshake => self.handshakes.increment(1),
-            Verdict::Parked => self.parked.increment(1),
+            Verdict::Enqueued { .. } | Verdict::Duplicate | Verdict::Parked => {}
+        }
+        // What the events came to: for a batch that failed part-way, the events it did queue.
+        let e = outcome.events;
+        for (counter, n) in [
+            (&self.accepted, e.queued),
+            (&self.claim_checked, e.claim_checked),
+            (&self.duplicates, e.duplicates),
+            (&self.parked, e.parked),
+        ] {
+            if n > 0 {
+                counter.increment(u64::from(n));
+            }
+        }
+        if let Verdict::Failed { .. } = outcome.verdict {
+            return;
         }
         self.body_bytes.record(outcome.body_bytes as f64);
         if let Some(latency) = outcome.queue_latency() {

@@ -161,6 +161,7 @@ fn aws_call(step: Step) -> (&'static str, &'static str) {
         Step::ReleaseMark => ("DynamoDB", "DeleteItem"),
         Step::StorePayload | Step::ParkEnvelope => ("S3", "PutObject"),
         Step::QueueSend => ("SQS", "SendMessage"),
+        Step::QueueSendBatch => ("SQS", "SendMessageBatch"),
     }
 }
 
@@ -265,6 +266,10 @@ mod tests {
             },
             event_type: Some("github.push".into()),
             body_bytes: 10,
+            events: crate::outcome::Events {
+                queued: 1,
+                ..Default::default()
+            },
             calls: vec![
                 Call {
                     step: Step::MarkInProgress,

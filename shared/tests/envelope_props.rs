@@ -118,6 +118,9 @@ fn run(
     let received: SystemTime = now;
     let envelope = match src.normalize(&verified, received) {
         Ok(Disposition::Enqueue(envelope)) => envelope,
+        Ok(Disposition::Batch(_)) => {
+            return Err(TestCaseError::fail("a batch for a sender of single events"))
+        }
         Ok(Disposition::Reply(reply)) => {
             return Err(TestCaseError::fail(format!("answered instead: {reply:?}")))
         }

@@ -53,6 +53,16 @@ def test_sdk_signed_delivery_becomes_the_right_envelope(source, start_function, 
     resp = deliver(fn, oracle, headers, body)
     assert resp["statusCode"] in (200, 202, 204), resp
     messages = receive_all(sqs, queue_url)
+    if oracle.events is not None:
+        # A batch: one envelope per event, each its own.
+        envelopes = sorted((json.loads(m["Body"]) for m in messages), key=lambda e: e["inletbatchindex"])
+        assert len(envelopes) == len(oracle.events)
+        for env, want, data in zip(envelopes, oracle.events, oracle.event_data(body)):
+            assert env["source"] == oracle.source
+            for key, value in want.items():
+                assert env.get(key) == value, f"{key}: {env.get(key)!r} != {value!r}"
+            assert env["data"] == data
+        return
     assert len(messages) == 1
     env = json.loads(messages[0]["Body"])
     assert env["source"] == oracle.source

@@ -229,7 +229,8 @@ def test_sampled_invocations_send_their_calls_to_xray_annotated(start_function, 
     assert github(fn, delivery="d-3", trace=unsampled, body=github_body(3))["statusCode"] == 202
     assert github(fn, delivery="d-4", trace=None, body=github_body(4))["statusCode"] == 202
     assert datagrams(udp, wait=0.5) == []
-    assert github(fn, delivery="d-5", body=github_body(3))["statusCode"] == 202
+    # GitHub's retry repeats its body and delivery id.
+    assert github(fn, delivery="d-3", body=github_body(3))["statusCode"] == 202
     [retry] = [json.loads(d.split(b"\n", 1)[1]) for d in datagrams(udp)]
     assert (retry["name"], retry["aws"]["operation"]) == ("DynamoDB", "PutItem")
 

@@ -149,11 +149,12 @@ fn default_url(source: &Source) -> Option<String> {
 /// `inlet sources`: every sender, its scheme, handshakes, routed methods and how our tests
 /// verify it, in columns as wide as their widest value.
 fn sources_table() -> String {
-    let mut rows: Vec<[String; 7]> = vec![[
+    let mut rows: Vec<[String; 8]> = vec![[
         "SOURCE",
         "SENDER",
         "SCHEME",
         "ID",
+        "RETRIES",
         "HANDSHAKES",
         "METHODS",
         "HOW VERIFIED",
@@ -181,6 +182,7 @@ fn sources_table() -> String {
             s.title.to_owned(),
             format!("{} {}", inlet::verify::algorithm_label(s.algorithm), header),
             id,
+            retries(s),
             if handshakes.is_empty() {
                 "-".to_owned()
             } else {
@@ -196,13 +198,14 @@ fn sources_table() -> String {
             "Custom (INLET_SCHEME=custom)",
             "configured: INLET_CUSTOM_*",
             "configured",
+            "configured",
             "-",
             "POST",
             "unit tests of the settings",
         ]
         .map(str::to_owned),
     );
-    let widths: Vec<usize> = (0..6)
+    let widths: Vec<usize> = (0..7)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
@@ -210,10 +213,18 @@ fn sources_table() -> String {
         for (cell, width) in row.iter().zip(&widths) {
             out.push_str(&format!("{cell:<width$}  "));
         }
-        out.push_str(&row[6]);
+        out.push_str(&row[7]);
         out.push('\n');
     }
     out
+}
+
+/// How a sender's id behaves under its retries, per event for senders that post batches.
+fn retries(s: &inlet::scheme::Scheme) -> String {
+    match s.batch {
+        Some(_) => format!("{} (per event)", s.retries()),
+        None => s.retries().to_string(),
+    }
 }
 
 /// `inlet sources --markdown`: the README's table of supported senders (a test keeps them equal).
@@ -227,7 +238,7 @@ fn senders_markdown() -> String {
             .join(" or ")
     };
     let mut out = String::from(
-        "| source | sender | signature | envelope `id` | envelope `type` | `subject` | handshakes | verified by |\n|---|---|---|---|---|---|---|---|\n",
+        "| source | sender | signature | envelope `id` | under retries | envelope `type` | `subject` | handshakes | verified by |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for src in inlet::sources::all() {
         let s = src.scheme();
@@ -264,17 +275,23 @@ fn senders_markdown() -> String {
             inlet::scheme::Evidence::Configured => "the settings' tests".to_owned(),
         };
         out.push_str(&format!(
-            "| `{}` | {} | {} `{}` | {}{} | {}{} | {} | {} | {} |\n",
+            "| `{}` | {} | {} `{}` | {}{}{} | {} | {}{} | {} | {} | {} |\n",
             s.name,
             s.title,
             inlet::verify::algorithm_label(s.algorithm),
             header,
+            if s.batch.is_some() {
+                "each event's "
+            } else {
+                ""
+            },
             locs(s.id),
             if unsigned {
                 " (unsigned, validated)"
             } else {
                 ""
             },
+            retries(s),
             ty,
             if s.custom.is_some() { " *" } else { "" },
             if s.subject.is_empty() {

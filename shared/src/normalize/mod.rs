@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 pub use crate::envelope::Envelope;
-pub(crate) use crate::envelope::{from_unix, Draft, KeyBasis, Payload};
+pub(crate) use crate::envelope::{from_unix, Draft, InBatch, KeyBasis, Payload};
 use crate::response::Reply;
 
 /// Deepest JSON nesting accepted. The envelope adds one level, which keeps every message within
@@ -25,13 +25,15 @@ pub const MAX_JSON_DEPTH: usize = 100;
 pub enum Disposition<'b> {
     /// Put this envelope on the queue, then answer 202.
     Enqueue(Box<Envelope<'b>>),
+    /// Put every event of this batch on the queue, then answer 202.
+    Batch(Vec<Envelope<'b>>),
     /// Answer the sender directly and enqueue nothing (URL-verification handshakes).
     Reply(Reply),
 }
 
 /// Why a verified request cannot be turned into an envelope (all are the sender's fault: 4xx).
 /// No message quotes the body.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum NormalizeError {
     #[error("this content type is not accepted here; send {0}")]
     UnsupportedMediaType(&'static str),
@@ -56,6 +58,8 @@ pub enum NormalizeError {
     MissingHeader(&'static str),
     #[error("the {0} header must appear exactly once")]
     DuplicateHeader(&'static str),
+    #[error("the delivery holds {events} events; at most {limit} are taken in one")]
+    TooManyEvents { events: usize, limit: usize },
 }
 
 /// `application/json` as a `datacontenttype`.

@@ -21,7 +21,8 @@ use crate::failure::Failure;
 pub struct Message {
     /// The envelope id.
     pub id: String,
-    /// The idempotency key (the FIFO de-duplication id).
+    /// The FIFO de-duplication id: the idempotency key, or the envelope id (unique) for a
+    /// delivery nothing recognises duplicates of.
     pub key: String,
     /// Envelope `source`, also a message attribute.
     pub source: String,
@@ -55,7 +56,7 @@ impl From<&Envelope<'_>> for Message {
     fn from(e: &Envelope) -> Self {
         Self {
             id: e.id().to_owned(),
-            key: e.key().to_owned(),
+            key: e.key().unwrap_or(e.id()).to_owned(),
             source: e.source().to_owned(),
             event_type: e.event_type().to_owned(),
             group: e.subject().unwrap_or(e.source()).to_owned(),
@@ -102,7 +103,36 @@ pub trait Queue: Send + Sync {
     /// Returns the queue's id for the stored message. The message is handed over, so its body
     /// (up to the queue's size limit) is not copied again on its way out.
     fn send(&self, message: Message) -> impl Future<Output = Result<String, QueueError>> + Send;
+
+    /// How many messages [`Queue::send_batch`] takes at once, and how many bytes (by
+    /// [`Message::size`]) they may add up to.
+    fn batch_limits(&self) -> (usize, usize) {
+        (
+            MAX_BATCH_MESSAGES,
+            self.max_message_bytes().min(MAX_BATCH_BYTES),
+        )
+    }
+
+    /// Sends messages within [`Queue::batch_limits`]: one result per message, in order, each
+    /// `Ok` only once the queue has that message. One at a time, unless the queue does better.
+    fn send_batch(
+        &self,
+        messages: Vec<Message>,
+    ) -> impl Future<Output = Vec<Result<String, QueueError>>> + Send {
+        async move {
+            let mut results = Vec::with_capacity(messages.len());
+            for message in messages {
+                results.push(self.send(message).await);
+            }
+            results
+        }
+    }
 }
+
+/// SQS's `SendMessageBatch`: at most ten messages…
+pub const MAX_BATCH_MESSAGES: usize = 10;
+/// …adding up to at most 1 MiB (and to no more than one message may be).
+pub const MAX_BATCH_BYTES: usize = 1_048_576;
 
 /// Either real backend, chosen at start-up (the local server uses SQS when given a queue URL).
 #[derive(Debug)]
@@ -126,6 +156,22 @@ impl Queue for AnyQueue {
             #[cfg(feature = "aws")]
             Self::Sqs(q) => q.send(message).await,
             Self::Spool(q) => q.send(message).await,
+        }
+    }
+
+    fn batch_limits(&self) -> (usize, usize) {
+        match self {
+            #[cfg(feature = "aws")]
+            Self::Sqs(q) => q.batch_limits(),
+            Self::Spool(q) => q.batch_limits(),
+        }
+    }
+
+    async fn send_batch(&self, messages: Vec<Message>) -> Vec<Result<String, QueueError>> {
+        match self {
+            #[cfg(feature = "aws")]
+            Self::Sqs(q) => q.send_batch(messages).await,
+            Self::Spool(q) => q.send_batch(messages).await,
         }
     }
 }

@@ -68,6 +68,19 @@ fn file_name(message: &Message, sequence: u64) -> String {
 
 fn write_exclusively(
     dir: &Path,
+    names: impl FnMut() -> String,
+    body: &[u8],
+) -> std::io::Result<PathBuf> {
+    let path = link_exclusively(dir, names, body)?;
+    // The new name is durable only once the directory entry is.
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(path)
+}
+
+/// Writes and fsyncs `body` under a temporary name, then links it to the first of `names` that
+/// no file has; the directory is not fsynced (the caller does, once for all it linked).
+fn link_exclusively(
+    dir: &Path,
     mut names: impl FnMut() -> String,
     body: &[u8],
 ) -> std::io::Result<PathBuf> {
@@ -82,8 +95,6 @@ fn write_exclusively(
             Err(e) => return Err(e.error),
         }
     };
-    // The new name is durable only once the directory entry is.
-    std::fs::File::open(dir)?.sync_all()?;
     Ok(path)
 }
 
@@ -104,6 +115,42 @@ impl Queue for SpoolQueue {
         .map_err(|_| QueueError::transient("the spool writer stopped"))?
         .map_err(|e| QueueError::transient(format!("cannot write to the spool directory: {e}")))?;
         Ok(path.display().to_string())
+    }
+
+    /// Every file written and fsynced, then the directory fsynced once for all of them.
+    async fn send_batch(&self, messages: Vec<Message>) -> Vec<Result<String, QueueError>> {
+        let dir = self.dir.clone();
+        let sequence = self.sequence.clone();
+        let count = messages.len();
+        let written = tokio::task::spawn_blocking(move || {
+            let mut results: Vec<Result<String, QueueError>> = messages
+                .iter()
+                .map(|message| {
+                    let name = || file_name(message, sequence.fetch_add(1, Ordering::Relaxed));
+                    link_exclusively(&dir, name, message.body.as_bytes())
+                        .map(|path| path.display().to_string())
+                        .map_err(|e| {
+                            QueueError::transient(format!(
+                                "cannot write to the spool directory: {e}"
+                            ))
+                        })
+                })
+                .collect();
+            if let Err(e) = std::fs::File::open(&dir).and_then(|d| d.sync_all()) {
+                for result in &mut results {
+                    *result = Err(QueueError::transient(format!(
+                        "cannot sync the spool directory: {e}"
+                    )));
+                }
+            }
+            results
+        })
+        .await;
+        written.unwrap_or_else(|_| {
+            (0..count)
+                .map(|_| Err(QueueError::transient("the spool writer stopped")))
+                .collect()
+        })
     }
 }
 

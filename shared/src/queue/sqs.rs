@@ -4,7 +4,7 @@
 //! message size and whether it is FIFO, and opens the connection the first request will use.
 
 use aws_sdk_sqs::operation::send_message::SendMessageError;
-use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
+use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName, SendMessageBatchRequestEntry};
 use sha2::{Digest, Sha256};
 use tracing::warn;
 
@@ -147,6 +147,82 @@ impl Queue for SqsQueue {
                     too_large,
                     detail: failure.detail,
                 })
+            }
+        }
+    }
+
+    /// One `SendMessageBatch` call: each message's outcome as SQS reports it (a sender fault is
+    /// permanent, anything else transient); a call that fails fails every message alike.
+    async fn send_batch(&self, messages: Vec<Message>) -> Vec<Result<String, QueueError>> {
+        let count = messages.len();
+        let mut entries = Vec::with_capacity(count);
+        for (i, message) in messages.into_iter().enumerate() {
+            let entry = (|| {
+                let mut entry = SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(message.body)
+                    .message_attributes("source", string_attribute(&message.source)?)
+                    .message_attributes("type", string_attribute(&message.event_type)?);
+                if self.fifo {
+                    entry = entry
+                        .message_group_id(fifo_id(&message.group))
+                        .message_deduplication_id(fifo_id(&message.key));
+                }
+                entry
+                    .build()
+                    .map_err(|_| QueueError::permanent("a batch entry could not be built"))
+            })();
+            match entry {
+                Ok(entry) => entries.push(entry),
+                Err(e) => return (0..count).map(|_| Err(e.clone())).collect(),
+            }
+        }
+        let sent = self
+            .client
+            .send_message_batch()
+            .queue_url(&self.url)
+            .set_entries(Some(entries))
+            .send()
+            .await;
+        match sent {
+            Ok(output) => {
+                let mut results: Vec<Result<String, QueueError>> = (0..count)
+                    .map(|_| {
+                        Err(QueueError::transient(
+                            "SQS reported nothing for this message",
+                        ))
+                    })
+                    .collect();
+                let at = |id: &str| id.parse::<usize>().ok().filter(|i| *i < count);
+                for ok in output.successful() {
+                    if let Some(i) = at(ok.id()) {
+                        results[i] = Ok(ok.message_id().to_owned());
+                    }
+                }
+                for failed in output.failed() {
+                    if let Some(i) = at(failed.id()) {
+                        let code = failed.code();
+                        results[i] = Err(QueueError {
+                            failure: if failed.sender_fault() {
+                                Failure::Permanent
+                            } else {
+                                Failure::Transient
+                            },
+                            too_large: code.contains("MessageTooLong"),
+                            detail: format!("SQS refused it: {code}"),
+                        });
+                    }
+                }
+                results
+            }
+            Err(e) => {
+                let failure = classify(&e);
+                let error = QueueError {
+                    failure: failure.failure,
+                    too_large: false,
+                    detail: failure.detail,
+                };
+                (0..count).map(|_| Err(error.clone())).collect()
             }
         }
     }

@@ -307,6 +307,7 @@ fn normalize<'b>(
         content_type: JSON.into(),
         payload: Payload::Json(Cow::Borrowed(raw)),
         key: KeyBasis::Id,
+        event: None,
     };
     Ok(Disposition::Enqueue(Box::new(Envelope::new(
         source, v, received, draft,

@@ -27,6 +27,9 @@ pub const SCHEME: Scheme = Scheme {
     ],
     evidence: Evidence::Docs("go-github ValidateSignature, as akuity/kargo uses it"),
     note: "id and type are unsigned headers (validated); duplicates by body digest; a webhook without a secret is unsigned and refused",
+    // Identical bytes can be distinct events: a push carries no event id or time.
+    repeats: Repeats::Distinct,
+    type_chars: "_:",
     ..Scheme::BASE
 };
 

@@ -320,6 +320,7 @@ fn normalize<'b>(
         content_type: "application/xml".into(),
         payload: Payload::Built(Value::String(xml)),
         key: KeyBasis::Id,
+        event: None,
     };
     Ok(Disposition::Enqueue(Box::new(Envelope::new(
         source, v, received, draft,
@@ -428,6 +429,18 @@ mod tests {
                 assert!(d.envelopes.is_empty());
             }
         }
+    }
+
+    /// A notification's XML carries its kind, subject and timestamp: identical bytes are
+    /// Braintree's retry, recognised by their digest.
+    #[test]
+    fn identical_bytes_are_a_retry() {
+        let body = form(PAST_DUE_SIG, PAST_DUE);
+        assert_identical_bytes_are_a_retry(
+            crate::sources::Source::new("braintree", &SCHEME),
+            SECRET,
+            Request::post(&[FORM], &body, AT),
+        );
     }
 
     #[test]

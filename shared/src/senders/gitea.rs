@@ -36,6 +36,8 @@ pub const SCHEME: Scheme = Scheme {
     custom: Some(&FormPayload),
     evidence: Evidence::Docs("Gitea's own sender, services/webhook/deliver.go"),
     note: "id and type are unsigned headers (validated); duplicates by body digest; form hooks sign the JSON in `payload`; GET hooks are not supported",
+    // Identical bytes can be distinct events: a push carries no event id or time.
+    repeats: Repeats::Distinct,
     ..Scheme::BASE
 };
 

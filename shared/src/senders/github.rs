@@ -29,6 +29,8 @@ pub const SCHEME: Scheme = Scheme {
     },
     evidence: Evidence::Sdk("@octokit/webhooks-methods 6.0.0"),
     note: "id and type are unsigned headers (validated); duplicates by body digest",
+    // Identical bytes can be distinct events: repository_dispatch and workflow_dispatch repeat byte for byte.
+    repeats: Repeats::Distinct,
     ..Scheme::BASE
 };
 
@@ -111,6 +113,51 @@ mod tests {
             )
             .expect_err("must fail");
             assert_eq!(&got, want, "{pairs:?}");
+        }
+    }
+
+    /// The hostile round's spoof: a captured `ping` body resent with `X-GitHub-Event:
+    /// repository.deleted` became `github.repository.deleted`, a real event's type. A value from
+    /// the unsigned header is one word of GitHub's alphabet: no `.`.
+    #[test]
+    fn an_unsigned_event_name_cannot_pass_for_another_type() {
+        let body = br#"{"zen":"Keep it logically awesome.","hook_id":1}"#;
+        let secret = "inlet-dev-github-secret";
+        let sig = format!(
+            "sha256={}",
+            hex::encode(crate::verify::engine::hmac_sha256(secret.as_bytes(), body))
+        );
+        let with = |event: &'static str| -> Vec<(&'static str, String)> {
+            vec![
+                ("x-hub-signature-256", sig.clone()),
+                ("x-github-event", event.to_owned()),
+                (
+                    "x-github-delivery",
+                    "72d3162e-cc78-11e3-81ab-4c9367dc0958".to_owned(),
+                ),
+            ]
+        };
+        for (event, status) in [
+            ("ping", 202),
+            ("pull_request_review_comment", 202),
+            ("repository.deleted", 400),
+            ("repository deleted", 400),
+            ("push/x", 400),
+        ] {
+            let headers = with(event);
+            let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            let d = deliver(
+                crate::sources::Source::new("github", &SCHEME),
+                secret,
+                Request::post(&pairs, body, 1_700_000_000),
+            );
+            assert_eq!(d.reply.status, status, "{event}: {}", d.text());
+            if status == 400 {
+                assert!(d.envelopes.is_empty());
+                assert_eq!(d.json()["type"], "urn:inlet:problem:invalid-field");
+            } else {
+                assert_eq!(d.envelopes[0]["type"], format!("github.{event}"));
+            }
         }
     }
 }

@@ -14,26 +14,26 @@ pub const SCHEME: Scheme = Scheme {
         format: Format::Plain,
         all: false,
     },
-    id: &[Loc::Json("meta.webhook_id"), Loc::Digest],
+    batch: Some(Batch { items: "events" }),
+    id: &[Loc::Json("id"), Loc::Digest],
     ty: &[
-        TypePart::Required(Loc::Json("events.0.resource_type")),
-        TypePart::Optional(Loc::Json("events.0.action")),
+        TypePart::Required(Loc::Json("resource_type")),
+        TypePart::Optional(Loc::Json("action")),
     ],
     subject: &[
-        Loc::Json("events.0.links.payment"),
-        Loc::Json("events.0.links.mandate"),
-        Loc::Json("events.0.links.subscription"),
-        Loc::Json("events.0.links.refund"),
-        Loc::Json("events.0.links.payout"),
-        Loc::Json("events.0.links.customer"),
-        Loc::Json("events.0.links.billing_request"),
-        Loc::Json("events.0.links.instalment_schedule"),
-        Loc::Json("events.0.links.creditor"),
+        Loc::Json("links.payment"),
+        Loc::Json("links.mandate"),
+        Loc::Json("links.subscription"),
+        Loc::Json("links.refund"),
+        Loc::Json("links.payout"),
+        Loc::Json("links.customer"),
+        Loc::Json("links.billing_request"),
+        Loc::Json("links.instalment_schedule"),
+        Loc::Json("links.creditor"),
     ],
-    time: &[TimeLoc::At(Loc::Json("events.0.created_at"), Unit::Rfc3339)],
+    time: &[TimeLoc::At(Loc::Json("created_at"), Unit::Rfc3339)],
     evidence: Evidence::Sdk("gocardless-pro 3.22.0 (PyPI)"),
-    note:
-        "a delivery is a batch of events: id meta.webhook_id, type and subject from the first event",
+    note: "a delivery is a batch: one envelope per event of events[], id the event's id (EV…)",
     ..Scheme::BASE
 };
 
@@ -100,8 +100,10 @@ mod tests {
         refused(&SCHEME, &[SECRET.as_bytes()], BODY.as_bytes(), 0, cases);
     }
 
+    /// A delivery of two events is two envelopes, each with its own id, type, subject and time
+    /// (issue 16: the earlier main made one envelope typed by the first event).
     #[test]
-    fn a_batch_is_one_envelope_typed_by_its_first_event() {
+    fn a_batch_is_one_envelope_per_event() {
         let d = deliver(
             Source::new("gocardless", &SCHEME),
             SECRET,
@@ -115,30 +117,106 @@ mod tests {
             ),
         );
         assert_eq!(d.reply.status, 202, "{}", d.text());
-        assert_eq!(d.envelopes.len(), 1);
-        let e = &d.envelopes[0];
-        // The fixture predates `meta.webhook_id`: the body digest.
-        assert!(e["id"].as_str().expect("id").starts_with("sha256:"));
-        assert_eq!(e["type"], "gocardless.subscriptions.created");
-        assert_eq!(e["subject"], "SB0003JJQ2MR06");
-        assert_eq!(e["time"], "2018-07-05T09:13:51.404Z");
-        assert_eq!(e["data"]["events"][1]["id"], "EV00BD05TB8K63");
+        assert_eq!(
+            d.json(),
+            serde_json::json!({"events": 2, "queued": 2, "duplicates": 0, "parked": 0})
+        );
+        let got: Vec<(&str, &str, &str, &str)> = d
+            .envelopes
+            .iter()
+            .map(|e| {
+                (
+                    e["id"].as_str().expect("id"),
+                    e["type"].as_str().expect("type"),
+                    e["subject"].as_str().expect("subject"),
+                    e["time"].as_str().expect("time"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "EV00BD05S5VM2T",
+                    "gocardless.subscriptions.created",
+                    "SB0003JJQ2MR06",
+                    "2018-07-05T09:13:51.404Z"
+                ),
+                (
+                    "EV00BD05TB8K63",
+                    "gocardless.mandates.created",
+                    "MD000AMA19XGEC",
+                    "2018-07-05T09:13:56.893Z"
+                ),
+            ]
+        );
+        // Each event's data is its own object, exactly as sent; the batch is recorded.
+        let e = &d.envelopes[1];
+        assert_eq!(e["data"]["links"]["mandate"], "MD000AMA19XGEC");
+        assert_eq!(e["inletbatchindex"], 1);
+        assert_eq!(e["inletbatchsize"], 2);
+        assert_eq!(
+            e["inletbatchsha256"],
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(BODY.as_bytes()))
+        );
+        // The second event's bytes as they stand in the body: from its `{` to before `]}`.
+        let start = BODY
+            .find(r#"{"id":"EV00BD05TB8K63""#)
+            .expect("second event");
+        let own = &BODY[start..BODY.len() - 2];
+        assert_eq!(
+            e["inletbodysha256"],
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(own.as_bytes())),
+            "the digest of the event's own bytes"
+        );
+    }
+
+    /// A retry of a partly queued delivery queues only what is missing: each event is
+    /// de-duplicated on its own id.
+    #[test]
+    fn a_retry_queues_only_the_events_not_yet_queued() {
+        let first = br#"{"events":[{"id":"EV1","created_at":"2014-08-04T12:00:00.000Z","action":"confirmed","resource_type":"payments","links":{"payment":"PM1"}}],"meta":{"webhook_id":"WB1"}}"#;
+        let both = br#"{"events":[{"id":"EV1","created_at":"2014-08-04T12:00:00.000Z","action":"confirmed","resource_type":"payments","links":{"payment":"PM1"}},{"id":"EV2","created_at":"2014-08-04T12:00:01.000Z","action":"paid_out","resource_type":"payments","links":{"payment":"PM1"}}],"meta":{"webhook_id":"WB2"}}"#;
+        let sig =
+            |body: &[u8]| hex::encode(crate::verify::engine::hmac_sha256(SECRET.as_bytes(), body));
+        let (s1, s2) = (sig(first), sig(both));
+        let d = deliver_again(
+            Source::new("gocardless", &SCHEME),
+            SECRET,
+            &[
+                Request::post(&[("webhook-signature", &s1)], first, 1_700_000_000),
+                Request::post(&[("webhook-signature", &s2)], both, 1_700_000_000),
+                Request::post(&[("webhook-signature", &s2)], both, 1_700_000_000),
+            ],
+        );
+        assert_eq!(counts(&d), [1, 1, 0]);
+        assert_eq!(d[1].envelopes[0]["id"], "EV2");
+        assert_eq!(
+            d[1].json(),
+            serde_json::json!({"events": 2, "queued": 1, "duplicates": 1, "parked": 0})
+        );
+        assert_eq!(
+            d[2].json(),
+            serde_json::json!({"events": 2, "queued": 0, "duplicates": 2, "parked": 0})
+        );
     }
 
     #[test]
-    fn the_webhook_id_is_the_envelope_id() {
-        let body = br#"{"events":[{"id":"EV123","created_at":"2014-08-04T12:00:00.000Z","action":"confirmed","resource_type":"payments","links":{"payment":"PM123"}}],"meta":{"webhook_id":"WB123"}}"#;
-        let sig = hex::encode(crate::verify::engine::hmac_sha256(SECRET.as_bytes(), body));
-        let d = deliver(
-            Source::new("gocardless", &SCHEME),
-            SECRET,
-            Request::post(&[("webhook-signature", &sig)], body, 1_700_000_000),
-        );
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert_eq!(e["id"], "WB123");
-        assert_eq!(e["type"], "gocardless.payments.confirmed");
-        assert_eq!(e["subject"], "PM123");
-        assert_eq!(e["time"], "2014-08-04T12:00:00.000Z");
+    fn events_must_be_a_list_of_objects() {
+        for body in [
+            &br#"{"meta":{"webhook_id":"WB1"}}"#[..],
+            br#"{"events":{"id":"EV1"}}"#,
+            br#"{"events":[1,2]}"#,
+            br#"{"events":[{"id":"EV1"}]}"#,
+        ] {
+            let sig = hex::encode(crate::verify::engine::hmac_sha256(SECRET.as_bytes(), body));
+            let d = deliver(
+                Source::new("gocardless", &SCHEME),
+                SECRET,
+                Request::post(&[("webhook-signature", &sig)], body, 1_700_000_000),
+            );
+            assert_eq!(d.reply.status, 400, "{}", d.text());
+            assert!(d.envelopes.is_empty());
+        }
     }
 }

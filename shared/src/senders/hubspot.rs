@@ -24,11 +24,18 @@ pub const SCHEME: Scheme = Scheme {
         unit: Unit::Millis,
         tolerance: 300,
     }),
-    id: &[Loc::Digest],
-    ty: &[TypePart::Lit("batch")],
-    time: &[TimeLoc::Signed],
+    batch: Some(Batch { items: "" }),
+    // HubSpot's docs: eventId "is not guaranteed to be unique", and a retry changes the event's
+    // attemptNumber and nothing else: the id is the event without it.
+    id: &[Loc::DigestWithout("attemptNumber")],
+    ty: &[TypePart::Required(Loc::Json("subscriptionType"))],
+    subject: &[Loc::Json("objectId")],
+    time: &[
+        TimeLoc::At(Loc::Json("occurredAt"), Unit::Millis),
+        TimeLoc::Signed,
+    ],
     evidence: Evidence::Sdk("hubspot-api-client 12.0.0 (PyPI)"),
-    note: "signature v3 only; set PUBLIC_URL to the target URL exactly; the body is a batch of events (type hubspot.batch, id the body digest: retries change attemptNumber, so consumers dedupe on each eventId)",
+    note: "signature v3 only; set PUBLIC_URL to the target URL exactly; a delivery is a batch: one envelope per event, id the digest of the event without attemptNumber (eventId is not unique; a retry changes only attemptNumber)",
     ..Scheme::BASE
 };
 
@@ -188,10 +195,15 @@ mod tests {
         let got = deliver(source, secret, Request::post(&pairs, body, 1_700_000_000));
         assert_eq!(got.reply.status, 202);
         let e = &got.envelopes[0];
-        assert_eq!(e["id"], crate::normalize::body_digest_id(body));
-        assert_eq!(e["type"], "hubspot.batch");
-        assert_eq!(e.get("subject"), None);
-        assert_eq!(e["time"], "2023-11-14T22:13:20.000Z");
+        // SHA-256 of the event without attemptNumber, members sorted, values as sent (Python:
+        // json.dumps(dict(sorted(e.items())), separators=(",", ":")) after popping it).
+        assert_eq!(
+            e["id"],
+            "sha256:7ff1946c0e63b9e29931d18e9f1d5d1e124d8f35ee7bcc201a45df1f3393536e"
+        );
+        assert_eq!(e["type"], "hubspot.contact.creation");
+        assert_eq!(e["subject"], "123");
+        assert_eq!(e["time"], "2019-07-26T04:00:00.000Z");
         // Another public URL is another signed content.
         let elsewhere = crate::sources::Source::new("hubspot", &SCHEME)
             .with_public_url("https://hooks.example.com/webhooks/other");
@@ -201,5 +213,62 @@ mod tests {
             Request::post(&pairs, body, 1_700_000_000),
         );
         assert_eq!(got.reply.status, 401);
+    }
+
+    /// One envelope per event, and a retry (which changes only attemptNumber) is recognised
+    /// event by event: on the earlier main the retry got a new id (the body digest) and was
+    /// queued again.
+    #[test]
+    fn a_retry_changes_attempt_number_and_is_still_a_duplicate() {
+        let url = "https://hooks.example.com/webhooks/hubspot";
+        let secret = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy";
+        let batch = |attempt: u32| {
+            format!(
+                r#"[{{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":"contact.creation","attemptNumber":{attempt},"objectId":123}},{{"eventId":1,"subscriptionId":12346,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":"contact.propertyChange","attemptNumber":{attempt},"objectId":123,"propertyName":"email","propertyValue":"a@example.com"}}]"#
+            )
+        };
+        let sign = |body: &str| {
+            crate::verify::engine::sign(
+                &SCHEME,
+                secret.as_bytes(),
+                &crate::verify::engine::Signing {
+                    body: body.as_bytes(),
+                    at: 1_700_000_000,
+                    id: "",
+                    url: Some(url),
+                    method: "POST",
+                },
+            )
+            .expect("signs")
+        };
+        let (first, retry) = (batch(0), batch(1));
+        let (s1, s2) = (sign(&first), sign(&retry));
+        fn refs(p: &[(String, String)]) -> Vec<(&str, &str)> {
+            p.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect()
+        }
+        let (r1, r2) = (refs(&s1), refs(&s2));
+        let d = deliver_again(
+            crate::sources::Source::new("hubspot", &SCHEME).with_public_url(url),
+            secret,
+            &[
+                Request::post(&r1, first.as_bytes(), 1_700_000_000),
+                Request::post(&r2, retry.as_bytes(), 1_700_000_000),
+            ],
+        );
+        assert_eq!(counts(&d), [2, 0]);
+        let types: Vec<&str> = d[0]
+            .envelopes
+            .iter()
+            .map(|e| e["type"].as_str().expect("type"))
+            .collect();
+        assert_eq!(
+            types,
+            ["hubspot.contact.creation", "hubspot.contact.propertychange"]
+        );
+        assert_ne!(d[0].envelopes[0]["id"], d[0].envelopes[1]["id"]);
+        assert_eq!(
+            d[1].json(),
+            serde_json::json!({"events": 2, "queued": 0, "duplicates": 2, "parked": 0})
+        );
     }
 }

@@ -57,6 +57,8 @@ pub mod zoom;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]
+mod repeats;
+#[cfg(test)]
 pub(crate) mod testing;
 
 use std::sync::LazyLock;

@@ -18,16 +18,16 @@ pub const SCHEME: Scheme = Scheme {
     },
     algorithm: Algorithm::Token,
     encoding: Encoding::Raw,
-    id: &[Loc::Json("eventId"), Loc::Digest],
-    ty: &[TypePart::Required(Loc::Json("data.events.0.eventType"))],
-    subject: &[
-        Loc::Json("data.events.0.target.0.id"),
-        Loc::Json("data.events.0.actor.id"),
-    ],
-    time: &[TimeLoc::At(Loc::Json("eventTime"), Unit::Rfc3339)],
+    batch: Some(Batch {
+        items: "data.events",
+    }),
+    id: &[Loc::Json("uuid"), Loc::Digest],
+    ty: &[TypePart::Required(Loc::Json("eventType"))],
+    subject: &[Loc::Json("target.0.id"), Loc::Json("actor.id")],
+    time: &[TimeLoc::At(Loc::Json("published"), Unit::Rfc3339)],
     handshakes: &[Handshake::OktaVerification],
     evidence: Evidence::Docs("Okta's developer-docs sample; webhookx"),
-    note: "the Authorization value is a shared token: nothing is signed; duplicates by body digest; type from the first of data.events[]",
+    note: "the Authorization value is a shared token: nothing is signed; a delivery is a batch: one envelope per event of data.events[], id its uuid, duplicates by the event's digest",
     ..Scheme::BASE
 };
 
@@ -104,6 +104,34 @@ mod tests {
         assert!(other.envelopes.is_empty());
     }
 
+    /// Okta amalgamates events close in time into one delivery, and retries at most once: each
+    /// event is queued once, however many deliveries carry it.
+    #[test]
+    fn each_event_of_a_delivery_is_queued_once() {
+        let one = r#"{"uuid":"u-1","published":"2019-03-27T16:59:53.032Z","eventType":"user.session.start","actor":{"id":"a"},"target":[{"id":"t1"}]}"#;
+        let two = r#"{"uuid":"u-2","published":"2019-03-27T16:59:54.000Z","eventType":"user.session.end","actor":{"id":"a"},"target":[{"id":"t2"}]}"#;
+        let delivery = |events: &[&str], id: &str| {
+            format!(
+                r#"{{"eventType":"com.okta.event_hook","eventId":"{id}","eventTime":"2019-03-27T16:59:55.000Z","data":{{"events":[{}]}}}}"#,
+                events.join(",")
+            )
+        };
+        let (first, both) = (delivery(&[one], "d-1"), delivery(&[one, two], "d-2"));
+        let auth = [("authorization", TOKEN)];
+        let d = deliver_again(
+            Source::new("okta", &SCHEME),
+            TOKEN,
+            &[
+                Request::post(&auth, first.as_bytes(), 1_700_000_000),
+                Request::post(&auth, both.as_bytes(), 1_700_000_000),
+                Request::post(&auth, both.as_bytes(), 1_700_000_000),
+            ],
+        );
+        assert_eq!(counts(&d), [1, 1, 0]);
+        assert_eq!(d[1].envelopes[0]["id"], "u-2");
+        assert_eq!(d[1].envelopes[0]["type"], "okta.user.session.end");
+    }
+
     #[test]
     fn normalization() {
         let d = deliver(
@@ -119,8 +147,10 @@ mod tests {
             ),
         );
         assert_eq!(d.reply.status, 202, "{}", d.text());
+        // One envelope per event of data.events, its id the event's uuid.
+        assert_eq!(d.envelopes.len(), 1);
         let e = &d.envelopes[0];
-        assert_eq!(e["id"], "b5a188b9-5ece-4636-b041-482ffda96311");
+        assert_eq!(e["id"], "a5a8a7a5-5b8c-11e9-8f0a-7b1f3a8b2a10");
         assert_eq!(e["type"], "okta.user.session.start");
         assert_eq!(e["subject"], "00u1xgr0bsYn3mGw10h7");
         assert_eq!(e["time"], "2019-03-27T16:59:53.032Z");

@@ -29,6 +29,8 @@ pub const SCHEME: Scheme = Scheme {
     time: &[TimeLoc::At(Loc::Json("created_at"), Unit::Seconds)],
     evidence: Evidence::Sdk("razorpay 2.0.1 (PyPI)"),
     note: "the event id (X-Razorpay-Event-Id) is an unsigned header (validated); duplicates by body digest",
+    // Identical bytes can be distinct events: the event id is an unsigned header.
+    repeats: Repeats::Distinct,
     ..Scheme::BASE
 };
 

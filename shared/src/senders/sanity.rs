@@ -33,6 +33,8 @@ pub const SCHEME: Scheme = Scheme {
     time: &[TimeLoc::Signed],
     evidence: Evidence::Sdk("@sanity/webhook 4.0.4 (npm)"),
     note: "the toolkit checks no age: Inlet allows 300 s; id and operation are unsigned headers (duplicates by body digest); the body is your projection",
+    // Identical bytes can be distinct events: the body is the user's projection (`{_id}`), the same for every update.
+    repeats: Repeats::Distinct,
     ..Scheme::BASE
 };
 

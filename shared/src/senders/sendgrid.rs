@@ -24,11 +24,16 @@ pub const SCHEME: Scheme = Scheme {
         unit: Unit::Seconds,
         tolerance: 300,
     }),
-    id: &[Loc::Digest],
-    ty: &[TypePart::Lit("batch")],
-    time: &[TimeLoc::Signed],
+    batch: Some(Batch { items: "" }),
+    id: &[Loc::Json("sg_event_id"), Loc::Digest],
+    ty: &[TypePart::Required(Loc::Json("event"))],
+    subject: &[Loc::Json("sg_message_id"), Loc::Json("email")],
+    time: &[
+        TimeLoc::At(Loc::Json("timestamp"), Unit::Seconds),
+        TimeLoc::Signed,
+    ],
     evidence: Evidence::Sdk("sendgrid 6.12.5 (PyPI)"),
-    note: "the secret is the base64 verification (public) key; the SDK checks no age, so 300 s; the body is a batch of events (type sendgrid.batch, id the body digest)",
+    note: "the secret is the base64 verification (public) key; the SDK checks no age, so 300 s; a delivery is a batch: one envelope per event, id its sg_event_id",
     ..Scheme::BASE
 };
 
@@ -152,14 +157,96 @@ mod tests {
             ),
         );
         assert_eq!(got.reply.status, 202);
+        assert_eq!(got.envelopes.len(), 1);
         let e = &got.envelopes[0];
-        assert_eq!(e["id"], crate::normalize::body_digest_id(PAYLOAD));
-        assert_eq!(e["type"], "sendgrid.batch");
-        assert_eq!(e.get("subject"), None);
-        assert_eq!(e["time"], "2020-09-14T19:41:42.000Z");
         assert_eq!(
-            e["data"][0]["sg_event_id"],
+            e["id"],
             "ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA"
         );
+        assert_eq!(e["type"], "sendgrid.dropped");
+        assert_eq!(
+            e["subject"],
+            "LRzXl_NHStOGhQ4kofSm_A.filterdrecv-p3mdw1-756b745b58-kmzbl-18-5F5FC76C-9.0"
+        );
+        assert_eq!(e["time"], "2020-09-14T19:41:32.000Z");
+        assert_eq!(e["data"]["reason"], "Bounced Address");
+    }
+
+    /// Signs `body` with the test key pair, as SendGrid does.
+    fn signed(body: &[u8]) -> Vec<(String, String)> {
+        crate::verify::engine::sign(
+            &SCHEME,
+            &hex::decode(TEST_PRIVATE).expect("hex"),
+            &crate::verify::engine::Signing {
+                body,
+                at: 1_700_000_000,
+                id: "",
+                url: None,
+                method: "POST",
+            },
+        )
+        .expect("signs")
+    }
+
+    fn batch(events: impl Iterator<Item = (usize, &'static str)>) -> String {
+        let items: Vec<String> = events
+            .map(|(i, kind)| {
+                format!(
+                    r#"{{"email":"user{i}@example.com","timestamp":1700000000,"event":"{kind}","sg_event_id":"ev-{i:05}","sg_message_id":"msg-{}.filter"}}"#,
+                    i / 3
+                )
+            })
+            .collect();
+        format!("[{}]\r\n", items.join(","))
+    }
+
+    /// A SendGrid batch of 1,000 events is 1,000 envelopes, each with its own id and type, all
+    /// queued before the 202; the sender's retry of it queues none again.
+    #[test]
+    fn a_thousand_events_are_a_thousand_envelopes() {
+        let kinds = ["processed", "delivered", "open", "click"];
+        let body = batch((0..1000).map(|i| (i, kinds[i % 4])));
+        let headers = signed(body.as_bytes());
+        let pairs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let req = Request::post(&pairs, body.as_bytes(), 1_700_000_000);
+        let d = deliver_again(
+            crate::sources::Source::new("sendgrid", &SCHEME),
+            TEST_PUBLIC,
+            &[req, req],
+        );
+        assert_eq!(counts(&d), [1000, 0]);
+        let ids: std::collections::BTreeSet<&str> = d[0]
+            .envelopes
+            .iter()
+            .map(|e| e["id"].as_str().expect("id"))
+            .collect();
+        assert_eq!(ids.len(), 1000);
+        assert_eq!(d[0].envelopes[1]["type"], "sendgrid.delivered");
+        assert_eq!(d[0].envelopes[999]["inletbatchindex"], 999);
+        assert_eq!(
+            d[1].json(),
+            serde_json::json!({"events": 1000, "queued": 0, "duplicates": 1000, "parked": 0})
+        );
+    }
+
+    #[test]
+    fn more_events_than_the_limit_are_refused_whole() {
+        let n = crate::normalize::engine::MAX_BATCH_EVENTS + 1;
+        let body = batch((0..n).map(|i| (i, "open")));
+        let headers = signed(body.as_bytes());
+        let pairs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let d = deliver(
+            crate::sources::Source::new("sendgrid", &SCHEME),
+            TEST_PUBLIC,
+            Request::post(&pairs, body.as_bytes(), 1_700_000_000),
+        );
+        assert_eq!(d.reply.status, 413, "{}", d.text());
+        assert!(d.envelopes.is_empty());
     }
 }

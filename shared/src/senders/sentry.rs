@@ -29,6 +29,8 @@ pub const SCHEME: Scheme = Scheme {
     ],
     evidence: Evidence::Docs("Sentry's own sender, sentry_app.py"),
     note: "resource and Request-ID are unsigned headers (validated); duplicates by body digest; Sentry-Hook-Timestamp is not signed and not checked",
+    // Identical bytes can be distinct events: issue alerts carry no event id.
+    repeats: Repeats::Distinct,
     ..Scheme::BASE
 };
 

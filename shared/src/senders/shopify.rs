@@ -14,8 +14,8 @@ use serde_json::value::RawValue;
 
 use crate::normalize::engine::plain;
 use crate::normalize::{
-    body_digest_id, body_kind, event_type, from_unix, parse_json, required_header, BodyKind,
-    Disposition, Draft, Envelope, KeyBasis, NormalizeError, Payload, JSON,
+    body_kind, event_type, from_unix, parse_json, required_header, BodyKind, Disposition, Draft,
+    Envelope, NormalizeError, Payload, JSON,
 };
 use crate::scheme::*;
 use crate::verify::engine::parse_time;
@@ -107,8 +107,19 @@ fn envelope<'b>(
     }
     let (raw, _): (&RawValue, IgnoredAny) = parse_json(v.body())?;
     let topic = header(v, TOPIC)?.ok_or(NormalizeError::MissingHeader(TOPIC[0]))?;
+    // Unsigned: words of Shopify's alphabet joined by `/` (`orders/create`), never a `.` that
+    // could make it pass for another topic.
+    if !topic
+        .split('/')
+        .all(|word| crate::normalize::engine::type_word(word, SCHEME.type_chars))
+    {
+        return Err(NormalizeError::InvalidField {
+            field: TOPIC[0],
+            reason: "an unsigned topic must be words of letters, digits and `_` joined by `/`",
+        });
+    }
     let parts: Vec<Option<&str>> = topic.split('/').map(Some).collect();
-    let id = header(v, ID)?.unwrap_or_else(|| body_digest_id(v.body()));
+    let (id, key) = crate::normalize::engine::unsigned_id(&SCHEME, header(v, ID)?, v.body());
     // Subject and time are optional: one that cannot be used is left out.
     let subject = header(v, SHOP).ok().flatten();
     let time = header(v, TRIGGERED_AT)
@@ -123,7 +134,8 @@ fn envelope<'b>(
         subject,
         content_type: JSON.into(),
         payload: Payload::Json(Cow::Borrowed(raw)),
-        key: KeyBasis::BodyDigest,
+        key,
+        event: None,
     };
     Ok(Disposition::Enqueue(Box::new(Envelope::new(
         source, v, received, draft,
@@ -231,7 +243,15 @@ mod tests {
 
     #[test]
     fn unsigned_headers_are_held_to_a_strict_character_set() {
-        for (topic, status) in [("orders/create", 202), ("orders create", 400)] {
+        // A `.` in the unsigned topic would let it pass for another topic's type.
+        for (topic, status) in [
+            ("orders/create", 202),
+            ("customers/data_request", 202),
+            ("orders create", 400),
+            ("orders/create.x", 400),
+            ("orders.create", 400),
+            ("orders//create", 400),
+        ] {
             let d = deliver(
                 Source::new("shopify", &SCHEME),
                 SECRET,

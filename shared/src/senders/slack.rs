@@ -107,6 +107,7 @@ fn form<'b>(
             content_type: JSON.into(),
             payload: Payload::Built(value),
             key: KeyBasis::Id,
+            event: None,
         }
     } else {
         let is_command = form.contains_key("command");
@@ -121,6 +122,7 @@ fn form<'b>(
             content_type: JSON.into(),
             payload: Payload::Built(Value::Object(form)),
             key: KeyBasis::Id,
+            event: None,
         }
     };
     Ok(Disposition::Enqueue(Box::new(Envelope::new(

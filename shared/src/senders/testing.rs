@@ -287,6 +287,33 @@ pub fn deliver(source: crate::sources::Source, secret: &str, req: Request<'_>) -
 /// [`deliver`] with several active secrets, newest first (labelled `WEBHOOK_SECRET`,
 /// `WEBHOOK_SECRET_2`, …).
 pub fn deliver_to(source: crate::sources::Source, secrets: &[&str], req: Request<'_>) -> Delivered {
+    deliver_all(source, secrets, &[req], false)
+        .pop()
+        .expect("one delivery")
+}
+
+/// Runs each request in turn through one pipeline with an idempotency store (in memory), as a
+/// sender's retries or a second event reach one function; what each came to (the envelopes
+/// queued by that request alone).
+pub fn deliver_again(
+    source: crate::sources::Source,
+    secret: &str,
+    requests: &[Request<'_>],
+) -> Vec<Delivered> {
+    deliver_all(source, &[secret], requests, true)
+}
+
+/// How many envelopes each delivery queued.
+pub fn counts(delivered: &[Delivered]) -> Vec<usize> {
+    delivered.iter().map(|d| d.envelopes.len()).collect()
+}
+
+fn deliver_all(
+    source: crate::sources::Source,
+    secrets: &[&str],
+    requests: &[Request<'_>],
+    idempotent: bool,
+) -> Vec<Delivered> {
     let source: &'static crate::sources::Source = Box::leak(Box::new(source));
     let secrets = SecretSet::new(
         secrets
@@ -304,31 +331,104 @@ pub fn deliver_to(source: crate::sources::Source, secrets: &[&str], req: Request
     )
     .expect("secrets");
     let queue = crate::queue::MemoryQueue::default();
-    let pipeline = crate::Pipeline::new(source, secrets, crate::config::Settings::default(), queue);
-    let h = headers(req.headers);
-    let url = source.public_url().map(str::to_owned);
-    let inbound = crate::Inbound {
-        method: req.method,
-        headers: &h,
-        body: req.body,
-        query: req.query,
-        url: url.as_deref(),
-    };
+    let mut pipeline =
+        crate::Pipeline::new(source, secrets, crate::config::Settings::default(), queue);
+    if idempotent {
+        pipeline = pipeline.with_idempotency(crate::idempotency::IdempotencyStore::Memory(
+            crate::idempotency::MemoryStore::default(),
+        ));
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .expect("runtime");
-    let now = UNIX_EPOCH + Duration::from_secs(req.now);
-    let reply = runtime.block_on(pipeline.handle(
-        inbound,
-        now,
-        tokio::time::Instant::now() + Duration::from_secs(5),
-    ));
-    let envelopes = pipeline
-        .queue()
-        .messages()
+    let url = source.public_url().map(str::to_owned);
+    let mut seen = 0;
+    let mut out = Vec::new();
+    for req in requests {
+        let h = headers(req.headers);
+        let inbound = crate::Inbound {
+            method: req.method,
+            headers: &h,
+            body: req.body,
+            query: req.query,
+            url: url.as_deref(),
+        };
+        let now = UNIX_EPOCH + Duration::from_secs(req.now);
+        let reply = runtime.block_on(pipeline.handle(
+            inbound,
+            now,
+            tokio::time::Instant::now() + Duration::from_secs(5),
+        ));
+        let messages = pipeline.queue().messages();
+        let envelopes = messages[seen..]
+            .iter()
+            .map(|m| serde_json::from_str(&m.body).expect("envelope JSON"))
+            .collect();
+        seen = messages.len();
+        out.push(Delivered { reply, envelopes });
+    }
+    out
+}
+
+/// The envelope ids a delivery queued.
+fn ids(d: &Delivered) -> Vec<String> {
+    d.envelopes
         .iter()
-        .map(|m| serde_json::from_str(&m.body).expect("envelope JSON"))
-        .collect();
-    Delivered { reply, envelopes }
+        .map(|e| e["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+/// The same signed bytes delivered twice are one event: the second is answered 202 and queues
+/// nothing (issue 16: what a sender whose id is the body digest must say of its repeats).
+pub fn assert_identical_bytes_are_a_retry(
+    source: crate::sources::Source,
+    secret: &str,
+    req: Request<'_>,
+) {
+    assert_eq!(source.scheme().repeats, crate::scheme::Repeats::Retry);
+    let d = deliver_again(source, secret, &[req, req]);
+    assert_eq!(
+        d[0].reply.status,
+        d[0].reply.status.clamp(200, 202),
+        "{}",
+        d[0].text()
+    );
+    assert!(!d[0].envelopes.is_empty(), "{}", d[0].text());
+    assert_eq!(d[1].reply.status, d[0].reply.status, "{}", d[1].text());
+    assert!(d[1].envelopes.is_empty(), "a retry is not queued again");
+}
+
+/// The same signed bytes delivered twice are two events: both are queued, under ids of their
+/// own (at-least-once), since nothing tells them from a retry.
+pub fn assert_identical_bytes_are_two_events(
+    source: crate::sources::Source,
+    secret: &str,
+    req: Request<'_>,
+) {
+    assert_eq!(source.scheme().repeats, crate::scheme::Repeats::Distinct);
+    let d = deliver_again(source, secret, &[req, req]);
+    assert_eq!(counts(&d), [d[0].envelopes.len(); 2], "{}", d[1].text());
+    assert!(!d[0].envelopes.is_empty(), "{}", d[0].text());
+    for (a, b) in ids(&d[0]).iter().zip(ids(&d[1])) {
+        assert_ne!(*a, b, "two deliveries, two ids");
+        assert!(!a.starts_with("sha256:"), "{a}: not the body digest");
+    }
+}
+
+/// Identical bytes under another (unsigned) delivery id are another event; under the same one,
+/// the sender's retry.
+pub fn assert_told_apart_by_delivery_id(
+    source: crate::sources::Source,
+    secret: &str,
+    first: Request<'_>,
+    other_id: Request<'_>,
+) {
+    assert_eq!(source.scheme().repeats, crate::scheme::Repeats::Distinct);
+    assert_eq!(first.body, other_id.body, "the same bytes");
+    let d = deliver_again(source, secret, &[first, first, other_id]);
+    let n = d[0].envelopes.len();
+    assert!(n > 0, "{}", d[0].text());
+    assert_eq!(counts(&d), [n, 0, n], "{}", d[2].text());
+    assert_ne!(ids(&d[0]), ids(&d[2]));
 }

@@ -18,8 +18,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::normalize::{
-    body_digest_id, body_kind, event_type, form_to_json, required_header, BodyKind, Disposition,
-    Draft, Envelope, KeyBasis, NormalizeError, Payload, JSON,
+    body_kind, event_type, form_to_json, required_header, BodyKind, Disposition, Draft, Envelope,
+    NormalizeError, Payload, JSON,
 };
 use crate::scheme::*;
 use crate::verify::engine::{encode, query_param, Signing};
@@ -210,7 +210,7 @@ fn form<'b>(
     } else {
         ("form", None, None)
     };
-    let id = match v.headers().get(IDEMPOTENCY) {
+    let token = match v.headers().get(IDEMPOTENCY) {
         Some(_) => {
             let token = required_header(v.headers(), IDEMPOTENCY)?;
             if !crate::normalize::engine::plain(token) {
@@ -219,10 +219,13 @@ fn form<'b>(
                     reason: "an unsigned header used as an id must be 1 to 200 letters, digits or `-_.:/@+=`",
                 });
             }
-            token.to_owned()
+            Some(token.to_owned())
         }
-        None => body_digest_id(v.body()),
+        None => None,
     };
+    // A voice or messaging form can repeat byte for byte (a caller pressing the same digits in a
+    // loop): the unsigned idempotency token tells a retry from another request.
+    let (id, key) = crate::normalize::engine::unsigned_id(&SCHEME, token, v.body());
     let draft = Draft {
         id,
         ty: event_type(source, &[Some(kind), status.as_deref()]),
@@ -230,7 +233,8 @@ fn form<'b>(
         subject,
         content_type: JSON.into(),
         payload: Payload::Built(Value::Object(fields)),
-        key: KeyBasis::BodyDigest,
+        key,
+        event: None,
     };
     Ok(Disposition::Enqueue(Box::new(Envelope::new(
         source, v, received, draft,

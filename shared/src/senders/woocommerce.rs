@@ -24,6 +24,9 @@ pub const SCHEME: Scheme = Scheme {
     handshakes: &[Handshake::WooCommercePing],
     evidence: Evidence::Docs("n8n's WooCommerce trigger"),
     note: "id is the body digest: X-WC-Webhook-Delivery-ID repeats within a second; the topic is an unsigned header (validated)",
+    // Identical bytes can be distinct events: a deleted resource is only its id, and WooCommerce never retries.
+    repeats: Repeats::Distinct,
+    type_chars: "_.",
     ..Scheme::BASE
 };
 
@@ -36,7 +39,6 @@ mod tests {
     use crate::senders::testing::*;
     use crate::sources::Source;
     use crate::verify::VerifyError;
-    use sha2::Digest;
 
     const SECRET: &str = "woo-secret";
     const BODY: &[u8] = br#"{"id":727,"status":"processing","total":"29.35"}"#;
@@ -124,8 +126,68 @@ mod tests {
         assert!(d.envelopes.is_empty());
     }
 
+    /// A deleted resource is only `{"id":…}` and WooCommerce never retries: identical bytes are
+    /// distinct events, each queued (its delivery id repeats within a second, so it cannot tell
+    /// them apart either).
     #[test]
-    fn deliveries_are_keyed_by_the_body_not_the_colliding_delivery_id() {
+    fn identical_bytes_are_two_events() {
+        assert_identical_bytes_are_two_events(
+            source(),
+            SECRET,
+            Request::post(
+                &[
+                    ("x-wc-webhook-signature", SIG),
+                    ("x-wc-webhook-topic", "order.updated"),
+                ],
+                BODY,
+                1_700_000_000,
+            ),
+        );
+    }
+
+    /// Values from the unsigned topic are held to WooCommerce's alphabet.
+    #[test]
+    fn the_unsigned_topic_is_held_to_its_alphabet() {
+        for topic in ["order.created", "action.woocommerce_add_to_cart"] {
+            let d = deliver(
+                source(),
+                SECRET,
+                Request::post(
+                    &[
+                        ("x-wc-webhook-signature", SIG),
+                        ("x-wc-webhook-topic", topic),
+                    ],
+                    BODY,
+                    1_700_000_000,
+                ),
+            );
+            assert_eq!(d.reply.status, 202, "{topic}: {}", d.text());
+        }
+        for topic in [
+            "order/created",
+            "order created",
+            "order.created;x",
+            "<b>x</b>",
+        ] {
+            let d = deliver(
+                source(),
+                SECRET,
+                Request::post(
+                    &[
+                        ("x-wc-webhook-signature", SIG),
+                        ("x-wc-webhook-topic", topic),
+                    ],
+                    BODY,
+                    1_700_000_000,
+                ),
+            );
+            assert_eq!(d.reply.status, 400, "{topic}: {}", d.text());
+            assert!(d.envelopes.is_empty());
+        }
+    }
+
+    #[test]
+    fn deliveries_are_not_keyed_by_the_colliding_delivery_id() {
         let d = deliver(
             source(),
             SECRET,
@@ -149,8 +211,9 @@ mod tests {
         );
         assert_eq!(d.reply.status, 202, "{}", d.text());
         let e = &d.envelopes[0];
-        let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(BODY)));
-        assert_eq!(e["id"], digest.as_str());
+        let id = e["id"].as_str().expect("id");
+        assert_eq!(id.len(), 36, "an id of its own, not the delivery id: {id}");
+        assert_ne!(id, "e2c4a8d17f5b3d6b8a9e0c1f2a3b4c5d");
         assert_eq!(e["type"], "woocommerce.order.updated");
         assert_eq!(e["subject"], "727");
     }

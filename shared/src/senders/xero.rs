@@ -17,15 +17,17 @@ pub const SCHEME: Scheme = Scheme {
         all: false,
     },
     encoding: Encoding::Base64,
+    batch: Some(Batch { items: "events" }),
+    // No event id: an event's digest (its resource, type and millisecond time are in it).
     id: &[Loc::Digest],
     ty: &[
-        TypePart::Optional(Loc::Json("events.0.eventCategory")),
-        TypePart::Optional(Loc::Json("events.0.eventType")),
+        TypePart::Optional(Loc::Json("eventCategory")),
+        TypePart::Optional(Loc::Json("eventType")),
     ],
-    subject: &[Loc::Json("events.0.resourceId")],
+    subject: &[Loc::Json("resourceId")],
     handshakes: &[Handshake::XeroIntent],
     evidence: Evidence::Docs("Xero's XeroWebhooksReceiver and xero-php-webhook"),
-    note: "a delivery is a batch with no id: id is the body digest, type and subject from the first event; answered 200",
+    note: "a delivery is a batch: one envelope per event of events[], id the event's digest (no id is sent); answered 200",
     accepted: 200,
     ..Scheme::BASE
 };
@@ -149,6 +151,50 @@ mod tests {
         assert!(e["id"].as_str().expect("id").starts_with("sha256:"));
         assert_eq!(e["type"], "xero.contact.update");
         assert_eq!(e["subject"], "717f2bfc-c6d4-41fd-b238-3f2f0c0cf777");
-        assert_eq!(e["data"]["entropy"], "S0m3r4Nd0mt3xt");
+        // The event is the data; the delivery's entropy stays with the delivery.
+        assert_eq!(e["data"]["eventType"], "UPDATE");
+        assert_eq!(e["inletbatchsize"], 1);
+    }
+
+    /// A delivery's events become one envelope each; an event is keyed by its own bytes, so the
+    /// same event in a later delivery (whose entropy differs) is recognised.
+    #[test]
+    fn events_are_split_and_each_is_queued_once() {
+        let event = |id: &str, ty: &str| {
+            format!(
+                r#"{{"resourceUrl":"https://api.xero.com/api.xro/2.0/Invoices/{id}","resourceId":"{id}","eventDateUtc":"2024-06-21T01:15:39.902","eventType":"{ty}","eventCategory":"INVOICE","tenantId":"c2cc9b6e-9458-4c7d-93cc-f02b81b0594f","tenantType":"ORGANISATION"}}"#
+            )
+        };
+        let (a, b) = (event("i-1", "CREATE"), event("i-2", "UPDATE"));
+        let delivery = |events: &[&str], entropy: &str| {
+            format!(
+                r#"{{"events":[{}],"firstEventSequence":1,"lastEventSequence":2,"entropy":"{entropy}"}}"#,
+                events.join(",")
+            )
+        };
+        let (first, both) = (delivery(&[&a], "ABC"), delivery(&[&a, &b], "DEF"));
+        let sig = |body: &str| {
+            base64::Engine::encode(
+                &crate::verify::engine::B64,
+                crate::verify::engine::hmac_sha256(SECRET.as_bytes(), body.as_bytes()),
+            )
+        };
+        let (s1, s2) = (sig(&first), sig(&both));
+        let d = deliver_again(
+            source(),
+            SECRET,
+            &[
+                Request::post(
+                    &[("x-xero-signature", &s1)],
+                    first.as_bytes(),
+                    1_700_000_000,
+                ),
+                Request::post(&[("x-xero-signature", &s2)], both.as_bytes(), 1_700_000_000),
+            ],
+        );
+        assert_eq!(counts(&d), [1, 1]);
+        assert_eq!(d[1].reply.status, 200);
+        assert_eq!(d[1].envelopes[0]["type"], "xero.invoice.update");
+        assert_eq!(d[1].envelopes[0]["subject"], "i-2");
     }
 }

@@ -34,6 +34,8 @@ pub const SCHEME: Scheme = Scheme {
     body: Body::ANY,
     evidence: Evidence::Docs("n8n's Zendesk trigger; Pipedream; GOV.UK One Login; island.is"),
     note: "signed content is timestamp then body, as Zendesk's current docs and every independent verifier say (an older docs vector had body then timestamp); no documented window, so 300 s; the invocation id is an unsigned header; only POST is accepted",
+    // Identical bytes can be distinct events: a trigger's payload is whatever it defines, the same for every firing.
+    repeats: Repeats::Distinct,
     ..Scheme::BASE
 };
 

@@ -307,7 +307,7 @@ fn needs_json(scheme: &Scheme) -> bool {
 pub fn label(loc: &Loc) -> &'static str {
     match loc {
         Loc::Header(h) | Loc::Json(h) | Loc::Kv(h) | Loc::Query(h) => h,
-        Loc::Digest => "body",
+        Loc::Digest | Loc::DigestWithout(_) => "body",
     }
 }
 
@@ -324,7 +324,7 @@ fn read<'a>(
         Loc::Header(h) => single_header(req.headers, h)?.map(Cow::Borrowed),
         Loc::Json(p) => doc.text(p).map(|t| Cow::Owned(t.into_owned())),
         Loc::Query(q) => query_param(req.query, q).map(Cow::Owned),
-        Loc::Kv(_) | Loc::Digest => None,
+        Loc::Kv(_) | Loc::Digest | Loc::DigestWithout(_) => None,
     })
 }
 

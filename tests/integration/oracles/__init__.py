@@ -16,6 +16,8 @@ and tests/sdk/package.json (npm)."""
 
 from __future__ import annotations
 
+import json
+
 import importlib
 import os
 import pkgutil
@@ -69,6 +71,17 @@ class Oracle:
     signs_body: bool = False
     """The signature is written into the body: `sign` returns (headers, body), and what the CLI signs is
     read from `inlet event` (the whole request) rather than `inlet sign` (headers only)."""
+
+    events: list[dict] | None = None
+    """For senders that post several events in one delivery: the fields each event's envelope must
+    have, in the order of the events (`want` is then the first's)."""
+    events_at: str | None = None
+    """Where those events are in the body: None for a body that is the list, else a top-level key."""
+
+    def event_data(self, body: bytes) -> list:
+        """The events of a batch body, each of which an envelope's `data` must equal."""
+        doc = json.loads(body)
+        return doc if self.events_at is None else doc[self.events_at]
 
     def signed(self, secret: str, body: bytes, ts: int, delivery_id: str) -> tuple[Headers, bytes]:
         """`sign`'s headers and the body to send with them."""

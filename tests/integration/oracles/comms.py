@@ -82,6 +82,13 @@ def twilio_verify(secret: str, headers: Headers, body: bytes) -> bool:
 # --- HubSpot ------------------------------------------------------------------------------------
 
 HUBSPOT_URL = _url("hubspot")
+
+
+def _hubspot_id(event: dict) -> str:
+    """An event's id: the SHA-256 of its members but `attemptNumber`, sorted, compact (HubSpot's
+    `eventId` is not unique, and a retry changes `attemptNumber` only)."""
+    rest = {k: v for k, v in sorted(event.items()) if k != "attemptNumber"}
+    return "sha256:" + hashlib.sha256(json.dumps(rest, separators=(",", ":")).encode()).hexdigest()
 HUBSPOT_BODY = json.dumps([
     {"eventId": 1931425734, "subscriptionId": 2411233, "portalId": 62515, "appId": 1160452,
      "occurredAt": 1700000000000, "subscriptionType": "contact.propertyChange", "attemptNumber": 0,
@@ -224,11 +231,19 @@ ORACLES = [
            window=None, sdk_signs=True, env={"PUBLIC_URL": TWILIO_URL}, cli_args=("--url", TWILIO_URL)),
     Oracle(source="hubspot", sdk="hubspot-api-client 12.0.0 (PyPI)", secret="yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy",
            wrong_secret="zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz", body=HUBSPOT_BODY, sign=hubspot_sign,
-           verify=hubspot_verify, want={"id": _digest_id(HUBSPOT_BODY), "type": "hubspot.batch", "subject": None},
+           verify=hubspot_verify,
+           want={"id": _hubspot_id(json.loads(HUBSPOT_BODY)[0]), "type": "hubspot.contact.propertychange",
+                 "subject": "5851"},
+           events=[{"id": _hubspot_id(e), "type": f"hubspot.{e['subscriptionType'].lower()}",
+                    "subject": str(e["objectId"])} for e in json.loads(HUBSPOT_BODY)],
            window=300, sdk_signs=True, env={"PUBLIC_URL": HUBSPOT_URL}, cli_args=("--url", HUBSPOT_URL)),
     Oracle(source="sendgrid", sdk="sendgrid 6.12.5 (PyPI)", secret=SENDGRID_PRIVATE, wrong_secret=SENDGRID_WRONG,
            verify_secret=sendgrid_public(SENDGRID_PRIVATE), body=SENDGRID_BODY, sign=sendgrid_sign,
-           verify=sendgrid_verify, want={"id": _digest_id(SENDGRID_BODY), "type": "sendgrid.batch", "subject": None},
+           verify=sendgrid_verify,
+           want={"id": "rbtnWrG1DVDGGGFHFyun0A==", "type": "sendgrid.delivered",
+                 "subject": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0"},
+           events=[{"id": e["sg_event_id"], "type": f"sendgrid.{e['event']}", "subject": e["sg_message_id"]}
+                   for e in json.loads(SENDGRID_BODY)],
            window=None, sdk_signs=False),
     Oracle(source="discord", sdk="discord-interactions 0.4.0 (PyPI)", secret=DISCORD_SEED, wrong_secret=DISCORD_WRONG,
            verify_secret=discord_public(DISCORD_SEED), body=DISCORD_BODY, sign=discord_sign, verify=discord_verify,
