@@ -204,6 +204,91 @@ def test_idle_and_slow_clients_are_cut_off_and_connections_are_bounded(server):
         s.close()
 
 
+def exchange(url: str, head: str, body: bytes = b"") -> socket.socket:
+    """A connection to the server that has sent a request's head (and `body`, if any)."""
+    host, port = url.removeprefix("http://").split(":")
+    s = socket.create_connection((host, int(port)), timeout=10)
+    s.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+    return s
+
+
+def until_closed(s: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (a timeout fails the test)."""
+    out = b""
+    while chunk := s.recv(65536):
+        out += chunk
+    s.close()
+    return out
+
+
+def rejected(url: str, source: str, problem: str) -> float:
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+        samples = prometheus(r.read().decode())
+    return samples.get(("Rejected", frozenset({("Source", source), ("Problem", problem)})), 0)
+
+
+def test_defect13_a_declared_body_over_the_limit_is_refused_at_once_without_being_read(server):
+    url, spool = server(args=("--read-timeout", "3"))
+    declared = 10**10
+    s = exchange(url, f"POST /webhooks/github HTTP/1.1\nHost: x\nContent-Type: application/json\n"
+                      f"Content-Length: {declared}\n", b'{"action":')
+    started = time.monotonic()
+    head, body = until_closed(s).split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 413 "), head
+    assert time.monotonic() - started < 1.5, "answered at once, not after the read timeout"
+    assert b"\r\nconnection: close" in head.lower(), "the unread body is not drained: the connection is closed"
+    problem = json.loads(body)
+    assert problem["type"] == "urn:inlet:problem:payload-too-large"
+    assert problem["detail"] == f"the body is {declared} bytes; the limit is 6291456 bytes"
+    assert rejected(url, "github", "payload-too-large") == 1
+    assert not spool.exists() or not list(spool.iterdir())
+
+
+def test_defect13_expect_100_continue_over_the_limit_gets_413_and_never_100_continue(server):
+    url, spool = server(args=("--read-timeout", "3"))
+    s = exchange(url, "POST /webhooks/github HTTP/1.1\nHost: x\nContent-Type: application/json\n"
+                      "Expect: 100-continue\nContent-Length: 6291457\n")
+    started = time.monotonic()
+    reply = until_closed(s)
+    assert reply.startswith(b"HTTP/1.1 413 "), "the first thing sent is the refusal, not 100 Continue: " + repr(reply)
+    assert time.monotonic() - started < 1.5, "answered at once, not after the read timeout"
+    assert b"100 Continue" not in reply
+    assert b"\r\nconnection: close" in reply.split(b"\r\n\r\n", 1)[0].lower()
+    assert json.loads(reply.split(b"\r\n\r\n", 1)[1])["detail"].startswith("the body is 6291457 bytes;")
+    assert rejected(url, "github", "payload-too-large") == 1
+    # A body within the limit is still asked for with 100 Continue, and accepted.
+    signed = headers_of(cli("sign", "github").stdout)
+    body = sample("github")
+    s = exchange(url, "POST /webhooks/github HTTP/1.1\nHost: x\nConnection: close\nExpect: 100-continue\n"
+                      + "".join(f"{k}: {v}\n" for k, v in signed.items()) + f"Content-Length: {len(body)}\n")
+    interim = b""
+    while b"\r\n\r\n" not in interim:
+        interim += s.recv(1)
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    s.sendall(body)
+    assert until_closed(s).startswith(b"HTTP/1.1 202 ")
+    assert len(list(spool.glob("*.json"))) == 1
+
+
+def test_defect13_a_slow_upload_within_the_read_timeout_leaves_the_pipeline_its_whole_budget(server):
+    # The request's 5 s budget starts once the body is in: reading it for 6 s is not a reason for 503.
+    url, spool = server(args=("--read-timeout", "10"))
+    signed = headers_of(cli("sign", "github").stdout)
+    body = sample("github")
+    s = exchange(url, "POST /webhooks/github HTTP/1.1\nHost: x\nConnection: close\n"
+                      + "".join(f"{k}: {v}\n" for k, v in signed.items()) + f"Content-Length: {len(body)}\n")
+    pieces = 12
+    step = -(-len(body) // pieces)
+    started = time.monotonic()
+    for i in range(0, len(body), step):
+        time.sleep(0.5)
+        s.sendall(body[i:i + step])
+    assert time.monotonic() - started > 5.5
+    reply = until_closed(s)
+    assert reply.startswith(b"HTTP/1.1 202 "), reply
+    assert len(list(spool.glob("*.json"))) == 1
+
+
 def test_server_secret_override(server):
     url, _ = server({"INLET_GITHUB_SECRET": "my-own-secret"})
     assert cli("send", "github", "--url", f"{url}/webhooks/github").stdout.startswith("401")

@@ -3,7 +3,8 @@
 //! recognised through an idempotency directory (or `IDEMPOTENCY_TABLE`).
 //!
 //! It is meant to run in a container too, so it bounds what a client can hold: a connection must
-//! send its request within the read timeout, and at most `--max-connections` are served at once.
+//! send its request within the read timeout, a body declared over the limit is refused before it
+//! is read, and at most `--max-connections` are served at once.
 //! It counts what each source's requests came to with the functions' metrics, served at
 //! `GET /metrics` in Prometheus's text format, and prints a summary per source when it stops
 //! (Ctrl-C or SIGTERM).
@@ -13,9 +14,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use http::header::{HeaderValue, CONNECTION};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -36,7 +38,8 @@ use tokio::time::Instant;
 use crate::args::ServeArgs;
 use crate::dev;
 
-/// Each request's deadline, as a deployed function's 5 s timeout gives it.
+/// Each request's deadline, as a deployed function's 5 s timeout gives it: counted from when the
+/// body is in, as a function's starts once API Gateway has the whole request.
 const REQUEST_BUDGET: Duration = Duration::from_secs(5);
 
 /// Each source's pipeline and its metrics.
@@ -332,10 +335,19 @@ async fn route(
             Rejection::NotFound(names.join(", ")).to_reply(),
         ));
     };
-    let deadline = Instant::now() + REQUEST_BUDGET;
     let (parts, body) = req.into_parts();
-    // Never buffer more than the limit allows: one byte over is enough to answer 413.
     let limit = pipeline.settings().max_body_bytes;
+    // A Content-Length over the limit is answered before a byte of the body is read, and so
+    // before hyper sends the `100 Continue` an `Expect` asks for (it does on the body's first read).
+    if let Some(declared) = body.size_hint().exact() {
+        let size = usize::try_from(declared).unwrap_or(usize::MAX);
+        if size > limit {
+            let rejection = Rejection::PayloadTooLarge { size, limit };
+            return Ok(refuse_unread(meter, &rejection));
+        }
+    }
+    // Never buffer more than the limit allows: one byte over is enough to answer 413 (a chunked
+    // body declares no length).
     let read = tokio::time::timeout(read_timeout, Limited::new(body, limit + 1).collect()).await;
     let bytes = match read {
         Ok(Ok(collected)) => collected.to_bytes(),
@@ -344,11 +356,13 @@ async fn route(
                 size: limit + 1,
                 limit,
             };
-            return Ok(refuse(meter, &rejection));
+            return Ok(refuse_unread(meter, &rejection));
         }
         // The client went away or broke the framing: nobody is left to read an answer.
-        Ok(Err(_)) | Err(_) => return Ok(refuse(meter, &Rejection::RequestTimeout)),
+        Ok(Err(_)) | Err(_) => return Ok(refuse_unread(meter, &Rejection::RequestTimeout)),
     };
+    // Reading a slow upload does not eat into the time the pipeline has to queue it.
+    let deadline = Instant::now() + REQUEST_BUDGET;
     let query = parts.uri.query().unwrap_or("");
     // The URL as the sender called it, for schemes that sign it (PUBLIC_URL is not set locally).
     let url = parts
@@ -373,6 +387,17 @@ fn refuse(meter: &Meter, rejection: &Rejection) -> Response<Full<Bytes>> {
     let outcome: Outcome = Trace::default().finish(rejection.verdict(), 0);
     meter.record(&outcome);
     to_response(rejection.to_reply())
+}
+
+/// A refusal that leaves the rest of the body unread, which closes the connection: hyper reads
+/// on only what it already holds before it closes, and `Connection: close` tells the client so,
+/// instead of it sending on or reusing the connection.
+fn refuse_unread(meter: &Meter, rejection: &Rejection) -> Response<Full<Bytes>> {
+    let mut response = refuse(meter, rejection);
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 fn to_response(reply: Reply) -> Response<Full<Bytes>> {
