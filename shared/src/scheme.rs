@@ -583,6 +583,17 @@ pub trait Custom: Send + Sync + fmt::Debug {
         None
     }
 
+    /// As [`Custom::sign`], for a request that also carries `given` headers (name, value), when
+    /// they choose how it is signed (Twilio's `X-Twilio-Webhooks-Signature-Settings`).
+    fn sign_with_headers(
+        &self,
+        _key: &[u8],
+        _s: &crate::verify::engine::Signing<'_>,
+        _given: &[(String, String)],
+    ) -> Option<Result<Vec<(String, String)>, String>> {
+        None
+    }
+
     /// Whether the custom signed content covers `loc`.
     fn signs(&self, _loc: &Loc) -> bool {
         false

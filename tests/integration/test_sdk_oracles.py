@@ -17,6 +17,7 @@ import pytest
 
 from conftest import BIN_DIR, ROOT, queue_depth, receive_all
 from oracles import Oracle, all_oracles
+from oracles.comms import TWILIO_VARIANTS
 from signers import api_event
 
 ORACLES = all_oracles()
@@ -176,3 +177,71 @@ def test_twilio_json_bodies_are_signed_through_their_hash(start_function, new_qu
     assert resp["statusCode"] == 202, resp
     [message] = receive_all(sqs, queue_url)
     assert json.loads(message["Body"])["data"] == json.loads(body)
+
+
+@pytest.mark.parametrize("variant", sorted(TWILIO_VARIANTS))
+def test_twilio_deliveries_the_sdk_also_accepts(variant, start_function, new_queue, sqs):
+    """What twilio-python's `validate` accepts besides the oracle's delivery, Inlet accepts: a
+    signature over the URL with its default port added (or, configured with it, removed), and a
+    SharedKey's HMAC-SHA256 announced by X-Twilio-Webhooks-Signature-Settings (the function's secret
+    is then the SharedKey secret). Tampered, wrong-secret, unannounced and unknown-algorithm
+    deliveries are refused by both."""
+    from oracles.comms import TWILIO_URL, twilio_signer, twilio_verifier
+
+    public_url, signed_url, settings = TWILIO_VARIANTS[variant]
+    oracle = BY_ID["twilio"]
+    sign = twilio_signer(signed_url, settings)
+    # The app's URL: what the function is configured with, or rebuilds from the event.
+    sdk_accepts = twilio_verifier(public_url or TWILIO_URL)
+    queue_url = new_queue()
+    env = {"QUEUE_URL": queue_url, "WEBHOOK_SECRET": oracle.secret}
+    fn = start_function("twilio", env if public_url is None else {**env, "PUBLIC_URL": public_url})
+
+    refused = {
+        "tampered": (sign(oracle.secret, oracle.body, 0, "msg_t"), tampered(oracle, oracle.body)),
+        "wrong secret": (sign(oracle.wrong_secret, oracle.body, 0, "msg_w"), oracle.body),
+    }
+    # The settings header is unsigned: an algorithm the SDK does not know fails whatever is signed.
+    sha1 = twilio_signer(signed_url)(oracle.secret, oracle.body, 0, "msg_u")
+    unknown = "key=webhooks_sharedkey_5f3c1e9a7b2d4c6e8f0a1b3c5d7e9f2a,algorithm=HMAC_SHA512"
+    refused["unknown algorithm"] = ([*sha1, ("X-Twilio-Webhooks-Signature-Settings", unknown)], oracle.body)
+    if settings is not None:
+        # A SharedKey signature without its settings header is taken for HMAC-SHA1, and fails.
+        unannounced = [(k, v) for k, v in sign(oracle.secret, oracle.body, 0, "msg_s")
+                       if k != "X-Twilio-Webhooks-Signature-Settings"]
+        refused["unannounced"] = (unannounced, oracle.body)
+    for name, (headers, body) in refused.items():
+        assert not sdk_accepts(oracle.secret, headers, body), f"the SDK accepts the {name} delivery"
+        resp = fn.invoke(api_event("v2", "twilio", headers, body))
+        assert resp["statusCode"] == 401, f"{name}: {resp}"
+    assert queue_depth(sqs, queue_url) == 0
+
+    delivery_id = f"msg_{uuid.uuid4().hex[:20]}"
+    headers = sign(oracle.secret, oracle.body, 0, delivery_id)
+    assert sdk_accepts(oracle.secret, headers, oracle.body), "the SDK refuses the delivery it should accept"
+    resp = fn.invoke(api_event("v2", "twilio", headers, oracle.body))
+    assert resp["statusCode"] == 202, resp
+    [message] = receive_all(sqs, queue_url)
+    env = json.loads(message["Body"])
+    for key, want in oracle.expected(delivery_id).items():
+        assert env.get(key) == want, f"{key}: {env.get(key)!r} != {want!r}"
+
+
+def test_the_sdk_verifies_what_inlet_signs_for_a_twilio_sharedkey(tmp_path):
+    """`inlet sign twilio --header X-Twilio-Webhooks-Signature-Settings:…algorithm=HMAC_SHA256`
+    signs with HMAC-SHA256, as Twilio does with a SharedKey: the SDK accepts it under that secret."""
+    import dataclasses
+
+    from oracles.comms import TWILIO_SHA256
+
+    oracle = BY_ID["twilio"]
+    sharedkey = dataclasses.replace(
+        oracle, cli_args=(*oracle.cli_args, "--header", f"X-Twilio-Webhooks-Signature-Settings:{TWILIO_SHA256}"))
+    ts = int(time.time())
+    headers, sent = inlet_sign(sharedkey, oracle.secret, oracle.body, ts, "msg_inletsign", tmp_path)
+    assert ("x-twilio-webhooks-signature-settings", TWILIO_SHA256) in headers, headers
+    assert oracle.verify(oracle.secret, headers, sent), headers
+    assert len(base64.b64decode(dict(headers)["x-twilio-signature"])) == 32, "an HMAC-SHA256"
+    wrong, wrong_sent = inlet_sign(sharedkey, oracle.wrong_secret, oracle.body, ts, "msg_inletsign", tmp_path)
+    assert not oracle.verify(oracle.secret, wrong, wrong_sent)
+    assert not oracle.verify(oracle.secret, headers, tampered(oracle, sent))

@@ -44,7 +44,8 @@ SIGN OPTIONS:
   --id ID             delivery id (default: a fresh one)
   --timestamp UNIX    signing time (default: now)
   --content-type CT   (default: JSON if the body starts with { or [, else form-encoded)
-  --header NAME:VALUE extra header, repeatable
+  --header NAME:VALUE extra header, repeatable (Twilio: X-Twilio-Webhooks-Signature-Settings with
+                      algorithm=HMAC_SHA256 signs as a SharedKey, --secret being its secret)
   --url URL           the URL it is sent to, for senders that sign it (Twilio, Square, HubSpot, Trello)
   For Ed25519 and ECDSA senders (Discord, Telnyx, SendGrid) --secret is the private key in hex;
   the development key pair's public half is what `inlet serve` and dev-files configure.

@@ -84,17 +84,20 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
             .map_err(|e| format!("cannot sign as {}: {e}", source.name()))?
             .unwrap_or(body);
     let signing = posted(&body, at, &id, url);
-    headers.extend(
-        source
-            .sign(&key, &signing)
-            .map_err(|e| format!("cannot sign as {}: {e}", source.name()))?,
-    );
+    let mut extras = Vec::with_capacity(args.headers.len());
     for extra in &args.headers {
         let (k, v) = extra
             .split_once(':')
             .ok_or_else(|| format!("--header takes NAME:VALUE, got {extra:?}"))?;
-        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        extras.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
     }
+    // The extra headers go out with the request, and may say how it is signed (Twilio's
+    // X-Twilio-Webhooks-Signature-Settings).
+    headers.extend(
+        inlet::verify::engine::sign_with_headers(source.scheme(), &key, &signing, &extras)
+            .map_err(|e| format!("cannot sign as {}: {e}", source.name()))?,
+    );
+    headers.extend(extras);
     Ok(Signed { headers, body })
 }
 

@@ -1,32 +1,41 @@
-//! Twilio: `X-Twilio-Signature: <base64 HMAC-SHA1>` under the account's auth token (UTF-8),
-//! over the full URL Twilio requested followed, for form bodies, by every parameter name and
-//! value, names sorted, each name's distinct values sorted (`{url}{name}{value}…`, as
-//! twilio-python's `RequestValidator` does, duplicates dropped). A JSON body is signed through
+//! Twilio: `X-Twilio-Signature: <base64 HMAC>` over the full URL Twilio requested followed, for
+//! form bodies, by every parameter name and value, names sorted, each name's distinct values
+//! sorted (`{url}{name}{value}…`, as twilio-python's `RequestValidator` does, duplicates dropped).
+//! The HMAC is SHA-1 under the account's auth token, or SHA-256 under a SharedKey secret when
+//! `X-Twilio-Webhooks-Signature-Settings: key=<id>,algorithm=HMAC_SHA256` says so; the key is
+//! whichever active secret matches (a deployment makes the SharedKey secret its secret, with the
+//! auth token beside it while webhooks signed with it still arrive). As the SDK does, the URL is also tried without its port when
+//! it names one, else with the default one (`:443`, `:80`) added. A JSON body is signed through
 //! its hash: the URL carries `bodySHA256=<hex SHA-256 of the body>`, which must match, and only
 //! the URL is signed. No timestamp is signed. The id is the unsigned `I-Twilio-Idempotency-Token`
 //! (the body digest keys duplicates); form bodies become JSON with type `twilio.call.<CallStatus>`
-//! or `twilio.message.<MessageStatus|SmsStatus>`. Limitation: the SDK also tries the URL with
-//! and without the default port (`:443`/`:80`); Inlet signs the URL as configured only. Nor
-//! does Inlet take webhooks signed with a SharedKey whose `X-Twilio-Webhooks-Signature-Settings`
-//! names `algorithm=HMAC_SHA256` (twilio 9.13.0 verifies those): only the auth token's HMAC-SHA1.
+//! or `twilio.message.<MessageStatus|SmsStatus>`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
+use base64::Engine as _;
+use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
+use subtle::ConstantTimeEq;
 
 use crate::normalize::{
     body_kind, event_type, form_to_json, required_header, BodyKind, Disposition, Draft, Envelope,
     NormalizeError, Payload, JSON,
 };
 use crate::scheme::*;
-use crate::verify::engine::{encode, query_param, Signing};
-use crate::verify::{Unverified, Verified, VerifyError};
+use crate::verify::engine::{encode, query_param, Signing, B64};
+use crate::verify::{single_header, Unverified, Verified, VerifyError};
 
 const SIGNATURE: &str = "x-twilio-signature";
 const IDEMPOTENCY: &str = "i-twilio-idempotency-token";
+/// `key=<SharedKey id>,algorithm=<name>`: which secret and algorithm signed. Not signed itself.
+const SETTINGS: &str = "x-twilio-webhooks-signature-settings";
+/// The algorithms the settings may name (ASCII case aside), as twilio-python's `_HASH_FUNCTIONS`;
+/// without the header or its `algorithm=`, the first.
+const ALGORITHMS: &[(&str, Hash)] = &[("HMAC_SHA1", Hash::Sha1), ("HMAC_SHA256", Hash::Sha256)];
 
 pub const SCHEME: Scheme = Scheme {
     name: "twilio",
@@ -36,8 +45,9 @@ pub const SCHEME: Scheme = Scheme {
         format: Format::Plain,
         all: false,
     },
-    // What `UrlAndParams` computes; listed so the scheme reads as what it signs.
+    // What `UrlAndParams` signs; listed so the scheme reads as what it signs.
     signed: &[Part::Url, Part::Body],
+    // The auth token's; a SharedKey's HMAC-SHA256 is chosen by `UrlAndParams::verify`.
     algorithm: Algorithm::Hmac(Hash::Sha1),
     encoding: Encoding::Base64,
     id: &[Loc::Header(IDEMPOTENCY), Loc::Digest],
@@ -50,18 +60,19 @@ pub const SCHEME: Scheme = Scheme {
     body: Body::JSON_OR_FORM,
     custom: Some(&UrlAndParams),
     evidence: Evidence::Sdk("twilio 9.13.0 (PyPI)"),
-    note: "set PUBLIC_URL to the webhook URL exactly as configured in Twilio (the :443/:80 variants the SDK also tries are not); JSON bodies must carry bodySHA256 in the URL; id is the unsigned I-Twilio-Idempotency-Token (duplicates by body digest)",
+    note: "set PUBLIC_URL to the webhook URL as configured in Twilio (it is also tried without its port, or with the default one); the secret is the auth token, or the SharedKey secret for webhooks signed with a SharedKey (HMAC-SHA256): make both active secrets while both kinds arrive; JSON bodies must carry bodySHA256 in the URL; id is the unsigned I-Twilio-Idempotency-Token (duplicates by body digest)",
     ..Scheme::BASE
 };
 
-/// Twilio's signed content (the URL, then the sorted form parameters or nothing), its signer,
-/// and its form bodies as envelopes.
+/// Twilio's signature (the URL in two port variants, then the sorted form parameters or
+/// nothing, under the algorithm the settings header names), its signer, and its form bodies as
+/// envelopes.
 #[derive(Debug)]
 struct UrlAndParams;
 
 impl Custom for UrlAndParams {
-    fn signed_content(&self, req: &Unverified<'_>) -> Option<Result<Vec<u8>, VerifyError>> {
-        Some(content(req))
+    fn verify(&self, req: &Unverified<'_>, key: &[u8]) -> Option<Result<bool, VerifyError>> {
+        Some(verify(req, key))
     }
 
     fn normalize<'b>(
@@ -74,7 +85,18 @@ impl Custom for UrlAndParams {
     }
 
     fn sign(&self, key: &[u8], s: &Signing<'_>) -> Option<Result<Vec<(String, String)>, String>> {
-        Some(sign(key, s))
+        Some(sign(key, s, &[]))
+    }
+
+    /// With `X-Twilio-Webhooks-Signature-Settings` given, signed as a SharedKey under the
+    /// algorithm it names.
+    fn sign_with_headers(
+        &self,
+        key: &[u8],
+        s: &Signing<'_>,
+        given: &[(String, String)],
+    ) -> Option<Result<Vec<(String, String)>, String>> {
+        Some(sign(key, s, given))
     }
 
     /// The body is covered (its parameters, or its hash), and so is the URL's query.
@@ -84,6 +106,60 @@ impl Custom for UrlAndParams {
 
     fn signs_url(&self) -> bool {
         true
+    }
+}
+
+/// The hash a settings header names, as twilio-python's `get_signature_algorithm` reads it (the
+/// first `algorithm=` item with a value, spaces trimmed; HMAC-SHA1 without one) and `validate`
+/// takes it (in any case); `Err` with the name when it is none of [`ALGORITHMS`].
+fn algorithm(settings: Option<&str>) -> Result<Hash, &str> {
+    let named = settings.unwrap_or("").split(',').find_map(|item| {
+        let (name, value) = item.split_once('=')?;
+        (name.trim() == "algorithm" && !value.trim().is_empty()).then(|| value.trim())
+    });
+    let Some(named) = named else {
+        return Ok(ALGORITHMS[0].1);
+    };
+    ALGORITHMS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(named))
+        .map(|(_, hash)| *hash)
+        .ok_or(named)
+}
+
+/// The URL as twilio-python's `validate` also signs it: without its port when it names one
+/// (`remove_port`: the authority up to its first `:`, so any port goes, and with it whatever
+/// followed a `user:`), else with `:443` added for https and `:80` for anything else
+/// (`add_port`). `None` when the port is not a number up to 65535 (the SDK raises).
+fn other_port(url: &str) -> Option<String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Some(url.to_owned());
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    // Python's `port`: after the user info, the text after the first `:` (after `]` for IPv6).
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let port = match host.split_once('[') {
+        Some((_, bracketed)) => bracketed
+            .split_once(']')
+            .and_then(|(_, after)| after.split_once(':'))
+            .map_or("", |(_, p)| p),
+        None => host.split_once(':').map_or("", |(_, p)| p),
+    };
+    // Python takes port 0 for none; a port that is not a number up to 65535 makes it raise.
+    let port = match port {
+        "" => 0,
+        digits if digits.bytes().all(|b| b.is_ascii_digit()) => {
+            u16::try_from(digits.parse::<u64>().ok()?).ok()?
+        }
+        _ => return None,
+    };
+    if port == 0 {
+        let default = if scheme == "https" { 443 } else { 80 };
+        Some(format!("{scheme}://{authority}:{default}{tail}"))
+    } else {
+        let bare = authority.split(':').next().unwrap_or(authority);
+        Some(format!("{scheme}://{bare}{tail}"))
     }
 }
 
@@ -111,8 +187,9 @@ fn body_hash(url: &str) -> Option<String> {
     query_param(query, "bodySHA256")
 }
 
-/// `{url}` then `{name}{value}` for each name (sorted) and each of its distinct values (sorted).
-fn url_and_params(url: &str, body: &[u8]) -> Vec<u8> {
+/// `{name}{value}` for each name (sorted) and each of its distinct values (sorted): what follows
+/// the URL in the signed content.
+fn params(body: &[u8]) -> Vec<u8> {
     let mut params: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (name, value) in form_urlencoded::parse(body) {
         params
@@ -120,7 +197,7 @@ fn url_and_params(url: &str, body: &[u8]) -> Vec<u8> {
             .or_default()
             .insert(value.into_owned());
     }
-    let mut content = url.as_bytes().to_vec();
+    let mut content = Vec::new();
     for (name, values) in &params {
         for value in values {
             content.extend_from_slice(name.as_bytes());
@@ -130,57 +207,108 @@ fn url_and_params(url: &str, body: &[u8]) -> Vec<u8> {
     content
 }
 
-fn content(req: &Unverified<'_>) -> Result<Vec<u8>, VerifyError> {
+fn hmac(hash: Hash, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    fn run<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+        let mut mac = <M as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().to_vec()
+    }
+    match hash {
+        Hash::Sha1 => run::<Hmac<sha1::Sha1>>(key, parts),
+        Hash::Sha256 => run::<Hmac<Sha256>>(key, parts),
+        Hash::Sha512 => run::<Hmac<Sha512>>(key, parts),
+    }
+}
+
+/// Whether `req` is signed under `key`, as twilio-python's `validate` with the algorithm
+/// `get_signature_algorithm` reads from the settings header.
+///
+/// The settings header is unsigned, so a caller picks the algorithm; that buys nothing: each
+/// one is an HMAC under the same active secrets (whichever of them is the auth token or the
+/// SharedKey secret), neither is forgeable without one of those secrets, and their lengths differ
+/// (20 and 32 bytes), so no signature made under one passes as the other.
+fn verify(req: &Unverified<'_>, key: &[u8]) -> Result<bool, VerifyError> {
+    let given = single_header(req.headers, SIGNATURE)?
+        .ok_or(VerifyError::MissingSignature { header: SIGNATURE })?;
+    let given = B64
+        .decode(given)
+        .map_err(|_| VerifyError::MalformedSignature { header: SIGNATURE })?;
+    let hash = algorithm(single_header(req.headers, SETTINGS)?)
+        .map_err(|_| VerifyError::MalformedSignature { header: SETTINGS })?;
     let configured = req
         .url
         .ok_or(VerifyError::MissingHeader { header: "host" })?;
     let url = requested_url(configured, req.query);
-    if let Some(hash) = body_hash(&url) {
-        let matches = hex::decode(hash.trim()).is_ok_and(|h| h == Sha256::digest(req.body)[..]);
-        if !matches {
-            return Err(VerifyError::SignatureMismatch { header: SIGNATURE });
-        }
-        return Ok(url.into_bytes());
-    }
+    let hashed = body_hash(&url);
     // Without a body hash only the form parameters can cover the body.
-    let is_form = !req.headers.contains_key(http::header::CONTENT_TYPE)
-        || body_kind(req.headers) == BodyKind::Form;
-    if !req.body.is_empty() && !is_form {
-        return Err(VerifyError::MissingHeader {
-            header: "bodySHA256",
+    let params = match hashed {
+        Some(_) => Vec::new(),
+        None => {
+            let is_form = !req.headers.contains_key(http::header::CONTENT_TYPE)
+                || body_kind(req.headers) == BodyKind::Form;
+            if !req.body.is_empty() && !is_form {
+                return Err(VerifyError::MissingHeader {
+                    header: "bodySHA256",
+                });
+            }
+            params(req.body)
+        }
+    };
+    let other = other_port(&url).ok_or(VerifyError::MalformedSignature { header: "host" })?;
+    let signed = [url.as_str(), other.as_str()]
+        .iter()
+        .fold(false, |found, url| {
+            let expected = hmac(hash, key, &[url.as_bytes(), &params]);
+            found | (expected.len() == given.len() && bool::from(expected.ct_eq(&given)))
         });
-    }
-    Ok(url_and_params(&url, req.body))
+    // The body is hashed only for a key whose signature matched.
+    Ok(signed
+        && hashed
+            .is_none_or(|h| hex::decode(h.trim()).is_ok_and(|h| h == Sha256::digest(req.body)[..])))
 }
 
-fn sign(key: &[u8], s: &Signing<'_>) -> Result<Vec<(String, String)>, String> {
+/// The headers Twilio adds: the signature under the auth token, or with a settings header among
+/// `given`, under a SharedKey secret and the algorithm it names (the header itself is the
+/// caller's to send).
+fn sign(
+    key: &[u8],
+    s: &Signing<'_>,
+    given: &[(String, String)],
+) -> Result<Vec<(String, String)>, String> {
     let url = s
         .url
         .ok_or_else(|| "twilio signs the URL: give --url".to_owned())?;
-    let hash = hex::encode(Sha256::digest(s.body));
-    let content = match body_hash(url) {
-        Some(given) if given.eq_ignore_ascii_case(&hash) => url.as_bytes().to_vec(),
+    let mut settings = given
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case(SETTINGS))
+        .map(|(_, value)| value.as_str());
+    let hash = match (settings.next(), settings.next()) {
+        (_, Some(_)) => return Err(format!("twilio: give {SETTINGS} once")),
+        (one, None) => algorithm(one).map_err(|name| {
+            format!("twilio: {SETTINGS} names {name}; Twilio signs with HMAC_SHA1 or HMAC_SHA256")
+        })?,
+    };
+    let hash_hex = hex::encode(Sha256::digest(s.body));
+    let params = match body_hash(url) {
+        Some(in_url) if in_url.eq_ignore_ascii_case(&hash_hex) => Vec::new(),
         Some(_) => {
             return Err(format!(
-                "twilio: bodySHA256 in --url is not the body's SHA-256 ({hash})"
+                "twilio: bodySHA256 in --url is not the body's SHA-256 ({hash_hex})"
             ))
         }
         None if serde_json::from_slice::<serde::de::IgnoredAny>(s.body).is_ok()
             && matches!(s.body.first(), Some(b'{' | b'[')) =>
         {
             return Err(format!(
-                "twilio: a JSON body is signed through its hash: add bodySHA256={hash} to the --url query"
+                "twilio: a JSON body is signed through its hash: add bodySHA256={hash_hex} to the --url query"
             ))
         }
-        None => url_and_params(url, s.body),
+        None => params(s.body),
     };
-    let mut mac = <Hmac<sha1::Sha1> as Mac>::new_from_slice(key)
-        .map_err(|_| "an HMAC key of any length is accepted".to_owned())?;
-    mac.update(&content);
-    let mut headers = vec![(
-        SIGNATURE.to_owned(),
-        encode(Encoding::Base64, &mac.finalize().into_bytes()),
-    )];
+    let mac = hmac(hash, key, &[url.as_bytes(), &params]);
+    let mut headers = vec![(SIGNATURE.to_owned(), encode(Encoding::Base64, &mac))];
     if !s.id.is_empty() {
         headers.push((IDEMPOTENCY.to_owned(), s.id.to_owned()));
     }
@@ -373,19 +501,217 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_default_port_variants_are_a_documented_limitation() {
-        // twilio-python also accepts these (`add_port`): Inlet signs the URL as configured.
-        let with_443 = "kvajT1Ptam85bY51eRf/AJRuM3w=";
-        assert_eq!(run(URL, "", FORM.1, PARAMS, with_443), MISMATCH);
-        run(
-            "https://mycompany.com:443/myapp.php?foo=1&bar=2",
-            "",
-            FORM.1,
-            PARAMS,
-            with_443,
+    /// `(configured, signed, accepted, [HMAC-SHA1, HMAC-SHA256])`: the published request to
+    /// `{configured}/myapp.php?foo=1&bar=2`, signed over `{signed}/myapp.php?foo=1&bar=2` under
+    /// the published token, and whether twilio 9.13.0's `validate` accepts it. Every signature
+    /// and verdict is the SDK's own (`RequestValidator("12345").compute_signature(url, params,
+    /// algorithm)`, then `.validate(…)`, run with the pinned twilio from the test requirements).
+    #[rustfmt::skip]
+    const PORTS: &[(&str, &str, bool, [&str; 2])] = &[
+        // The default port added (`add_port`)...
+        ("https://mycompany.com", "https://mycompany.com:443", true,
+            ["kvajT1Ptam85bY51eRf/AJRuM3w=", "grxRoa/VNtXxd524NGLxIdev83nh23xhrRUVm50Umq4="]),
+        ("http://mycompany.com", "http://mycompany.com:80", true,
+            ["0ZXoZLH/DfblKGATFgpif+LLRf4=", "ODeP/nQxuJxUFE1ZQI8xHKjbKi73mCWdY4em0wBbj/k="]),
+        // ... or removed (`remove_port`): any port, and with it whatever followed a `user:`.
+        ("https://mycompany.com:443", "https://mycompany.com", true,
+            ["RSOYDt4T1cUTdK1PDd93/VVr8B8=", "033hgUJA9M/hXIZsYjwkerEP/DBm35nEri5FhCYjA5s="]),
+        ("https://mycompany.com:1234", "https://mycompany.com", true,
+            ["RSOYDt4T1cUTdK1PDd93/VVr8B8=", "033hgUJA9M/hXIZsYjwkerEP/DBm35nEri5FhCYjA5s="]),
+        ("https://user:pw@mycompany.com:8443", "https://user", true,
+            ["lE3np3n7YhU55apYYOujyir43Qk=", "zhRyq65AJ+FveDWEwaWumqAjlKeqgUm1mPGX6Nmtx6k="]),
+        // Port 0 is no port to Python: `add_port` adds one after it.
+        ("https://mycompany.com:0", "https://mycompany.com:0:443", true,
+            ["idtp8Sym4KTO0LIWnyxqzd65y48=", "83JsXFRTVpPNEh4byzzPlZGvPl/lYrbk6sOHBQ5e7TQ="]),
+        // The URL as configured, port or not.
+        ("https://mycompany.com", "https://mycompany.com", true,
+            ["RSOYDt4T1cUTdK1PDd93/VVr8B8=", "033hgUJA9M/hXIZsYjwkerEP/DBm35nEri5FhCYjA5s="]),
+        ("https://mycompany.com:1234", "https://mycompany.com:1234", true,
+            ["CYn1h0gLBdNxDGkKJg6hYohgeD8=", "OZ8Co32nso/7neQ/V0E7jFKT7JwYqCz09zAErfGrCtw="]),
+        // Only the scheme's default port is added, and only a configured one removed.
+        ("http://mycompany.com", "http://mycompany.com:443", false,
+            ["fbd3mZLChjntlj2PMwOUrmrhx7I=", "ML3CL1l8jXo7ESU2KwtGiNoA4l/d3KEUZePyHXM+g8U="]),
+        ("https://mycompany.com", "https://mycompany.com:1234", false,
+            ["CYn1h0gLBdNxDGkKJg6hYohgeD8=", "OZ8Co32nso/7neQ/V0E7jFKT7JwYqCz09zAErfGrCtw="]),
+        ("https://mycompany.com:1234", "https://mycompany.com:443", false,
+            ["kvajT1Ptam85bY51eRf/AJRuM3w=", "grxRoa/VNtXxd524NGLxIdev83nh23xhrRUVm50Umq4="]),
+        // A port that is no number up to 65535 makes the SDK raise: nothing verifies.
+        ("https://mycompany.com:99999", "https://mycompany.com:99999", false,
+            ["tyzGgDGS+lWQLgs1wsNZt+jwZ14=", "Urk3H+TqAXeaO7+/stzvzrrnZ/u7pToGgAWhNd5tPcM="]),
+        ("https://mycompany.com:99999", "https://mycompany.com", false,
+            ["RSOYDt4T1cUTdK1PDd93/VVr8B8=", "033hgUJA9M/hXIZsYjwkerEP/DBm35nEri5FhCYjA5s="]),
+        ("https://mycompany.com:44x", "https://mycompany.com:44x", false,
+            ["txvO5BCNpHx7uIG1GmaHNFLi538=", "U2laKiJZOS8WIKDQis0XgBRafBHcDz1gaBLv9NlO5Ok="]),
+    ];
+
+    const SETTINGS: &str = "x-twilio-webhooks-signature-settings";
+    const SHA256: &str =
+        "key=webhooks_sharedkey_5f3c1e9a7b2d4c6e8f0a1b3c5d7e9f2a,algorithm=HMAC_SHA256";
+    /// The published request signed with the published token: HMAC-SHA1 (published) and
+    /// HMAC-SHA256 (`compute_signature(URL, params, "HMAC_SHA256")`, twilio 9.13.0).
+    const BY_TOKEN: [&str; 2] = [
+        "RSOYDt4T1cUTdK1PDd93/VVr8B8=",
+        "033hgUJA9M/hXIZsYjwkerEP/DBm35nEri5FhCYjA5s=",
+    ];
+    /// The same under a SharedKey secret `sharedkey-secret` (twilio 9.13.0).
+    const BY_SHAREDKEY: [&str; 2] = [
+        "Tx9mCutmW6it2WteVTp+C1cKNyQ=",
+        "qFd+xgwjWi4lqZFeNG7JZEIoR2jvhvM5IJILBlG1zD4=",
+    ];
+
+    /// `body` with these headers, posted to `url` with `query`, under `keys`.
+    fn post(
+        keys: &[&[u8]],
+        url: &str,
+        query: &str,
+        pairs: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<String, VerifyError> {
+        check_request(
+            &SCHEME,
+            keys,
+            pairs,
+            body,
+            0,
+            &Method::POST,
+            query,
+            Some(url),
         )
-        .expect("configured with the port, it verifies");
+    }
+
+    /// The published form posted to `url` with `sig` and these extra headers, under `keys`.
+    fn form_with(
+        keys: &[&[u8]],
+        url: &str,
+        sig: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<String, VerifyError> {
+        let pairs = [&[("x-twilio-signature", sig), FORM], extra].concat();
+        post(keys, url, "", &pairs, PARAMS)
+    }
+
+    #[test]
+    fn the_url_verifies_with_and_without_its_port_as_the_sdk_tries_it() {
+        for (configured, signed, accepted, [sha1, sha256]) in PORTS {
+            let url = format!("{configured}/myapp.php?foo=1&bar=2");
+            for (sig, extra) in [(sha1, vec![]), (sha256, vec![(SETTINGS, SHA256)])] {
+                let got = form_with(&[TOKEN], &url, sig, &extra);
+                let verdict = format!("{url} signed as {signed} {extra:?}: {got:?}");
+                assert_eq!(got.is_ok(), *accepted, "{verdict}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_settings_header_chooses_hmac_sha256_as_the_sdk_reads_it() {
+        // `(header, SHA-1 accepted, SHA-256 accepted)`, as twilio 9.13.0's
+        // `validate(URL, params, sig, get_signature_algorithm(header))` answered.
+        let cases: &[(Option<&str>, bool, bool)] = &[
+            (None, true, false),
+            (Some(""), true, false),
+            (Some("key=abc"), true, false),
+            (Some("key=abc,algorithm=HMAC_SHA1"), true, false),
+            (Some("key=abc,algorithm=HMAC_SHA256"), false, true),
+            (Some("key=abc, algorithm = hmac_sha256"), false, true),
+            (Some("algorithm=,algorithm=HMAC_SHA256"), false, true),
+            (Some("Algorithm=HMAC_SHA256"), true, false),
+            (Some("algorithm:HMAC_SHA256"), true, false),
+            (Some("key=abc,algorithm=HMAC_SHA512"), false, false),
+        ];
+        let [sha1, sha256] = BY_TOKEN;
+        for (settings, sha1_accepted, sha256_accepted) in cases {
+            let extra: Vec<(&str, &str)> = settings.iter().map(|v| (SETTINGS, *v)).collect();
+            for (sig, accepted) in [(sha1, sha1_accepted), (sha256, sha256_accepted)] {
+                let got = form_with(&[TOKEN], URL, sig, &extra);
+                assert_eq!(got.is_ok(), *accepted, "{settings:?} {sig}: {got:?}");
+            }
+        }
+        // An unknown algorithm is refused whatever the key (and no secret is re-read for it).
+        let unknown = [(SETTINGS, "algorithm=HMAC_SHA512")];
+        assert_eq!(
+            form_with(&[TOKEN], URL, sha1, &unknown),
+            Err(VerifyError::MalformedSignature { header: SETTINGS })
+        );
+        let twice = [(SETTINGS, SHA256), (SETTINGS, SHA256)];
+        assert_eq!(
+            form_with(&[TOKEN], URL, sha256, &twice),
+            Err(VerifyError::DuplicateHeader { header: SETTINGS })
+        );
+        // Tampering; and the URL with :443 (`grxR…`, twilio 9.13.0) under SHA-256 too.
+        let pairs = [("x-twilio-signature", sha256), FORM, (SETTINGS, SHA256)];
+        let changed = String::from_utf8_lossy(PARAMS).replace("Digits=1234", "Digits=1235");
+        assert_eq!(
+            post(&[TOKEN], URL, "", &pairs, changed.as_bytes()),
+            MISMATCH
+        );
+        let with_443 = "grxRoa/VNtXxd524NGLxIdev83nh23xhrRUVm50Umq4=";
+        let pairs = [("x-twilio-signature", with_443), FORM, (SETTINGS, SHA256)];
+        post(&[TOKEN], URL, "", &pairs, PARAMS).expect("the URL with :443");
+    }
+
+    #[test]
+    fn a_sharedkey_signs_a_json_body_through_its_hash_too() {
+        // twilio 9.13.0: `compute_signature(f"{URL}&bodySHA256={BODY_HASH}", {}, algorithm)`,
+        // HMAC-SHA256 over the URL as is and with :443, then HMAC-SHA1 with :443.
+        let query = format!("foo=1&bar=2&bodySHA256={BODY_HASH}");
+        let cases = [
+            ("+UOCWf84gdgo/5Hpg4m5/EgKnJA2/TbOw5sPNVr3bPk=", Some(SHA256)),
+            ("cJads/k7RaZcya6o/7OnsQE1rXJhg/y9IbxHCXKD5Pg=", Some(SHA256)),
+            ("uzN7O1319XdYoYMfTT2eUM1PJT0=", None),
+        ];
+        for (sig, settings) in cases {
+            let mut pairs = vec![
+                ("x-twilio-signature", sig),
+                ("content-type", "application/json"),
+            ];
+            pairs.extend(settings.map(|v| (SETTINGS, v)));
+            post(&[TOKEN], URL, &query, &pairs, JSON_BODY).expect("the body's hash in the URL");
+            let changed = br#"{"property": "value", "boolean": false}"#;
+            assert_eq!(post(&[TOKEN], URL, &query, &pairs, changed), MISMATCH);
+        }
+    }
+
+    #[test]
+    fn the_auth_token_and_the_sharedkey_secret_may_both_be_active() {
+        // Each algorithm is tried with every active secret, as the SDK checks whichever token
+        // the app gives it: the header picks the hash, never the secret.
+        let keys: &[&[u8]] = &[b"sharedkey-secret", TOKEN];
+        let sha256 = [(SETTINGS, SHA256)];
+        let cases = [
+            (BY_SHAREDKEY[1], &sha256[..], Ok("secret-0".to_owned())),
+            (BY_TOKEN[0], &[], Ok("secret-1".to_owned())),
+            (BY_SHAREDKEY[0], &[], Ok("secret-0".to_owned())),
+            (BY_TOKEN[1], &sha256[..], Ok("secret-1".to_owned())),
+            // A SharedKey signature without its settings is taken for HMAC-SHA1, and fails.
+            (BY_SHAREDKEY[1], &[], MISMATCH),
+            (BY_TOKEN[0], &sha256[..], MISMATCH),
+        ];
+        for (sig, extra, want) in cases {
+            assert_eq!(form_with(keys, URL, sig, extra), want, "{sig} {extra:?}");
+        }
+    }
+
+    #[test]
+    fn inlet_sign_signs_as_a_sharedkey_when_given_the_settings() {
+        use crate::verify::engine::{sign_with_headers, Signing};
+        let s = Signing {
+            body: PARAMS,
+            at: 0,
+            id: "",
+            url: Some(URL),
+            method: "POST",
+        };
+        let given = |v: &str| vec![(SETTINGS.to_owned(), v.to_owned())];
+        let signature = |given: &[(String, String)]| {
+            sign_with_headers(&SCHEME, TOKEN, &s, given).map(|h| h[0].1.clone())
+        };
+        // The SDK's signatures; the settings header is the caller's to send.
+        assert_eq!(signature(&given(SHA256)), Ok(BY_TOKEN[1].to_owned()));
+        assert_eq!(signature(&[]), Ok(BY_TOKEN[0].to_owned()));
+        assert_eq!(signature(&given("key=abc")), Ok(BY_TOKEN[0].to_owned()));
+        let err = signature(&given("algorithm=HMAC_SHA512")).expect_err("unknown");
+        assert!(err.contains("HMAC_SHA512"), "{err}");
+        assert!(signature(&[given(SHA256), given(SHA256)].concat()).is_err());
     }
 
     #[test]

@@ -633,6 +633,23 @@ pub fn sign(scheme: &Scheme, key: &[u8], s: &Signing<'_>) -> Result<Vec<(String,
     Ok(headers)
 }
 
+/// As [`sign`], for a request that will also carry `given` headers (the CLI's `--header`), which
+/// a sender may read to choose how it signs (Twilio's signature settings); they are not returned.
+pub fn sign_with_headers(
+    scheme: &Scheme,
+    key: &[u8],
+    s: &Signing<'_>,
+    given: &[(String, String)],
+) -> Result<Vec<(String, String)>, String> {
+    match scheme
+        .custom
+        .and_then(|c| c.sign_with_headers(key, s, given))
+    {
+        Some(signed) => signed,
+        None => sign(scheme, key, s),
+    }
+}
+
 /// A unix time written in `unit`.
 pub fn format_time(at: i64, unit: Unit) -> String {
     match unit {

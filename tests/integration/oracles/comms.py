@@ -1,7 +1,10 @@
 """Messaging, CRM and media senders, each checked against its own PyPI SDK:
 
 - Twilio: `twilio.request_validator.RequestValidator.compute_signature` signs (a form body: the
-  URL, then the sorted parameters) and `.validate` verifies. No timestamp is signed.
+  URL, then the sorted parameters) and `.validate` verifies, under the algorithm
+  `get_signature_algorithm` reads from X-Twilio-Webhooks-Signature-Settings (HMAC-SHA1 without it).
+  No timestamp is signed. `TWILIO_VARIANTS` are the other deliveries the SDK accepts: signed over
+  the URL with its default port added or removed, and signed with a SharedKey (HMAC-SHA256).
 - HubSpot (v3): `hubspot.utils.signature.Signature.get_signature` signs and `.is_valid` verifies
   (its window is past-only, 300 s; Inlet's is 300 s both ways, which the harness checks).
 - SendGrid: `sendgrid.helpers.eventwebhook.EventWebhook.verify_signature` only verifies, so the
@@ -30,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from discord_interactions import verify_key
 from hubspot.utils.signature import Signature as HubSpotSignature
 from sendgrid.helpers.eventwebhook import EventWebhook, EventWebhookHeader
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
 
 from . import Headers, Oracle, accepts, header
 
@@ -68,15 +71,47 @@ def _form(body: bytes) -> _FormParams:
     return _FormParams(parse_qs(body.decode(), keep_blank_values=True))
 
 
-def twilio_sign(secret: str, body: bytes, _ts: int, delivery_id: str) -> Headers:
-    sig = RequestValidator(secret).compute_signature(TWILIO_URL, _form(body))
-    return [("Content-Type", "application/x-www-form-urlencoded"), ("X-Twilio-Signature", sig),
-            ("I-Twilio-Idempotency-Token", delivery_id)]
+def twilio_signer(url: str = TWILIO_URL, settings: str | None = None):
+    """Signs as Twilio does for a webhook at `url`: with the account's auth token (HMAC-SHA1), or,
+    given `settings` (an X-Twilio-Webhooks-Signature-Settings value), with a SharedKey secret under
+    the algorithm it names."""
+
+    def sign(secret: str, body: bytes, _ts: int, delivery_id: str) -> Headers:
+        sig = RequestValidator(secret).compute_signature(url, _form(body), get_signature_algorithm(settings))
+        headers = [("Content-Type", "application/x-www-form-urlencoded"), ("X-Twilio-Signature", sig),
+                   ("I-Twilio-Idempotency-Token", delivery_id)]
+        return headers + ([(SIGNATURE_SETTINGS_HEADER, settings)] if settings is not None else [])
+
+    return sign
 
 
-def twilio_verify(secret: str, headers: Headers, body: bytes) -> bool:
-    sig = header(headers, "X-Twilio-Signature") or ""
-    return accepts(lambda: RequestValidator(secret).validate(TWILIO_URL, _form(body), sig))
+def twilio_verifier(url: str = TWILIO_URL):
+    """Verifies as a Twilio app at `url` does: under the algorithm the settings header names."""
+
+    def verify(secret: str, headers: Headers, body: bytes) -> bool:
+        sig = header(headers, "X-Twilio-Signature") or ""
+        algorithm = get_signature_algorithm(header(headers, SIGNATURE_SETTINGS_HEADER))
+        return accepts(lambda: RequestValidator(secret).validate(url, _form(body), sig, algorithm))
+
+    return verify
+
+
+twilio_sign = twilio_signer()
+twilio_verify = twilio_verifier()
+
+TWILIO_URL_443 = f"{HOST}:443/webhooks/twilio"
+TWILIO_SHA256 = "key=webhooks_sharedkey_5f3c1e9a7b2d4c6e8f0a1b3c5d7e9f2a,algorithm=HMAC_SHA256"
+TWILIO_VARIANTS = {
+    # name: (the function's PUBLIC_URL (None: the URL it rebuilds from the event, TWILIO_URL),
+    #        the URL Twilio signs, the X-Twilio-Webhooks-Signature-Settings it sends)
+    "signed with :443": (TWILIO_URL, TWILIO_URL_443, None),
+    "signed with :443, URL rebuilt": (None, TWILIO_URL_443, None),
+    "configured with :443": (TWILIO_URL_443, TWILIO_URL, None),
+    "sharedkey sha256": (TWILIO_URL, TWILIO_URL, TWILIO_SHA256),
+    "sharedkey sha256 signed with :443": (TWILIO_URL, TWILIO_URL_443, TWILIO_SHA256),
+}
+"""Deliveries the SDK also accepts besides the oracle's (the URL as configured, HMAC-SHA1): the
+default port added or removed (`validate` tries both), and a SharedKey's HMAC-SHA256."""
 
 
 # --- HubSpot ------------------------------------------------------------------------------------
