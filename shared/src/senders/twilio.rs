@@ -50,17 +50,20 @@ pub const SCHEME: Scheme = Scheme {
     // The auth token's; a SharedKey's HMAC-SHA256 is chosen by `UrlAndParams::verify`.
     algorithm: Algorithm::Hmac(Hash::Sha1),
     encoding: Encoding::Base64,
-    id: &[Loc::Header(IDEMPOTENCY), Loc::Digest],
-    ty: &[
-        TypePart::Optional(Loc::Json("0.type")),
-        TypePart::Optional(Loc::Json("type")),
-    ],
-    subject: &[Loc::Json("0.subject")],
-    time: &[TimeLoc::At(Loc::Json("0.time"), Unit::Rfc3339)],
+    // Event Streams post a JSON array of CloudEvents (or one): one envelope per event, its own
+    // `id` (signed through bodySHA256). Forms are one request, read by `UrlAndParams`.
+    batch: Some(Batch { items: "" }),
+    id: &[Loc::Json("id"), Loc::Header(IDEMPOTENCY), Loc::Digest],
+    // A caller pressing the same digits again sends the same form: the unsigned idempotency token
+    // tells a retry from another request.
+    repeats: Repeats::Distinct,
+    ty: &[TypePart::Optional(Loc::Json("type"))],
+    subject: &[Loc::Json("subject")],
+    time: &[TimeLoc::At(Loc::Json("time"), Unit::Rfc3339)],
     body: Body::JSON_OR_FORM,
     custom: Some(&UrlAndParams),
     evidence: Evidence::Sdk("twilio 9.13.0 (PyPI)"),
-    note: "set PUBLIC_URL to the webhook URL as configured in Twilio (it is also tried without its port, or with the default one); the secret is the auth token, or the SharedKey secret for webhooks signed with a SharedKey (HMAC-SHA256): make both active secrets while both kinds arrive; JSON bodies must carry bodySHA256 in the URL; id is the unsigned I-Twilio-Idempotency-Token (duplicates by body digest)",
+    note: "set PUBLIC_URL to the webhook URL as configured in Twilio (it is also tried without its port, or with the default one); the secret is the auth token, or the SharedKey secret for webhooks signed with a SharedKey (HMAC-SHA256): make both active secrets while both kinds arrive; JSON bodies must carry bodySHA256 in the URL, and Event Streams' arrays become one envelope per event; a form's id is the unsigned I-Twilio-Idempotency-Token (duplicates by it and the body digest: identical forms can be two requests)",
     ..Scheme::BASE
 };
 
@@ -855,9 +858,15 @@ mod tests {
             },
         );
         assert_eq!(got.reply.status, 202);
+        assert_eq!(
+            got.envelopes.len(),
+            1,
+            "one envelope per CloudEvent of the array"
+        );
         let e = &got.envelopes[0];
-        assert_eq!(e["id"], crate::normalize::body_digest_id(body));
+        assert_eq!(e["id"], "EZ5ef8732a3c49700934481addd5ce1659");
         assert_eq!(e["type"], "twilio.com.twilio.messaging.message.delivered");
         assert_eq!(e["time"], "2023-11-14T22:13:20.000Z");
+        assert_eq!(e["data"]["data"]["messageStatus"], "DELIVERED");
     }
 }
