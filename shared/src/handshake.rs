@@ -68,10 +68,7 @@ fn answer_unsigned(
         Handshake::DropboxChallenge if req.method == Method::GET => {
             let challenge = q("challenge").filter(|c| echoable(c))?;
             let mut reply = Reply::text(200, challenge);
-            reply.headers = vec![
-                ("content-type", "text/plain".into()),
-                ("x-content-type-options", "nosniff".into()),
-            ];
+            reply.headers[0] = ("content-type", "text/plain".into());
             Some(Ok(reply))
         }
         Handshake::OktaVerification if req.method == Method::GET => {
@@ -154,7 +151,7 @@ fn answer_signed(h: Handshake, v: &Verified<'_>, doc: &Doc<'_>) -> Option<Reply>
                 return None;
             }
             let mut reply = Reply::text(200, doc.text("challenge")?.into_owned());
-            reply.headers = vec![("content-type", "text/plain".into())];
+            reply.headers[0] = ("content-type", "text/plain".into());
             Some(reply)
         }
         Handshake::ZoomUrlValidation => {

@@ -14,11 +14,19 @@ pub struct Reply {
     pub body: Vec<u8>,
 }
 
+/// Every reply with a body says `X-Content-Type-Options: nosniff`: handshakes echo a caller's
+/// bytes (Meta's and Dropbox's challenges, Graph's validation token), which a browser must never
+/// read as anything but the declared type.
+const NOSNIFF: (&str, &str) = ("x-content-type-options", "nosniff");
+
 impl Reply {
     pub fn text(status: u16, body: String) -> Self {
         Self {
             status,
-            headers: vec![("content-type", "text/plain; charset=utf-8".into())],
+            headers: vec![
+                ("content-type", "text/plain; charset=utf-8".into()),
+                (NOSNIFF.0, NOSNIFF.1.into()),
+            ],
             body: body.into_bytes(),
         }
     }
@@ -35,7 +43,10 @@ impl Reply {
     pub fn json(status: u16, body: &impl Serialize) -> Self {
         Self {
             status,
-            headers: vec![("content-type", "application/json".into())],
+            headers: vec![
+                ("content-type", "application/json".into()),
+                (NOSNIFF.0, NOSNIFF.1.into()),
+            ],
             body: serde_json::to_vec(body).unwrap_or_default(),
         }
     }
@@ -153,7 +164,10 @@ impl Rejection {
             "detail": detail,
         });
         let mut reply = Reply::json(status, &body);
-        reply.headers = vec![("content-type", "application/problem+json".into())];
+        reply.headers = vec![
+            ("content-type", "application/problem+json".into()),
+            (NOSNIFF.0, NOSNIFF.1.into()),
+        ];
         match self {
             Self::MethodNotAllowed(allow) => reply.headers.push(("allow", allow.clone())),
             Self::QueueUnavailable | Self::DeliveryInProgress | Self::VerificationUnavailable => {

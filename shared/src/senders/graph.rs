@@ -213,6 +213,8 @@ mod tests {
             .reply
             .header("content-type")
             .is_some_and(|c| c.starts_with("text/plain")));
+        // An echo of the caller's bytes is never sniffed as HTML (issue 16).
+        assert_eq!(d.reply.header("x-content-type-options"), Some("nosniff"));
         assert!(d.envelopes.is_empty());
     }
 

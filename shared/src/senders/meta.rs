@@ -102,6 +102,8 @@ mod tests {
             .reply
             .header("content-type")
             .is_some_and(|c| c.starts_with("text/plain")));
+        // An echo of the caller's bytes is never sniffed as HTML (issue 16).
+        assert_eq!(ok.reply.header("x-content-type-options"), Some("nosniff"));
         assert!(ok.envelopes.is_empty());
         let wrong = get("hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=guess");
         assert_eq!(wrong.reply.status, 403);
