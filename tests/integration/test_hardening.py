@@ -189,3 +189,33 @@ def test_identical_notifications_are_each_queued(source, body, start_function, n
         assert "duplicate" not in json.loads(resp["body"])
     ids = [json.loads(m["Body"])["id"] for m in receive_all(sqs, queue_url)]
     assert len(ids) == 2 and len(set(ids)) == 2, ids
+
+
+# --- 14. An in-progress mark with no lease or expiry expires ------------------------------------
+
+@pytest.mark.parametrize("item", [
+    {"status": {"S": "in_progress"}},
+    {"status": {"S": "in_progress"}, "expires_at": {"N": "99999999999"}},
+    {"status": {"S": "in_progress"}, "lease_until_ms": {"N": "99999999999999"}},
+])
+def test_a_mark_without_a_lease_or_an_expiry_never_blocks_its_key(item, start_function, new_queue, new_table,
+                                                                  sqs, aws):
+    """Written by hand, or by an older version: the earlier main answered every delivery of the
+    key `503 delivery-in-progress` for ever (a mark with no expiry is never deleted by TTL)."""
+    import time
+
+    import stripe
+
+    secret = "whsec_inlet_dev_stripe_secret"
+    queue_url, table = new_queue(), new_table()
+    aws("dynamodb").put_item(TableName=table, Item={"pk": {"S": "stripe#evt_stuck"}, **item})
+    fn = start_function("stripe", {"QUEUE_URL": queue_url, "IDEMPOTENCY_TABLE": table, "WEBHOOK_SECRET": secret})
+    body = json.dumps({"id": "evt_stuck", "type": "invoice.paid", "created": 1700000000}).encode()
+    sig = stripe.WebhookSignature.generate_signature_header(body.decode(), secret, timestamp=int(time.time()))
+    headers = [("Content-Type", "application/json"), ("Stripe-Signature", sig)]
+    resp = fn.invoke(api_event("v2", "stripe", headers, body))
+    assert resp["statusCode"] == 202, resp
+    assert queue_depth(sqs, queue_url) == 1
+    # It is a live mark now: the retry is a duplicate.
+    resp = fn.invoke(api_event("v2", "stripe", headers, body))
+    assert json.loads(resp["body"])["duplicate"] is True

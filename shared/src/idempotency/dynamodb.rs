@@ -84,15 +84,19 @@ impl DynamoDbStore {
             .item("lease_token", s(&token))
             .item("lease_until_ms", n(unix_millis(times.lease_until)))
             .item("expires_at", n(unix_millis(times.expires_at) / 1000))
-            // Absent, past the window (TTL deletes lazily), or an abandoned in-progress mark.
+            // Unless a live mark holds the key: one within the window (TTL deletes lazily) that is
+            // done, or in progress under a lease that has not ended. A mark missing its expiry or
+            // its lease (written by hand, or by something else) is not live: a comparison with an
+            // absent attribute is false, so it can never block its key for good.
             .condition_expression(
-                "attribute_not_exists(pk) OR expires_at <= :now_s \
-                 OR (#status = :in_progress AND lease_until_ms <= :now_ms)",
+                "attribute_not_exists(pk) OR NOT (expires_at > :now_s AND (#status = :completed \
+                 OR (#status = :in_progress AND lease_until_ms > :now_ms)))",
             )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":now_s", n(now_ms / 1000))
             .expression_attribute_values(":now_ms", n(now_ms))
             .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+            .expression_attribute_values(":completed", s(COMPLETED))
             .send()
             .await;
         Ok(written(put)?.then(|| Claim {
@@ -122,7 +126,8 @@ impl DynamoDbStore {
                 .and_then(|v| v.parse::<u64>().ok())
         };
         let now_ms = unix_millis(times.now);
-        if number("expires_at").is_some_and(|e| e <= now_ms / 1000) {
+        // The same liveness as `try_claim`'s condition: no expiry, or a past one, is no mark.
+        if number("expires_at").is_none_or(|e| e <= now_ms / 1000) {
             return Ok(None);
         }
         if text("status").as_deref() == Some(COMPLETED) {
@@ -132,7 +137,9 @@ impl DynamoDbStore {
                 event_type: text("event_type").unwrap_or_default(),
             })));
         }
-        if number("lease_until_ms").is_some_and(|l| l > now_ms) {
+        if text("status").as_deref() == Some(IN_PROGRESS)
+            && number("lease_until_ms").is_some_and(|l| l > now_ms)
+        {
             return Ok(Some(Begin::InProgress));
         }
         Ok(None)

@@ -125,4 +125,26 @@ mod tests {
             Begin::Done(done())
         );
     }
+
+    /// A mark written by hand, or by something else, without a lease or an expiry never blocks
+    /// its key: it is not a live mark.
+    #[tokio::test]
+    async fn a_mark_without_a_lease_or_an_expiry_blocks_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalStore::new(dir.path()).expect("store");
+        for entry in [
+            r#"{"token":"t"}"#,
+            r#"{"token":"t","lease_until_ms":0,"expires_at":0,"done":null}"#,
+            r#"{"token":"t","expires_at":99999999999,"done":null}"#,
+        ] {
+            std::fs::write(store.path("s#x"), entry).expect("write");
+            assert!(
+                matches!(
+                    store.begin("s#x", super::super::tests::times(5)).await,
+                    Ok(Begin::Claimed(_))
+                ),
+                "{entry}"
+            );
+        }
+    }
 }
