@@ -252,17 +252,29 @@ async fn build(
             SecretsConfig::SecretsManager(arn) => {
                 let fetcher =
                     SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk), arn, source);
-                let set = fetcher
-                    .fetch()
-                    .await
-                    .map_err(|problem| ConfigError::Invalid {
+                match fetcher.fetch().await {
+                    Ok(set) => Ok((
+                        SecretStore::refreshing(set, Box::new(fetcher), settings.secret_refresh),
+                        "secrets-manager",
+                    )),
+                    // Secrets Manager throttled or unreachable: start anyway and answer 503 +
+                    // Retry-After until the secret can be read, as for an unreachable queue.
+                    Err(e) if e.failure == crate::failure::Failure::Transient => {
+                        warn!(
+                            source = source.name(),
+                            error = %e,
+                            "Secrets Manager could not be reached at start-up; requests are answered 503 with Retry-After until the secret can be read"
+                        );
+                        Ok((
+                            SecretStore::unread(Box::new(fetcher), settings.secret_refresh),
+                            "secrets-manager (not read yet)",
+                        ))
+                    }
+                    Err(e) => Err(ConfigError::Invalid {
                         var: config::WEBHOOK_SECRET_ARN.into(),
-                        expected: problem,
-                    })?;
-                Ok((
-                    SecretStore::refreshing(set, Box::new(fetcher), settings.secret_refresh),
-                    "secrets-manager",
-                ))
+                        expected: e.detail,
+                    }),
+                }
             }
         }
     };
@@ -283,7 +295,7 @@ async fn build(
     };
     info!(
         source = source.name(),
-        secrets = secrets.current().iter().count(),
+        secrets = secrets.current().map_or(0, |s| s.iter().count()),
         secrets_from = origin,
         scheme = source.scheme().name,
         tolerance_seconds = settings

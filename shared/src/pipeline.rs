@@ -277,7 +277,19 @@ impl<Q: Queue> Pipeline<Q> {
             query: req.query,
             url: self.source.public_url().or(req.url),
         };
-        if let Some(answer) = self.source.handshake(&unverified, &self.secrets.current()) {
+        // Secrets not read yet (Secrets Manager unreachable since start-up): ask again, and
+        // until they can be read, answer 503 + Retry-After rather than anything a sender gives up on.
+        let secrets = match self.secrets.current() {
+            Some(secrets) => secrets,
+            None => match self.refresh(respond_by, trace).await? {
+                Some(fresh) => fresh,
+                None => self
+                    .secrets
+                    .current()
+                    .ok_or(Rejection::VerificationUnavailable)?,
+            },
+        };
+        if let Some(answer) = self.source.handshake(&unverified, &secrets) {
             let reply = answer?;
             info!(
                 source = self.source.name(),
@@ -294,10 +306,7 @@ impl<Q: Queue> Pipeline<Q> {
                 header: first.map_or("signature", crate::verify::engine::label),
             }));
         }
-        let verified = match self
-            .source
-            .verify(&self.secrets.current(), unverified, &clock)
-        {
+        let verified = match self.source.verify(&secrets, unverified, &clock) {
             // The secret may have been rotated since start-up: re-fetch (bounded) and try once more.
             Err(VerifyError::SignatureMismatch { header }) => {
                 match self.refresh(respond_by, trace).await? {

@@ -3,7 +3,15 @@
 //! rotated secret takes effect without a redeploy.
 //!
 //! A Secrets Manager value is either the secret itself, verbatim, or JSON listing several
-//! secrets for rotation, newest first: `{"secrets": ["new", "old"]}`.
+//! secrets for rotation, newest first: `{"secrets": ["new", "old"]}`. A value that looks like JSON
+//! (it starts with `{` or `[`) must be exactly that shape: the console's key/value form
+//! (`{"WEBHOOK_SECRET": "…"}`), a trailing comma or an extra member is refused with a message
+//! rather than taken as one verbatim secret that would refuse every delivery.
+//!
+//! A secret that cannot be read because Secrets Manager cannot be reached (throttled, failing,
+//! unreachable) is read again on the next request, at most once a second, and until it is the
+//! function answers 503 with `Retry-After`; one that cannot be read for good (no such secret,
+//! access denied, a value of the wrong shape) stops the function at start-up.
 
 use std::fmt;
 use std::future::Future;
@@ -14,8 +22,12 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tracing::{info, warn};
 
+use crate::failure::StoreError;
 use crate::sources::Source;
 use crate::verify::{Secret, SecretSet};
+
+/// How soon a secret that could not be read at all is asked for again.
+const UNREAD_RETRY: Duration = Duration::from_secs(1);
 
 /// The label of secrets that came from Secrets Manager: `secretsmanager[0]` is the newest.
 const LABEL: &str = "secretsmanager";
@@ -28,11 +40,16 @@ struct SecretList {
 
 /// Turns a Secrets Manager value into the active secrets for `source`.
 pub fn parse_secret_value(source: &Source, value: &str) -> Result<SecretSet, String> {
-    let listed = value
-        .trim_start()
-        .starts_with('{')
-        .then(|| serde_json::from_str::<SecretList>(value).ok())
-        .flatten();
+    let looks_like_json = matches!(value.trim_start().as_bytes().first(), Some(b'{' | b'['));
+    let listed = if looks_like_json {
+        Some(serde_json::from_str::<SecretList>(value).map_err(|_| {
+            "the value looks like JSON but is not {\"secrets\": [\"newest\", …]}: store the secret \
+             itself as plaintext (not the console's key/value form), or that list"
+                .to_owned()
+        })?)
+    } else {
+        None
+    };
     let raw: Vec<&str> = match &listed {
         Some(list) => list.secrets.iter().map(String::as_str).collect(),
         None => vec![value],
@@ -47,9 +64,10 @@ pub fn parse_secret_value(source: &Source, value: &str) -> Result<SecretSet, Str
     SecretSet::new(keys)
 }
 
-/// A way to fetch the current secrets again.
+/// A way to fetch the current secrets again. A transient error may clear up (the store is
+/// throttled or unreachable); a permanent one will not (no such secret, no access, a bad value).
 pub trait FetchSecrets: Send + Sync + fmt::Debug {
-    fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<SecretSet, String>> + Send + '_>>;
+    fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<SecretSet, StoreError>> + Send + '_>>;
 }
 
 /// Reads one secret from AWS Secrets Manager.
@@ -78,7 +96,7 @@ impl SecretsManager {
 
 #[cfg(feature = "aws")]
 impl FetchSecrets for SecretsManager {
-    fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<SecretSet, String>> + Send + '_>> {
+    fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<SecretSet, StoreError>> + Send + '_>> {
         Box::pin(async move {
             let out = self
                 .client
@@ -87,23 +105,26 @@ impl FetchSecrets for SecretsManager {
                 .send()
                 .await
                 .map_err(|e| {
-                    format!(
-                        "cannot read the secret: {}",
-                        aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-                    )
+                    let failure = crate::aws::classify(&e);
+                    StoreError {
+                        failure: failure.failure,
+                        detail: format!("cannot read the secret: {failure}"),
+                    }
                 })?;
-            let value = out
-                .secret_string()
-                .ok_or("the secret has no string value (binary secrets are not supported)")?;
-            parse_secret_value(self.source, value)
+            let value = out.secret_string().ok_or_else(|| {
+                StoreError::permanent(
+                    "the secret has no string value (binary secrets are not supported)",
+                )
+            })?;
+            parse_secret_value(self.source, value).map_err(StoreError::permanent)
         })
     }
 }
 
-/// The active secrets, possibly refreshable.
+/// The active secrets, possibly refreshable; none yet when they could not be read at start-up.
 #[derive(Debug)]
 pub struct SecretStore {
-    current: RwLock<Arc<SecretSet>>,
+    current: RwLock<Option<Arc<SecretSet>>>,
     refresher: Option<Refresher>,
 }
 
@@ -117,7 +138,7 @@ struct Refresher {
 impl From<SecretSet> for SecretStore {
     fn from(set: SecretSet) -> Self {
         Self {
-            current: RwLock::new(Arc::new(set)),
+            current: RwLock::new(Some(Arc::new(set))),
             refresher: None,
         }
     }
@@ -131,7 +152,7 @@ impl SecretStore {
         min_interval: Duration,
     ) -> Self {
         Self {
-            current: RwLock::new(Arc::new(set)),
+            current: RwLock::new(Some(Arc::new(set))),
             refresher: Some(Refresher {
                 fetch,
                 min_interval,
@@ -140,7 +161,21 @@ impl SecretStore {
         }
     }
 
-    pub fn current(&self) -> Arc<SecretSet> {
+    /// Secrets that could not be read yet (Secrets Manager unreachable at start-up): each
+    /// request asks again, at most once a second, until they are.
+    pub fn unread(fetch: Box<dyn FetchSecrets>, min_interval: Duration) -> Self {
+        Self {
+            current: RwLock::new(None),
+            refresher: Some(Refresher {
+                fetch,
+                min_interval,
+                last: tokio::sync::Mutex::new(Instant::now() - UNREAD_RETRY),
+            }),
+        }
+    }
+
+    /// The active secrets; `None` until they have been read.
+    pub fn current(&self) -> Option<Arc<SecretSet>> {
         match self.current.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -162,8 +197,13 @@ impl SecretStore {
             return (false, Ok(None));
         };
         // One refresh at a time; concurrent failures wait and then see the interval has not passed.
+        // Secrets never read are asked for again sooner.
         let mut last = refresher.last.lock().await;
-        if last.elapsed() < refresher.min_interval {
+        let interval = match self.current() {
+            Some(_) => refresher.min_interval,
+            None => refresher.min_interval.min(UNREAD_RETRY),
+        };
+        if last.elapsed() < interval {
             return (false, Ok(None));
         }
         *last = Instant::now();
@@ -174,22 +214,29 @@ impl SecretStore {
         match refresher.fetch.fetch().await {
             Ok(set) => {
                 let fresh = Arc::new(set);
-                if same_keys(&fresh, &self.current()) {
-                    return Ok(None);
-                }
+                let first = match self.current() {
+                    Some(current) if same_keys(&fresh, &current) => return Ok(None),
+                    Some(_) => false,
+                    None => true,
+                };
                 info!(
                     secrets = fresh.iter().count(),
-                    "secrets refreshed after a signature mismatch"
+                    "{}",
+                    if first {
+                        "secrets read; requests are verified from now on"
+                    } else {
+                        "secrets refreshed after a signature mismatch"
+                    }
                 );
                 match self.current.write() {
-                    Ok(mut guard) => *guard = fresh.clone(),
-                    Err(poisoned) => *poisoned.into_inner() = fresh.clone(),
+                    Ok(mut guard) => *guard = Some(fresh.clone()),
+                    Err(poisoned) => *poisoned.into_inner() = Some(fresh.clone()),
                 }
                 Ok(Some(fresh))
             }
             Err(e) => {
-                warn!(error = %e, "could not refresh secrets; keeping the current ones");
-                Err(e)
+                warn!(error = %e, failure = e.failure.as_str(), "could not read the secrets; keeping the current ones, if any");
+                Err(e.detail)
             }
         }
     }
@@ -215,11 +262,24 @@ mod tests {
 
     #[test]
     fn plain_and_listed_values() {
-        let set = parse_secret_value(github(), " {not json} ").expect("verbatim");
+        let set = parse_secret_value(github(), " not {json} ").expect("verbatim");
         assert_eq!(
             set.iter().map(|s| s.key().to_vec()).collect::<Vec<_>>(),
-            vec![b" {not json} ".to_vec()]
+            vec![b" not {json} ".to_vec()]
         );
+        // Anything that looks like JSON must be the documented list: the console's key/value
+        // form, a trailing comma or an extra member would otherwise be one verbatim secret that
+        // refuses every delivery (issue 16).
+        for bad in [
+            r#"{"WEBHOOK_SECRET": "whsec_x"}"#,
+            r#"{"secrets": ["new", "old"],}"#,
+            r#"{"secrets": ["new"], "note": "rotated"}"#,
+            r#" {not json} "#,
+            r#"["new", "old"]"#,
+        ] {
+            let err = parse_secret_value(github(), bad).expect_err(bad);
+            assert!(err.contains("looks like JSON"), "{bad}: {err}");
+        }
         let set = parse_secret_value(github(), r#"{"secrets": ["new", "old"]}"#).expect("list");
         let labels: Vec<&str> = set.iter().map(|s| s.label()).collect();
         assert_eq!(labels, ["secretsmanager[0]", "secretsmanager[1]"]);
@@ -231,9 +291,13 @@ mod tests {
     struct Counting(AtomicUsize, &'static str);
 
     impl FetchSecrets for Counting {
-        fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<SecretSet, String>> + Send + '_>> {
+        fn fetch(
+            &self,
+        ) -> Pin<Box<dyn Future<Output = Result<SecretSet, StoreError>> + Send + '_>> {
             self.0.fetch_add(1, Ordering::SeqCst);
-            Box::pin(async move { parse_secret_value(github(), self.1) })
+            Box::pin(
+                async move { parse_secret_value(github(), self.1).map_err(StoreError::permanent) },
+            )
         }
     }
 

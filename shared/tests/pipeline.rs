@@ -483,12 +483,14 @@ async fn a_secret_re_read_is_a_call_only_when_the_store_is_asked() {
     #[derive(Debug)]
     struct Rotated;
     impl FetchSecrets for Rotated {
-        fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<SecretSet, String>> + Send + '_>> {
+        fn fetch(
+            &self,
+        ) -> Pin<Box<dyn Future<Output = Result<SecretSet, StoreError>> + Send + '_>> {
             Box::pin(async {
                 let key = source("stripe")
                     .decode_secret("whsec_rotated")
-                    .map_err(|e| e.to_string())?;
-                SecretSet::new(vec![Secret::new("secrets[0]", key)]).map_err(|e| e.to_string())
+                    .map_err(StoreError::permanent)?;
+                SecretSet::new(vec![Secret::new("secrets[0]", key)]).map_err(StoreError::permanent)
             })
         }
     }
@@ -664,4 +666,76 @@ async fn a_batch_outcome_counts_its_events() {
     let (_, again) = p.serve(inbound, now(), Instant::now() + BUDGET).await;
     assert_eq!(again.events.duplicates, 12);
     assert_eq!(again.events.queued, 0);
+}
+
+/// Secrets Manager unreachable at start-up: the function still starts, answers 503 +
+/// Retry-After (never 401 or 502) while the secret cannot be read, asks again at most once a
+/// second, and verifies as soon as it can (issue 16: the earlier main exited, so API Gateway
+/// answered 502).
+#[tokio::test]
+async fn unread_secrets_are_a_503_until_they_can_be_read() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use inlet::secrets::{FetchSecrets, SecretStore};
+
+    #[derive(Debug, Default)]
+    struct State {
+        up: AtomicBool,
+        asked: AtomicUsize,
+    }
+    #[derive(Debug)]
+    struct Unreachable(Arc<State>);
+    impl std::ops::Deref for Unreachable {
+        type Target = State;
+        fn deref(&self) -> &State {
+            &self.0
+        }
+    }
+    impl FetchSecrets for Unreachable {
+        fn fetch(
+            &self,
+        ) -> Pin<Box<dyn Future<Output = Result<SecretSet, StoreError>> + Send + '_>> {
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async {
+                if !self.up.load(Ordering::SeqCst) {
+                    return Err(StoreError::transient("connection refused"));
+                }
+                let key = source("stripe").decode_secret(STRIPE_SECRET).expect("key");
+                Ok(SecretSet::new(vec![Secret::new("secretsmanager[0]", key)]).expect("set"))
+            })
+        }
+    }
+    let fetcher = Arc::new(State::default());
+    let store = SecretStore::unread(
+        Box::new(Unreachable(fetcher.clone())),
+        Duration::from_secs(60),
+    );
+    let p = Pipeline::new(
+        source("stripe"),
+        store,
+        Settings::default(),
+        MemoryQueue::default(),
+    );
+    let body = stripe_event("evt_unread", 10);
+    let headers = signed("stripe", STRIPE_SECRET, &body, "");
+    for _ in 0..3 {
+        let reply = deliver(&p, &headers, &body, BUDGET).await;
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.header("retry-after"), Some("30"));
+        assert_eq!(
+            json(&reply)["type"],
+            "urn:inlet:problem:verification-unavailable"
+        );
+    }
+    assert_eq!(
+        fetcher.asked.load(Ordering::SeqCst),
+        1,
+        "at most once a second"
+    );
+    fetcher.up.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1_050)).await;
+    assert_eq!(deliver(&p, &headers, &body, BUDGET).await.status, 202);
+    assert_eq!(p.queue().messages().len(), 1);
 }

@@ -219,3 +219,50 @@ def test_a_mark_without_a_lease_or_an_expiry_never_blocks_its_key(item, start_fu
     # It is a live mark now: the retry is a duplicate.
     resp = fn.invoke(api_event("v2", "stripe", headers, body))
     assert json.loads(resp["body"])["duplicate"] is True
+
+
+# --- 11 and 12. Secrets Manager at start-up --------------------------------------------------------
+
+def test_a_cold_start_without_secrets_manager_answers_503_until_it_is_back(aws, fault_proxy, start_function,
+                                                                           new_queue, sqs):
+    """The earlier main exited (API Gateway answers 502, no Retry-After, and the log blamed the
+    ARN). Now the function starts, answers 503 + Retry-After, and verifies once the secret is read."""
+    import time
+    import uuid
+
+    from faultproxy import Status, secretsmanager_internal_error
+    from signers import sample, sdk_signed
+
+    arn = aws("secretsmanager").create_secret(Name=f"inlet/{uuid.uuid4().hex[:8]}",
+                                              SecretString="gh-secret")["ARN"]
+    fault_proxy.add("secretsmanager", "GetSecretValue", Status(secretsmanager_internal_error()))
+    queue_url = new_queue()
+    fn = start_function("github", {"AWS_ENDPOINT_URL": fault_proxy.url, "QUEUE_URL": queue_url,
+                                   "WEBHOOK_SECRET_ARN": arn})
+    body = sample("github")
+    event = api_event("v2", "github", sdk_signed("github", "gh-secret", body, delivery_id="d-1"), body)
+    resp = fn.invoke(event)
+    assert resp["statusCode"] == 503, resp
+    assert resp["headers"]["retry-after"] == "30"
+    assert json.loads(resp["body"])["type"] == "urn:inlet:problem:verification-unavailable"
+    logs = fn.logs()
+    assert "Secrets Manager could not be reached" in logs and "refusing to start" not in logs
+    fault_proxy.clear()
+    time.sleep(1.1)
+    resp = fn.invoke(event)
+    assert resp["statusCode"] == 202, resp
+    assert len(receive_all(sqs, queue_url)) == 1
+
+
+@pytest.mark.parametrize("value", ['{"WEBHOOK_SECRET": "gh-secret"}', '{"secrets": ["gh-secret"],}',
+                                   '{"secrets": ["gh-secret"], "rotated": "2026-01-01"}'])
+def test_a_secret_that_looks_like_json_must_be_the_documented_shape(value, aws, start_function, new_queue):
+    """The earlier main took such a value as one verbatim secret, so every delivery got 401."""
+    import uuid
+
+    arn = aws("secretsmanager").create_secret(Name=f"inlet/{uuid.uuid4().hex[:8]}", SecretString=value)["ARN"]
+    fn = start_function("github", {"QUEUE_URL": new_queue(), "WEBHOOK_SECRET_ARN": arn})
+    assert fn.wait_exit() != 0
+    logs = fn.logs()
+    assert "WEBHOOK_SECRET_ARN is invalid" in logs and "looks like JSON" in logs, logs
+    assert "gh-secret" not in logs
