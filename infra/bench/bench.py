@@ -11,7 +11,10 @@ Figures (each over repeated runs, as min/median/max):
   per warm request (user+system of the function's process) and peak RSS, for each body size;
 - artifact sizes; HMAC throughput on the largest body; callgrind instruction counts for start-up
   plus the first request and per warm request (Rust functions only);
-- requests per second and latency of `inlet serve` (spool) at several concurrencies.
+- requests per second and latency of `inlet serve` (spool) at several concurrencies;
+- a SendGrid delivery of 1,000 events, each its own envelope and idempotency mark, through a warm
+  function against the stub (answering at once, and after 5 ms per call as AWS in-region does):
+  the time from the event handed out to the answer.
 Writes everything to a JSON file and prints Markdown tables.
 """
 
@@ -102,11 +105,12 @@ def signed_event(source: str, body: bytes, *, tamper: bool = False) -> str:
 # ---------------------------------------------------------------- the endpoint
 
 class Stub:
-    """`bench-stub`: SQS, S3 and Secrets Manager over HTTPS on loopback."""
+    """`bench-stub`: SQS, S3, Secrets Manager and DynamoDB over HTTPS on loopback."""
 
-    def __init__(self, binary: Path, workdir: Path) -> None:
-        self.ca = workdir / "test-ca.pem"
-        self.process = subprocess.Popen([str(binary), "--ca-out", str(self.ca), "--secret", SECRET],
+    def __init__(self, binary: Path, workdir: Path, latency_ms: int = 0) -> None:
+        self.ca = workdir / f"test-ca-{latency_ms}.pem"
+        self.process = subprocess.Popen([str(binary), "--ca-out", str(self.ca), "--secret", SECRET,
+                                         "--latency-ms", str(latency_ms)],
                                         stdout=subprocess.PIPE, text=True)
         line = self.process.stdout.readline() if self.process.stdout else ""
         m = re.match(r"listening on (\S+)", line)
@@ -115,7 +119,7 @@ class Stub:
         self.url = f"https://{m.group(1)}"
         # Bundles for stacks that read one file instead of adding to their defaults: what they
         # would trust anyway, plus the test CA.
-        self.system_plus_ca = workdir / "system-plus-test-ca.pem"
+        self.system_plus_ca = workdir / f"system-plus-test-ca-{latency_ms}.pem"
         self.system_plus_ca.write_bytes(SYSTEM_BUNDLE.read_bytes() + b"\n" + self.ca.read_bytes())
 
     def stats(self) -> dict:
@@ -374,6 +378,50 @@ def serve_throughput(args, workdir: Path) -> list[dict]:
         proc.wait()
 
 
+def batch_timing(args, workdir: Path, events: int = 1000) -> list[dict]:
+    """A SendGrid delivery of `events` events through a warm inlet-webhook with idempotency on:
+    each event its own envelope and mark, queued in SendMessageBatch calls. Signed by `inlet event`
+    with SendGrid's development key pair; its public half comes from `inlet dev-files`."""
+    cli = str(Path(args.bin_dir) / "inlet")
+    kinds = ["processed", "delivered", "open", "click", "bounce"]
+    body = workdir / "sendgrid-batch.json"
+    body.write_bytes((json.dumps([{"email": f"user{i}@example.com", "timestamp": 1700000000 + i,
+                                   "event": kinds[i % 5], "sg_event_id": f"ev{i:05d}",
+                                   "sg_message_id": f"msg{i // 5}.filter0001"} for i in range(events)],
+                                 separators=(",", ":")) + "\r\n").encode())
+    subprocess.run([cli, "dev-files", "--dir", str(workdir / "dev"), "--sources", "sendgrid"], check=True,
+                   capture_output=True)
+    public = json.loads((workdir / "dev" / "env.json").read_text())["sendgridFunction"]["WEBHOOK_SECRET"]
+    runs = 2 if args.quick else 10
+    out = []
+    for latency in (0, 5):
+        stub = Stub(Path(args.bin_dir) / "bench-stub", workdir, latency_ms=latency)
+        env = {**aws_env(stub), "AWS_CA_BUNDLE": str(stub.ca), "INLET_SOURCE": "sendgrid", "WEBHOOK_SECRET": public,
+               "WEBHOOK_SECRET_ARN": "", "IDEMPOTENCY_TABLE": "inlet-bench-marks", "RUST_LOG": "warn",
+               "PATH": os.environ.get("PATH", "")}
+        fn = Function([str(Path(args.bin_dir) / "inlet-webhook")], env, workdir / f"batch-{latency}.log", timeout=5)
+        try:
+            times = []
+            for _ in range(runs + 1):
+                event = subprocess.run([cli, "event", "sendgrid", "--file", str(body), "--format", "v2"],
+                                       capture_output=True, text=True, check=True).stdout
+                r = fn.invoke(event)
+                answer = json.loads(r.get("body") or "{}")
+                if r.get("statusCode") != 202 or answer.get("queued") != events:
+                    raise SystemExit(f"the {events}-event batch answered {r}: {fn.logs()[-2000:]}")
+                times.append(fn.last_duration * 1000)
+            calls = stub.stats()["calls"]
+        finally:
+            fn.stop()
+            stub.stop()
+        if calls.get("AmazonSQS.SendMessageBatch", 0) < (runs + 1) * events // 10:
+            raise SystemExit(f"the batch was not sent in SendMessageBatch calls: {calls}")
+        out.append({"events": events, "latency_ms": latency, "ms": spread(times[1:]),
+                    "send_message_batch_calls": calls.get("AmazonSQS.SendMessageBatch", 0) // (runs + 1),
+                    "put_item_calls": calls.get("DynamoDB_20120810.PutItem", 0) // (runs + 1)})
+    return out
+
+
 # ---------------------------------------------------------------- report
 
 def machine() -> str:
@@ -428,6 +476,14 @@ def report(results: dict) -> str:
         peers = "".join(f", {p} {h[p + '_mb_per_s']:.0f}" for p in ("python", "node") if p + "_mb_per_s" in h)
         lines += ["", f"HMAC-SHA256 over a 4 MB body, MB/s: {cells}, the `hmac` crate alone "
                       f"{h['inlet']['hmac_crate_mb_per_s']:.0f}{peers}."]
+    b = results.get("batch")
+    if b:
+        lines += ["", "A SendGrid delivery of 1,000 events (one envelope and one idempotency mark each, queued in "
+                      "SendMessageBatch calls), warm, answer time ms (min / median / max):", "",
+                  "| AWS call latency | answer ms | SendMessageBatch calls | PutItem calls |", "|---|---|---|---|"]
+        for r in b:
+            lines.append(f"| {r['latency_ms']} ms | {fmt_spread(r['ms'])} | {r['send_message_batch_calls']} | "
+                         f"{r['put_item_calls']} |")
     s = results.get("serve")
     if s:
         lines += ["", "`inlet serve` (spool and idempotency directories), GitHub deliveries of 8 KB, each distinct:", "",
@@ -568,6 +624,8 @@ def main() -> None:
         results["ratios"] = ratios(results["receivers"], args.sources)
         results["targets"] = targets(results["receivers"], args.sources, args.baseline_name if args.baseline_bin else None)
         results["hmac"] = hmac_throughput(args, workdir)
+        print("==> a 1,000-event SendGrid batch", file=sys.stderr, flush=True)
+        results["batch"] = batch_timing(args, workdir)
         print("==> inlet serve", file=sys.stderr, flush=True)
         results["serve"] = serve_throughput(args, workdir)
         results["endpoint_calls"] = stub.stats()["calls"]

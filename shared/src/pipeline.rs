@@ -802,7 +802,20 @@ impl<Q: Queue> Pipeline<Q> {
                 return Err(Rejection::EventTooLarge { size, limit });
             }
         }
-        let mut round: Vec<usize> = (0..events.len()).collect();
+        // The same key twice in one delivery is the same event twice: queued once.
+        if self.idempotency.is_on() {
+            let mut seen = std::collections::HashSet::new();
+            for event in &mut events {
+                if let Some(key) = event.envelope.key() {
+                    if !seen.insert(key.to_owned()) {
+                        event.fate = Fate::Duplicate;
+                    }
+                }
+            }
+        }
+        let mut round: Vec<usize> = (0..events.len())
+            .filter(|i| matches!(events[*i].fate, Fate::Waiting))
+            .collect();
         loop {
             self.claim_events(&mut events, &round, now, respond_by, trace)
                 .await;
@@ -947,7 +960,12 @@ impl<Q: Queue> Pipeline<Q> {
                 );
                 (at, results)
             })
-            .buffer_unordered(BATCH_CONCURRENCY)
+            // A FIFO queue keeps a group's order only if its batches go one after another.
+            .buffer_unordered(if self.queue.ordered() {
+                1
+            } else {
+                BATCH_CONCURRENCY
+            })
             .collect()
             .await;
         for (at, results) in sent {

@@ -104,6 +104,12 @@ pub trait Queue: Send + Sync {
     /// (up to the queue's size limit) is not copied again on its way out.
     fn send(&self, message: Message) -> impl Future<Output = Result<String, QueueError>> + Send;
 
+    /// Whether the queue keeps the order messages are sent in (SQS FIFO, within a message group):
+    /// the batches of one delivery are then sent one after another, not several at once.
+    fn ordered(&self) -> bool {
+        false
+    }
+
     /// How many messages [`Queue::send_batch`] takes at once, and how many bytes (by
     /// [`Message::size`]) they may add up to.
     fn batch_limits(&self) -> (usize, usize) {
@@ -164,6 +170,14 @@ impl Queue for AnyQueue {
             #[cfg(feature = "aws")]
             Self::Sqs(q) => q.batch_limits(),
             Self::Spool(q) => q.batch_limits(),
+        }
+    }
+
+    fn ordered(&self) -> bool {
+        match self {
+            #[cfg(feature = "aws")]
+            Self::Sqs(q) => q.ordered(),
+            Self::Spool(q) => q.ordered(),
         }
     }
 

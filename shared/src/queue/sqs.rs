@@ -122,6 +122,10 @@ impl Queue for SqsQueue {
         self.max_message_bytes
     }
 
+    fn ordered(&self) -> bool {
+        self.fifo
+    }
+
     async fn send(&self, message: Message) -> Result<String, QueueError> {
         let mut request = self
             .client

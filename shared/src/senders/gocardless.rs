@@ -201,6 +201,27 @@ mod tests {
         );
     }
 
+    /// The same event twice in one delivery is queued once.
+    #[test]
+    fn an_event_repeated_within_a_delivery_is_queued_once() {
+        let body = br#"{"events":[{"id":"EV1","resource_type":"payments","action":"confirmed"},{"id":"EV1","resource_type":"payments","action":"confirmed"}]}"#;
+        let sig = hex::encode(crate::verify::engine::hmac_sha256(SECRET.as_bytes(), body));
+        let d = deliver_again(
+            Source::new("gocardless", &SCHEME),
+            SECRET,
+            &[Request::post(
+                &[("webhook-signature", &sig)],
+                body,
+                1_700_000_000,
+            )],
+        );
+        assert_eq!(counts(&d), [1]);
+        assert_eq!(
+            d[0].json(),
+            serde_json::json!({"events": 2, "queued": 1, "duplicates": 1, "parked": 0})
+        );
+    }
+
     #[test]
     fn events_must_be_a_list_of_objects() {
         for body in [

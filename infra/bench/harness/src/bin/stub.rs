@@ -1,15 +1,19 @@
 //! `bench-stub`: an AWS endpoint on loopback, over HTTPS with a test CA, that answers at once, so
-//! the benchmark measures the functions and not a queue. It speaks just enough of three services
+//! the benchmark measures the functions and not a queue. It speaks just enough of four services
 //! for the functions under test:
-//! - SQS (JSON protocol): `SendMessage` (with the body's MD5, which SDKs check) and
-//!   `GetQueueAttributes`;
+//! - SQS (JSON protocol): `SendMessage` and `SendMessageBatch` (with the bodies' MD5s, which SDKs
+//!   check) and `GetQueueAttributes`;
 //! - Secrets Manager: `GetSecretValue`, answering the secret given with `--secret`;
-//! - S3 (path-style): `PutObject`, with the body's MD5 as its ETag.
+//! - S3 (path-style): `PutObject`, with the body's MD5 as its ETag;
+//! - DynamoDB: `PutItem`, `UpdateItem`, `DeleteItem` (each written) and `GetItem` (nothing found),
+//!   for the idempotency marks.
+//!
+//! `--latency-ms N` holds every answer back N ms, as a call to AWS in the same region takes.
 //!
 //! `GET /__stats` (over the same TLS) answers the number of calls per operation and the last
 //! message body, so the benchmark can check every function really sent what it was asked to.
 //!
-//!   bench-stub --ca-out <file> --secret <value>
+//!   bench-stub --ca-out <file> --secret <value> [--latency-ms N]
 //!
 //! Writes the test CA's certificate (PEM) to `--ca-out`, then prints `listening on 127.0.0.1:<port>`.
 
@@ -47,22 +51,31 @@ struct Stats {
 struct Args {
     ca_out: String,
     secret: String,
+    latency: std::time::Duration,
 }
 
 fn args() -> Result<Args, Error> {
     let mut ca_out = None;
     let mut secret = None;
+    let mut latency = 0;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--ca-out" => ca_out = it.next(),
             "--secret" => secret = it.next(),
+            "--latency-ms" => {
+                latency = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or("--latency-ms takes a whole number of milliseconds")?
+            }
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
     Ok(Args {
         ca_out: ca_out.ok_or("--ca-out is required")?,
         secret: secret.ok_or("--secret is required")?,
+        latency: std::time::Duration::from_millis(latency),
     })
 }
 
@@ -107,6 +120,7 @@ async fn main() -> Result<(), Error> {
     println!("listening on {}", listener.local_addr()?);
     let secret: Arc<str> = args.secret.into();
     let stats = Arc::new(Stats::default());
+    let latency = args.latency;
     loop {
         let (tcp, _) = listener.accept().await?;
         let _ = tcp.set_nodelay(true);
@@ -120,7 +134,13 @@ async fn main() -> Result<(), Error> {
             let service = service_fn(move |req| {
                 let secret = secret.clone();
                 let stats = stats.clone();
-                async move { Ok::<_, Infallible>(answer(req, &secret, &stats).await) }
+                async move {
+                    let answered = answer(req, &secret, &stats).await;
+                    if !latency.is_zero() {
+                        tokio::time::sleep(latency).await;
+                    }
+                    Ok::<_, Infallible>(answered)
+                }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(tls), service)
@@ -184,6 +204,29 @@ async fn answer(req: Request<Incoming>, secret: &str, stats: &Stats) -> Response
                 "MD5OfMessageBody": hex::encode(Md5::digest(message.as_bytes())),
             }))
         }
+        "AmazonSQS.SendMessageBatch" => {
+            let Ok(input) = serde_json::from_slice::<Value>(&body) else {
+                return reply(StatusCode::BAD_REQUEST, "text/plain", "bad JSON".into());
+            };
+            let mut successful = Vec::new();
+            for entry in input["Entries"].as_array().into_iter().flatten() {
+                let message = entry["MessageBody"].as_str().unwrap_or_default();
+                let n = stats.messages.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut last) = stats.last_message.lock() {
+                    message.clone_into(&mut last);
+                }
+                successful.push(json!({
+                    "Id": entry["Id"],
+                    "MessageId": format!("00000000-0000-4000-8000-{n:012x}"),
+                    "MD5OfMessageBody": hex::encode(Md5::digest(message.as_bytes())),
+                }));
+            }
+            json_reply(json!({ "Successful": successful, "Failed": [] }))
+        }
+        "DynamoDB_20120810.PutItem"
+        | "DynamoDB_20120810.UpdateItem"
+        | "DynamoDB_20120810.DeleteItem"
+        | "DynamoDB_20120810.GetItem" => json_reply(json!({})),
         "AmazonSQS.GetQueueAttributes" => json_reply(json!({
             "Attributes": { "MaximumMessageSize": "262144" }
         })),
