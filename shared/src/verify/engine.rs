@@ -535,15 +535,15 @@ pub struct Signing<'s> {
     pub method: &'s str,
 }
 
-/// The headers (name, value) a sender of `scheme` adds to sign `s` with `key` (for public-key
-/// schemes, the private key: 32 Ed25519 seed bytes, or a P-256 scalar / PKCS#8 DER).
-/// Schemes whose signature is inside the body cannot be signed this way.
 /// The body with the signature written in, for schemes that sign inside the body; `None` for
 /// the others, whose body is sent as it is.
 pub fn sign_body(scheme: &Scheme, key: &[u8], s: &Signing<'_>) -> Result<Option<Vec<u8>>, String> {
     scheme.custom.and_then(|c| c.sign_body(key, s)).transpose()
 }
 
+/// The headers (name, value) a sender of `scheme` adds to sign `s` with `key` (for public-key
+/// schemes, the private key: 32 Ed25519 seed bytes, or a P-256 scalar / PKCS#8 DER).
+/// Schemes whose signature is inside the body cannot be signed this way.
 pub fn sign(scheme: &Scheme, key: &[u8], s: &Signing<'_>) -> Result<Vec<(String, String)>, String> {
     let ts = scheme.timestamp.map(|t| format_time(s.at, t.unit));
     let mut headers: Vec<(String, String)> = Vec::new();
