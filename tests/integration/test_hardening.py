@@ -17,8 +17,8 @@ import urllib.request
 
 import pytest
 
-from conftest import BIN_DIR, free_port, queue_depth, receive_all, wait_http
-from signers import api_event
+from conftest import BIN_DIR, DEV_SECRETS, bucket_objects, free_port, queue_depth, receive_all, wait_http
+from signers import api_event, response_body, sample, sdk_signed
 
 CLI = BIN_DIR / "inlet"
 X_SECRET = "x-consumer-secret"
@@ -266,3 +266,148 @@ def test_a_secret_that_looks_like_json_must_be_the_documented_shape(value, aws, 
     logs = fn.logs()
     assert "WEBHOOK_SECRET_ARN is invalid" in logs and "looks like JSON" in logs, logs
     assert "gh-secret" not in logs
+
+
+# --- 6. `inlet replay` sends only what its key and the function that parked it say ------------
+
+def run_replay(moto_url: str, bucket: str, queue_url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "AWS_ENDPOINT_URL": moto_url, "AWS_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    return subprocess.run([str(CLI), "replay", *args, "--bucket", bucket, "--queue-url", queue_url],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def replay_lines(out: subprocess.CompletedProcess) -> dict[str, str]:
+    """Each object's line of a replay's report, by key (the last line is the summary)."""
+    lines = out.stdout.strip().splitlines()[:-1]
+    return {line.split()[1].removesuffix(":"): line for line in lines}
+
+
+def park(start_function, new_queue, sqs, aws, bucket: str, source: str, headers, body: bytes,
+         **queue) -> tuple[str, bytes]:
+    """Parks one delivery through the real function (its queue is deleted before the delivery);
+    the parked object's key and bytes."""
+    queue_url = new_queue(**queue)
+    fn = start_function(source, {"QUEUE_URL": queue_url, "WEBHOOK_SECRET": DEV_SECRETS[source], "PAYLOAD_BUCKET": bucket})
+    fn.wait_started()
+    before = set(bucket_objects(aws, bucket))
+    sqs.delete_queue(QueueUrl=queue_url)
+    resp = fn.invoke(api_event("v2", source, headers, body))
+    assert resp["statusCode"] == 202 and json.loads(response_body(resp)).get("parked") is True, resp
+    objects = bucket_objects(aws, bucket)
+    [key] = [k for k in objects if k.startswith("undelivered/") and k not in before]
+    return key, objects[key]
+
+
+def test_replay_sends_only_envelopes_that_agree_with_their_key(start_function, new_queue, new_bucket, sqs, aws, moto_url):
+    bucket = new_bucket()
+    body = sample("stripe")  # ends with a newline, which the envelope's data leaves out
+    key, parked = park(start_function, new_queue, sqs, aws, bucket, "stripe",
+                       sdk_signed("stripe", DEV_SECRETS["stripe"], body), body)
+    digest = hashlib.sha256(body).hexdigest()
+    event_id = "evt_3PqLmN2eZvKYlo2C0abcDEFg"
+    assert key == f"undelivered/stripe/{event_id}/{digest}.json"
+    genuine = json.loads(parked)
+    data = body.decode().strip()
+    assert f'"data":{data}' in parked.decode(), "data is kept as sent"
+    s3 = aws("s3")
+
+    def forge(k: str, changes: dict | None = None, *, data: str = data, raw: bytes | None = None) -> str:
+        """Puts an envelope at `k`: the genuine one with `changes`, its data text `data` as given."""
+        if raw is None:
+            fields = {name: value for name, value in genuine.items() if name != "data"}
+            fields.update(changes or {})
+            raw = (json.dumps(fields, separators=(",", ":"))[:-1] + ',"data":' + data + "}").encode()
+        s3.put_object(Bucket=bucket, Key=k, Body=raw)
+        return k
+
+    # Each forged object, and the reason replay must give for it.
+    forged = {
+        # The issue's case: a Stripe event under github's prefix (which GitHub's function may write).
+        forge(f"undelivered/github/{event_id}/{digest}.json", {"type": "stripe.payout.paid"}): "its source is",
+        forge(f"undelivered/stripe/evt_retyped/{digest}.json", {"id": "evt_retyped", "type": "github.push"}): "its type",
+        forge(f"undelivered/stripe/evt_changed/{digest}.json", {"id": "evt_changed", "type": "stripe.payout.paid"},
+              data=data.replace("payment_intent.succeeded", "payout.paid")): "its data does not hash",
+        forge(f"undelivered/stripe/evt_digest/{'0' * 64}.json", {"id": "evt_digest"}): "inletbodysha256",
+        forge(f"undelivered/stripe/evt_moved/{digest}.json"): "its id belongs under",
+        forge(f"undelivered/stripe/{digest}.json"): "its key is not",
+        forge(f"undelivered/stripe/evt_upper/{digest.upper()}.json",
+              {"id": "evt_upper", "inletbodysha256": digest.upper()}): "its key is not",
+        forge(f"undelivered/stripe/../github/{event_id}/{digest}.json"): "its key is not",
+        forge(f"undelivered/stripe/evt_bytes/{digest}.json", raw=b"\xff" + parked): "not UTF-8",
+        forge(f"undelivered/stripe/evt_extra/{digest}.json", {"id": "evt_extra", "inletforged": 1}): "unknown field",
+        forge(f"undelivered/stripe/sha256-{hashlib.sha256(b'').hexdigest()}/{digest}.json", {"id": ""}): "its id must be",
+        forge(f"undelivered/stripe/evt_big/{digest}.json", raw=b" " * (1024 * 1024 + 1)): "more than the",
+    }
+    assert len(bucket_objects(aws, bucket)) == len(forged) + 1, "every key is kept as written"
+
+    queue_url = new_queue()
+    out = run_replay(moto_url, bucket, queue_url)
+    assert out.returncode == 1, out
+    assert out.stdout.strip().endswith(f"1 sent, {len(forged)} refused, 0 failed"), out.stdout
+    lines = replay_lines(out)
+    assert lines[key].startswith("sent "), lines
+    for k, reason in forged.items():
+        assert lines[k].startswith("refused ") and reason in lines[k], (k, lines[k])
+    [message] = receive_all(sqs, queue_url)
+    assert message["Body"] == parked.decode()
+    assert message["MessageAttributes"]["type"]["StringValue"] == "stripe.payment_intent.succeeded"
+    assert sorted(bucket_objects(aws, bucket)) == sorted(forged), "refused objects are kept, the sent one deleted"
+
+
+def test_replay_hashes_claim_checked_bodies_and_holds_back_form_data(start_function, new_queue, new_bucket, sqs, aws, moto_url):
+    bucket = new_bucket()
+    # An event over the queue's size limit: its body is claim-checked, then its envelope parked.
+    big = json.dumps({"id": "evt_big", "object": "event", "type": "invoice.paid", "pad": "x" * 2000}).encode()
+    ref_key, ref_parked = park(start_function, new_queue, sqs, aws, bucket, "stripe",
+                               sdk_signed("stripe", DEV_SECRETS["stripe"], big), big, max_message_size=1024)
+    digest = hashlib.sha256(big).hexdigest()
+    ref = json.loads(ref_parked)
+    assert ref["dataref"] == f"s3://{bucket}/payloads/stripe/evt_big/{digest}"
+    # A Slack slash command: a form, whose fields become the envelope's data.
+    form = b"command=%2Fdeploy&text=prod&trigger_id=t.123&channel_id=C1"
+    form_key, form_parked = park(start_function, new_queue, sqs, aws, bucket, "slack",
+                                 sdk_signed("slack", DEV_SECRETS["slack"], form,
+                                            content_type="application/x-www-form-urlencoded"), form)
+    assert json.loads(form_parked)["data"]["command"] == "/deploy"
+    assert form_key == f"undelivered/slack/t.123/{hashlib.sha256(form).hexdigest()}.json"
+
+    s3 = aws("s3")
+
+    def forge(event_id: str, dataref: str) -> str:
+        k = f"undelivered/stripe/{event_id}/{digest}.json"
+        s3.put_object(Bucket=bucket, Key=k, Body=json.dumps({**ref, "id": event_id, "dataref": dataref}).encode())
+        return k
+
+    # A changed body where the function would have stored it, and a dataref to another's body.
+    tampered_body = f"payloads/stripe/evt_tampered/{digest}"
+    s3.put_object(Bucket=bucket, Key=tampered_body, Body=big.replace(b"invoice.paid", b"payout.paid"))
+    forged = {
+        forge("evt_tampered", f"s3://{bucket}/{tampered_body}"): "its claim-checked body does not hash",
+        forge("evt_elsewhere", ref["dataref"]): "its dataref is",
+    }
+    # A body that is gone (expired, say) is no sign of forgery: that envelope failed, and is kept.
+    gone = forge("evt_gone", f"s3://{bucket}/payloads/stripe/evt_gone/{digest}")
+
+    queue_url = new_queue()
+    out = run_replay(moto_url, bucket, queue_url)
+    assert out.returncode == 1, out
+    assert out.stdout.strip().endswith("1 sent, 3 refused, 1 failed"), out.stdout
+    lines = replay_lines(out)
+    assert lines[ref_key].startswith("sent "), lines
+    assert lines[gone].startswith("failed ") and "cannot read its claim-checked body" in lines[gone], lines
+    assert lines[form_key].startswith("refused ") and "--unchecked-data" in lines[form_key], lines
+    for k, reason in forged.items():
+        assert lines[k].startswith("refused ") and reason in lines[k], (k, lines[k])
+    [message] = receive_all(sqs, queue_url)
+    assert message["Body"] == ref_parked.decode()
+
+    # Once an operator has looked at it, the form is sent on request; nothing else changes.
+    out = run_replay(moto_url, bucket, queue_url, "slack", "--unchecked-data")
+    assert out.returncode == 0, out
+    assert out.stdout.strip().endswith("1 sent (1 with data unchecked), 0 refused, 0 failed"), out.stdout
+    assert replay_lines(out)[form_key].endswith("(data unchecked)")
+    [message] = receive_all(sqs, queue_url)
+    assert message["Body"] == form_parked.decode()
+    assert message["MessageAttributes"]["type"]["StringValue"] == "slack.slash_command"
+    assert sorted(k for k in bucket_objects(aws, bucket) if k.startswith("undelivered/")) == sorted([*forged, gone])

@@ -114,7 +114,7 @@ def test_defect2_a_permanently_refused_event_is_parked_in_the_bucket(start_funct
                          env={**os.environ, "AWS_ENDPOINT_URL": moto_url, "AWS_REGION": "us-east-1",
                               "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}, timeout=60)
     assert out.returncode == 0, out
-    assert out.stdout.strip().endswith("1 sent, 0 failed"), out.stdout
+    assert out.stdout.strip().endswith("1 sent, 0 refused, 0 failed"), out.stdout
     [message] = receive_all(sqs, new_url)
     assert message["Body"] == parked.decode()
     assert message["MessageAttributes"]["type"]["StringValue"] == "stripe.payment_intent.succeeded"

@@ -20,11 +20,15 @@ USAGE:
       Prints the headers to send with the payload, one `Name: value` per line.
   inlet event <source> [--format v1|v2|url] [--base64] [--method POST] [--path P] [SIGN OPTIONS]
       Prints an API Gateway REST (v1), HTTP API (v2) or function URL event for sam local invoke.
-  inlet replay [<source>] [--bucket B] [--queue-url URL] [--keep]
+  inlet replay [<source>] [--bucket B] [--queue-url URL] [--keep] [--unchecked-data]
       Sends the envelopes a function parked in the payload bucket (under undelivered/, because
       the queue refused them for good) to the queue, and deletes each one once the queue has it
-      (--keep leaves them). B defaults to PAYLOAD_BUCKET, URL to QUEUE_URL; AWS credentials and
-      region come from the usual places.
+      (--keep leaves them). An object that is not what its key says the function parked (another
+      source, id or digest, a type of another source, data that does not hash to its digest, a
+      dataref elsewhere) is refused with the reason and kept, and the exit status is 1. Data
+      built from a form body cannot be re-hashed: it is refused too, unless --unchecked-data is
+      given once you have looked at it. B defaults to PAYLOAD_BUCKET, URL to QUEUE_URL; AWS
+      credentials and region come from the usual places.
   inlet dev-files [--dir infra] [--sources github,stripe,slack,standard]
       Regenerates infra/env.json and the signed events in infra/events/ (development secrets) for
       the deployment's Sources (the template's default unless given): `sam local invoke` inputs.
@@ -119,6 +123,7 @@ pub enum Command {
         bucket: Option<String>,
         queue_url: Option<String>,
         keep: bool,
+        unchecked_data: bool,
     },
     Sources {
         markdown: bool,
@@ -150,7 +155,7 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
         .iter()
         .map(|s| (*s).to_owned())
         .collect::<Vec<_>>();
-    let (mut bucket, mut queue_url, mut keep) = (None, None, false);
+    let (mut bucket, mut queue_url, mut keep, mut unchecked_data) = (None, None, false, false);
     let (mut url, mut format, mut base64, mut method, mut path) =
         (None, "v2".to_owned(), false, "POST".to_owned(), None);
     let args: Vec<String> = args.collect();
@@ -181,6 +186,7 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
             "--bucket" => bucket = Some(value()?),
             "--queue-url" => queue_url = Some(value()?),
             "--keep" => keep = true,
+            "--unchecked-data" => unchecked_data = true,
             "--url" => {
                 url = Some(value()?);
                 sign.url.clone_from(&url);
@@ -223,6 +229,7 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
             bucket,
             queue_url,
             keep,
+            unchecked_data,
         },
         "send" => Command::Send {
             source: need_source()?,

@@ -41,10 +41,16 @@ fn run() -> Result<ExitCode, String> {
             bucket,
             queue_url,
             keep,
+            unchecked_data,
         } => {
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-            let summary = runtime.block_on(replay(source, bucket, queue_url, keep))?;
-            Ok(if summary.failed == 0 {
+            let options = inlet::replay::Options {
+                source: source.as_deref(),
+                keep,
+                unchecked_data,
+            };
+            let summary = runtime.block_on(replay(bucket, queue_url, &options))?;
+            Ok(if summary.refused == 0 && summary.failed == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -310,13 +316,14 @@ fn senders_markdown() -> String {
     out
 }
 
-/// `inlet replay`: parked envelopes back onto the queue, one line each.
+/// `inlet replay`: parked envelopes back onto the queue, one line each (the key escaped: it may
+/// hold anything).
 async fn replay(
-    source: Option<String>,
     bucket: Option<String>,
     queue_url: Option<String>,
-    keep: bool,
+    options: &inlet::replay::Options<'_>,
 ) -> Result<inlet::replay::Summary, String> {
+    use inlet::replay::Replayed;
     let env = inlet::config::Env::from_process();
     let bucket = bucket
         .or_else(|| env.get(inlet::config::PAYLOAD_BUCKET).map(str::to_owned))
@@ -330,20 +337,30 @@ async fn replay(
     let sdk = inlet::aws::sdk_config(&env, inlet::aws::Trust::System)
         .await
         .map_err(|e| e.to_string())?;
-    let summary = inlet::replay::replay(
-        &sdk,
-        &env,
-        &bucket,
-        &queue_url,
-        source.as_deref(),
-        keep,
-        |key, outcome| match outcome {
-            Ok(message_id) => println!("sent    {key} -> {message_id}"),
-            Err(why) => println!("failed  {key}: {why}"),
-        },
-    )
-    .await?;
-    println!("{} sent, {} failed", summary.sent, summary.failed);
+    let summary =
+        inlet::replay::replay(&sdk, &env, &bucket, &queue_url, options, |key, outcome| {
+            let key = key.escape_debug();
+            match outcome {
+                Replayed::Sent {
+                    message_id,
+                    unchecked,
+                } => println!(
+                    "sent    {key} -> {message_id}{}",
+                    if unchecked { " (data unchecked)" } else { "" }
+                ),
+                Replayed::Refused(why) => println!("refused {key}: {why}"),
+                Replayed::Failed(why) => println!("failed  {key}: {why}"),
+            }
+        })
+        .await?;
+    let unchecked = match summary.unchecked {
+        0 => String::new(),
+        n => format!(" ({n} with data unchecked)"),
+    };
+    println!(
+        "{} sent{unchecked}, {} refused, {} failed",
+        summary.sent, summary.refused, summary.failed
+    );
     Ok(summary)
 }
 

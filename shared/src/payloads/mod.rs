@@ -52,15 +52,19 @@ impl PayloadStore {
     }
 }
 
-/// The id as a key segment: as it is when it is short and plain, else its SHA-256.
-fn id_segment(id: &str) -> String {
-    let plain = !id.is_empty()
-        && id.len() <= 128
-        && !id.starts_with('.')
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if plain {
+/// Whether `s` can stand in a key as it is: 1 to 128 letters, digits, `-`, `_` and `.`, not
+/// starting with `.` (so never `.` or `..`). Every id segment is one (a hashed one too).
+pub(crate) fn plain_segment(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && !s.starts_with('.')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// The id as a key segment: as it is when it is short and plain, else `sha256-` and its SHA-256.
+pub(crate) fn id_segment(id: &str) -> String {
+    if plain_segment(id) {
         id.to_owned()
     } else {
         format!("sha256-{}", hex::encode(Sha256::digest(id.as_bytes())))
@@ -146,5 +150,11 @@ mod tests {
             );
         }
         assert!(id_segment(&"a".repeat(129)).starts_with("sha256-"));
+        for id in ["evt_1", "", "../x", "é"] {
+            assert!(plain_segment(&id_segment(id)), "{id:?}");
+        }
+        for odd in ["", ".", "..", "a/b", "a b"] {
+            assert!(!plain_segment(odd), "{odd:?}");
+        }
     }
 }
