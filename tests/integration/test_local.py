@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -69,6 +70,55 @@ def test_every_source_round_trips_through_the_spool(server):
     files = sorted(p.name for p in spool.iterdir())
     assert len(files) == 4, files
     assert not [f for f in files if not f.endswith(".json")], "no temporary files are left"
+
+
+def listed_senders() -> dict[str, str]:
+    """Every sender `inlet sources` lists, with where its signature is (a header, or a place in the
+    body), read from the README table `inlet sources --markdown` prints."""
+    out = cli("sources", "--markdown")
+    assert out.returncode == 0, out
+    rows = re.findall(r"^\| `([^`]+)` \| [^|]+ \| [^|`]*`([^`]+)` \|", out.stdout, re.M)
+    assert len(rows) >= 50, out.stdout
+    return dict(rows)
+
+
+def test_defect14_every_listed_source_sends_its_default_sample(server):
+    """`inlet send <source>` with the generated sample and the development secret, for every
+    sender: a 2xx, and its envelope(s) in the spool under its name and type."""
+    url, spool = server()
+    senders = listed_senders()
+    assert {"graph", "twilio", "mailgun", "braintree", "gocardless", "xero", "okta"} <= senders.keys()
+    refused = {}
+    for source in senders:
+        out = cli("send", source, "--url", f"{url}/webhooks/{source}")
+        status = out.stdout.split(" ", 1)[0]
+        if out.returncode != 0 or not status.startswith("2"):
+            refused[source] = (out.stdout + out.stderr).strip()[:300]
+    assert not refused, "\n".join(f"{s}: {why}" for s, why in refused.items())
+    spooled: dict[str, list[str]] = {}
+    for path in spool.glob("*.json"):
+        envelope = json.loads(path.read_text())
+        spooled.setdefault(envelope["source"], []).append(envelope["type"])
+    assert sorted(spooled) == sorted(senders), "one source's envelopes each, under its own name"
+    for source, types in spooled.items():
+        assert all(t.startswith(f"{source}.") for t in types), (source, types)
+
+
+def test_defect14_every_listed_source_prints_a_signed_event():
+    """`inlet event <source>` for every sender: an HTTP API event whose body and headers carry the
+    signature where the sender puts it."""
+    for source, signature in listed_senders().items():
+        out = cli("event", source)
+        assert out.returncode == 0, (source, out.stderr)
+        event = json.loads(out.stdout)
+        assert event["requestContext"]["http"]["method"] == "POST"
+        assert event["rawPath"] == f"/webhooks/{source}"
+        headers, body = event["headers"], event["body"]
+        assert body and headers.get("content-type"), source
+        if event["isBase64Encoded"]:
+            body = base64.b64decode(body).decode()
+        in_body = signature.rsplit(".", 1)[-1]
+        assert signature in headers or f'"{in_body}"' in body or f"{in_body}=" in body, (source, signature, event)
 
 
 def test_tampered_or_wrongly_signed_requests_are_refused_locally(server):
@@ -328,6 +378,27 @@ def test_cli_events_are_accepted_by_the_functions(start_function, new_queue, sqs
         event = cli("event", "slack", "--format", fmt, "--base64").stdout
         assert fn.invoke(event)["statusCode"] == 202
         assert len(receive_all(sqs, queue_url)) == 1
+        fn.stop()
+
+
+def test_defect14_default_events_of_senders_that_sign_the_url_or_inside_the_body_are_accepted(
+        start_function, new_queue, sqs, tmp_path):
+    """`inlet event` for the senders whose requests the CLI once could not make: Twilio's JSON (its
+    bodySHA256 in the query, in each event format), Graph's clientState, Mailgun's and Braintree's
+    signatures inside the body; and HubSpot, which signs the URL and a timestamp."""
+    sources = ["twilio", "graph", "mailgun", "braintree", "hubspot"]
+    out = cli("dev-files", "--dir", str(tmp_path), "--sources", ",".join(sources))
+    assert out.returncode == 0, out
+    env = json.loads((tmp_path / "env.json").read_text())
+    for source, fmt in [(s, "v2") for s in sources] + [("twilio", "v1"), ("twilio", "url")]:
+        queue_url = new_queue()
+        fn = start_function(source, {"QUEUE_URL": queue_url, "WEBHOOK_SECRET": env[f"{source}Function"]["WEBHOOK_SECRET"]})
+        event = cli("event", source, "--format", fmt)
+        assert event.returncode == 0, event
+        reply = fn.invoke(event.stdout)
+        assert 200 <= reply["statusCode"] < 300, (source, fmt, reply)
+        envelopes = [json.loads(m["Body"]) for m in receive_all(sqs, queue_url)]
+        assert envelopes and all(e["type"].startswith(f"{source}.") for e in envelopes), (source, envelopes)
         fn.stop()
 
 

@@ -42,9 +42,13 @@ SOURCES: every name `inlet sources` lists (github, stripe, slack, standard, shop
 
 SIGN OPTIONS:
   --secret S          signing secret (default: INLET_<SOURCE>_SECRET, else the development secret)
-  --data TEXT         body (default: the sample in infra/samples/<source>.json)
+  --data TEXT         body (default: the sample in infra/samples/<source>.json for the first four
+                      senders, else one generated from the sender's scheme: for senders that post
+                      batches, a batch of one event)
   --file PATH         body from a file
-  --event NAME        event name for senders that send it in a header (GitHub: X-GitHub-Event)
+  --event NAME        the event, as its type reads after <source>. (GitHub: pull_request; Twitch:
+                      notification.channel.follow): its words, in order, fill the type's parts, in
+                      the sender's event header (X-GitHub-Event) and in a generated body
   --id ID             delivery id (default: a fresh one)
   --timestamp UNIX    signing time (default: now)
   --content-type CT   (default: JSON if the body starts with { or [, else form-encoded)
@@ -53,6 +57,9 @@ SIGN OPTIONS:
   --url URL           the URL it is sent to, for senders that sign it (Twilio, Square, HubSpot, Trello)
   For Ed25519 and ECDSA senders (Discord, Telnyx, SendGrid) --secret is the private key in hex;
   the development key pair's public half is what `inlet serve` and dev-files configure.
+  Adyen, Braintree, Mailgun and Microsoft Graph sign inside the body, which send and event write
+  in (sign prints the headers only). Twilio signs a JSON body through bodySHA256 in the URL's
+  query, which send and event add (sign says where to send it).
 ";
 
 #[derive(Debug, Default, Clone)]

@@ -4,10 +4,11 @@
 //! The first four senders keep their hand-written samples; every other sender gets a secret
 //! derived from its name (decoded the way its scheme decodes secrets; for public-key schemes a
 //! key pair whose private half the CLI signs with) and a sample generated from its scheme, with
-//! a value at every place the scheme reads an id, type, subject, time or timestamp from.
+//! a value at every place the scheme reads an id, type, subject, time or timestamp from (for
+//! senders that post batches, in the batch's one event).
 
 use base64::Engine;
-use inlet::scheme::{Algorithm, KeyDecoding, Loc, TimeLoc, TypePart, Unit};
+use inlet::scheme::{Algorithm, Batch, KeyDecoding, Loc, Scheme, TimeLoc, TypePart, Unit};
 use inlet::Source;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -57,7 +58,8 @@ pub struct Defaults {
     pub signing_secret: String,
     /// A realistic payload, for the senders that have one written (others get [`sample`]).
     pub sample: Option<&'static str>,
-    /// The event name the sample is, for senders that send it in a header.
+    /// The event the sample is: the words of its type after `<source>.`, which go in the
+    /// sender's event header (GitHub's `X-GitHub-Event`) or the generated body (see [`type_values`]).
     pub event: String,
 }
 
@@ -108,7 +110,7 @@ pub fn defaults(source: &Source) -> Defaults {
         secret,
         signing_secret,
         sample: None,
-        event: "test.event".into(),
+        event: default_event(scheme).into(),
     }
 }
 
@@ -123,40 +125,113 @@ fn encode_key(decoding: KeyDecoding, key: &[u8]) -> String {
     }
 }
 
-/// A JSON body with a value at every place `source`'s scheme reads one from: `id` at the id
-/// path, `event` at the type paths, a subject, and times (unix `at`) in the scheme's units.
+/// The event each generated sample is, for senders whose bodies or headers would refuse the
+/// generic `test.event` (a header's own alphabet, a batch's item shape) or need one of the
+/// sender's real names to be read: the words of the type after `<source>.`.
+const EVENTS: &[(&str, &str)] = &[
+    ("gitea", "push"),
+    ("forgejo", "push"),
+    ("bitbucket", "repo:push"),
+    ("shopify", "orders/create"),
+    ("woocommerce", "order.created"),
+    ("gocardless", "payments.confirmed"),
+    ("sentry", "issue.created"),
+    ("xero", "INVOICE.UPDATE"),
+    ("okta", "user.session.start"),
+    ("graph", "created"),
+    ("sanity", "post.create"),
+    ("twitch", "notification.channel.follow"),
+    ("hubspot", "contact.creation"),
+    ("twilio", "com.twilio.messaging.message.delivered"),
+    ("sendgrid", "delivered"),
+    ("mailgun", "delivered"),
+    ("braintree", "subscription_charged_successfully"),
+];
+
+/// The event a generated sample of `scheme` is, unless `--event` names another.
+fn default_event(scheme: &Scheme) -> &'static str {
+    EVENTS
+        .iter()
+        .find(|(name, _)| *name == scheme.name)
+        .map_or("test.event", |(_, event)| event)
+}
+
+/// The value `event` gives each part of `scheme`'s type read from a header or the body, in
+/// order: one word (split at `.`) each, the last part the rest. A header part without a word is
+/// left out (it is the caller's to send); a required body part gets `test`.
+pub fn type_values(scheme: &Scheme, event: &str) -> Vec<(Loc, String)> {
+    let parts: Vec<(Loc, bool)> = scheme
+        .ty
+        .iter()
+        .filter_map(|part| match part {
+            TypePart::Required(loc @ (Loc::Header(_) | Loc::Json(_))) => Some((*loc, true)),
+            TypePart::Optional(loc @ (Loc::Header(_) | Loc::Json(_))) => Some((*loc, false)),
+            _ => None,
+        })
+        .collect();
+    let mut words = event.split('.').filter(|w| !w.is_empty());
+    let mut values = Vec::with_capacity(parts.len());
+    for (i, (loc, required)) in parts.iter().enumerate() {
+        let word = if i + 1 == parts.len() {
+            let rest: Vec<&str> = words.by_ref().collect();
+            (!rest.is_empty()).then(|| rest.join("."))
+        } else {
+            words.next().map(str::to_owned)
+        };
+        match (word, loc) {
+            (Some(word), _) => values.push((*loc, word)),
+            (None, Loc::Json(_)) if *required => values.push((*loc, "test".to_owned())),
+            (None, _) => {}
+        }
+    }
+    values
+}
+
+/// A body with a value at every place `source`'s scheme reads one from: `id` at the id path,
+/// `event`'s words at the type paths (see [`type_values`]), a subject, and times (unix `at`) in
+/// the scheme's units. For senders that post batches, those values are in the one event of the
+/// batch, where the sender puts its events. JSON, except for senders whose bodies the scheme's
+/// data cannot describe (Braintree's form around base64 XML).
 pub fn sample(source: &Source, id: &str, event: &str, at: i64) -> String {
     let scheme = source.scheme();
-    let mut doc = Value::Object(Map::new());
-    if let Some(Loc::Json(p)) = scheme.id.iter().find(|l| matches!(l, Loc::Json(_))) {
-        put(&mut doc, p, Value::String(id.into()));
+    if scheme.name == "braintree" {
+        return braintree(id, event, at);
     }
-    let mut words = event.split('.');
+    // The event's own values; for a batch, the one event of the delivery `doc`.
+    let mut item = Value::Object(Map::new());
+    if let Some(Loc::Json(p)) = scheme.id.iter().find(|l| matches!(l, Loc::Json(_))) {
+        put(&mut item, p, Value::String(id.into()));
+    }
     for part in scheme.ty {
         if let TypePart::KeyOf(keys) = part {
             if let Some(key) = keys.first() {
-                put(&mut doc, key, Value::Object(Map::new()));
+                put(&mut item, key, Value::Object(Map::new()));
             }
         }
-        if let TypePart::Required(Loc::Json(p)) | TypePart::Optional(Loc::Json(p)) = part {
-            let word = words.next().unwrap_or("test");
-            let rest: Vec<&str> = words.by_ref().collect();
-            let value = if rest.is_empty() || scheme.ty.len() > 1 {
-                word.to_owned()
-            } else {
-                format!("{word}.{}", rest.join("."))
-            };
-            put(&mut doc, p, Value::String(value));
+    }
+    for (loc, word) in type_values(scheme, event) {
+        if let Loc::Json(p) = loc {
+            put(&mut item, p, Value::String(word));
         }
     }
     if let Some(Loc::Json(p)) = scheme.subject.first() {
-        put(&mut doc, p, Value::String("subject-1".into()));
+        put(&mut item, p, Value::String("subject-1".into()));
     }
     for t in scheme.time {
         if let TimeLoc::At(Loc::Json(p), unit) = t {
-            put(&mut doc, p, time_value(at, *unit));
+            put(&mut item, p, time_value(at, *unit));
         }
     }
+    put(&mut item, "inlet_sample", Value::Bool(true));
+    let mut doc = match scheme.batch {
+        Some(Batch { items: "" }) => Value::Array(vec![item]),
+        Some(Batch { items }) => {
+            let mut doc = Value::Object(Map::new());
+            put(&mut doc, items, Value::Array(vec![item]));
+            doc
+        }
+        None => item,
+    };
     if let Some(ts) = scheme.timestamp {
         for loc in ts.at {
             if let Loc::Json(p) = loc {
@@ -164,8 +239,50 @@ pub fn sample(source: &Source, id: &str, event: &str, at: i64) -> String {
             }
         }
     }
-    put(&mut doc, "inlet_sample", Value::Bool(true));
     doc.to_string()
+}
+
+/// Braintree's form: `bt_payload`, the base64 of a notification's XML in lines of 76 as its
+/// SDK's `sample_notification` writes them, a subscription's notification of `kind` (`event`)
+/// whose subject's id is `id`. `inlet sign` writes `bt_signature` in.
+fn braintree(id: &str, kind: &str, at: i64) -> String {
+    let timestamp = inlet::verify::engine::format_time(at, Unit::Rfc3339);
+    let xml = format!(
+        r#"<notification>
+  <timestamp type="datetime">{timestamp}</timestamp>
+  <kind>{kind}</kind>
+  <subject>
+    <subscription>
+      <id>{id}</id>
+      <transactions type="array">
+        <transaction>
+          <id>{id}-1</id>
+          <status>submitted_for_settlement</status>
+          <amount>49.99</amount>
+        </transaction>
+      </transactions>
+      <add_ons type="array"></add_ons>
+      <discounts type="array"></discounts>
+    </subscription>
+  </subject>
+</notification>
+"#
+    );
+    let mut payload = String::new();
+    for (i, c) in base64::engine::general_purpose::STANDARD
+        .encode(xml)
+        .chars()
+        .enumerate()
+    {
+        if i > 0 && i % 76 == 0 {
+            payload.push('\n');
+        }
+        payload.push(c);
+    }
+    payload.push('\n');
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("bt_payload", &payload)
+        .finish()
 }
 
 fn time_value(at: i64, unit: Unit) -> Value {
@@ -296,4 +413,131 @@ pub fn secret(source: &Source) -> (String, bool) {
 /// The secret the CLI signs with: the override variable if set, else the development default.
 pub fn signing_secret(source: &Source) -> String {
     std::env::var(secret_var(source)).unwrap_or_else(|_| defaults(source).signing_secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn source(name: &str) -> &'static Source {
+        inlet::sources::by_name(name).expect("a sender")
+    }
+
+    fn values(name: &str, event: &str) -> Vec<(String, String)> {
+        type_values(source(name).scheme(), event)
+            .into_iter()
+            .map(|(loc, word)| (loc.to_string(), word))
+            .collect()
+    }
+
+    fn pairs(want: &[(&str, &str)]) -> Vec<(String, String)> {
+        want.iter()
+            .map(|(l, w)| ((*l).to_owned(), (*w).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn an_events_words_go_to_the_type_parts_in_order_the_last_taking_the_rest() {
+        assert_eq!(
+            values("github", "pull_request.opened"),
+            pairs(&[
+                ("header:x-github-event", "pull_request"),
+                ("json:action", "opened")
+            ])
+        );
+        // A header part alone takes the whole event, dots and all.
+        assert_eq!(
+            values("woocommerce", "order.created"),
+            pairs(&[("header:x-wc-webhook-topic", "order.created")])
+        );
+        assert_eq!(
+            values("sanity", "post.create"),
+            pairs(&[
+                ("json:_type", "post"),
+                ("header:sanity-operation", "create")
+            ])
+        );
+        assert_eq!(
+            values("twitch", "notification.channel.follow"),
+            pairs(&[
+                ("header:twitch-eventsub-message-type", "notification"),
+                ("json:subscription.type", "channel.follow")
+            ])
+        );
+        // A header without a word is the caller's to send; a required body part gets one.
+        assert_eq!(values("github", ""), pairs(&[]));
+        assert_eq!(values("stripe", ""), pairs(&[("json:type", "test")]));
+    }
+
+    #[test]
+    fn every_default_event_fits_its_sender() {
+        for src in inlet::sources::all() {
+            let scheme = src.scheme();
+            for (loc, word) in type_values(scheme, &defaults(src).event) {
+                if let Loc::Header(_) = loc {
+                    assert!(
+                        !word.contains('.') || scheme.type_chars.contains('.'),
+                        "{}: {word}",
+                        scheme.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_batch_senders_sample_is_one_event_where_it_puts_its_events() {
+        let at = 1_700_000_000;
+        let doc = |name: &str| -> Value {
+            serde_json::from_str(&sample(
+                source(name),
+                "ev-1",
+                &defaults(source(name)).event,
+                at,
+            ))
+            .expect("JSON")
+        };
+        let gocardless = doc("gocardless");
+        assert_eq!(gocardless["events"][0]["id"], "ev-1");
+        assert_eq!(gocardless["events"][0]["resource_type"], "payments");
+        assert_eq!(gocardless["events"][0]["action"], "confirmed");
+        assert_eq!(doc("okta")["data"]["events"][0]["uuid"], "ev-1");
+        assert_eq!(doc("graph")["value"][0]["changeType"], "created");
+        assert_eq!(doc("sendgrid")[0]["sg_event_id"], "ev-1");
+        assert_eq!(doc("hubspot")[0]["occurredAt"], json!(at * 1000));
+        assert_eq!(
+            doc("twilio")[0]["type"],
+            "com.twilio.messaging.message.delivered"
+        );
+        // Not a batch: the values are the body's own.
+        assert_eq!(doc("square")["event_id"], "ev-1");
+        // The delivery's signed timestamp stays outside the event.
+        assert_eq!(doc("mailgun")["signature"]["timestamp"], json!(at));
+    }
+
+    #[test]
+    fn braintrees_sample_is_its_form_around_base64_xml() {
+        let body = sample(
+            source("braintree"),
+            "sub-1",
+            "subscription_charged_successfully",
+            1_700_000_000,
+        );
+        let fields: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+        let [(name, payload)] = &fields[..] else {
+            panic!("one field: {fields:?}")
+        };
+        assert_eq!(name, "bt_payload");
+        assert!(payload.lines().all(|l| l.len() <= 76), "lines of 76");
+        let xml = base64::engine::general_purpose::STANDARD
+            .decode(payload.replace('\n', ""))
+            .expect("base64");
+        let xml = String::from_utf8(xml).expect("UTF-8");
+        assert!(xml.contains("<kind>subscription_charged_successfully</kind>"));
+        assert!(xml.contains("<timestamp type=\"datetime\">2023-11-14T22:13:20Z</timestamp>"));
+        assert!(xml.contains("<subscription>\n      <id>sub-1</id>"));
+    }
 }

@@ -37,8 +37,9 @@ pub fn url(format: Format, path: &str) -> String {
     }
 }
 
-/// The event for `signed` sent to `path` with `method`; the body is base64-encoded when asked
-/// (or when it is not UTF-8), as API Gateway does for binary and form bodies.
+/// The event for `signed` sent to `path` with `method`, with the query its sender adds to the URL
+/// (`Signed::url`); the body is base64-encoded when asked (or when it is not UTF-8), as API
+/// Gateway does for binary and form bodies.
 pub fn event(
     format: Format,
     method: &str,
@@ -47,6 +48,35 @@ pub fn event(
     base64: bool,
     epoch_ms: u64,
 ) -> Value {
+    // The query the sender adds to the URL (Twilio's bodySHA256), as API Gateway passes it on.
+    let query = signed
+        .url
+        .as_deref()
+        .and_then(|u| u.split('#').next())
+        .and_then(|u| u.split_once('?'))
+        .map_or("", |(_, q)| q);
+    // REST APIs give each name's last value and every value; HTTP APIs join repeats with commas.
+    let mut params = Map::new();
+    let mut multi_params = Map::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        let joined = match params.get(name.as_ref()).and_then(Value::as_str) {
+            Some(prev) if format != Format::RestV1 => format!("{prev},{value}"),
+            _ => value.clone().into_owned(),
+        };
+        params.insert(name.clone().into_owned(), json!(joined));
+        if let Some(values) = multi_params
+            .entry(name.into_owned())
+            .or_insert_with(|| json!([]))
+            .as_array_mut()
+        {
+            values.push(json!(value));
+        }
+    }
+    let (params, multi_params) = if query.is_empty() {
+        (Value::Null, Value::Null)
+    } else {
+        (Value::Object(params), Value::Object(multi_params))
+    };
     let text = std::str::from_utf8(&signed.body).ok();
     let (body, encoded) = match text {
         Some(t) if !base64 => (t.to_owned(), false),
@@ -77,8 +107,8 @@ pub fn event(
                 "httpMethod": method,
                 "headers": headers,
                 "multiValueHeaders": multi,
-                "queryStringParameters": null,
-                "multiValueQueryStringParameters": null,
+                "queryStringParameters": params,
+                "multiValueQueryStringParameters": multi_params,
                 "pathParameters": null,
                 "stageVariables": null,
                 "requestContext": {
@@ -118,11 +148,11 @@ pub fn event(
             } else {
                 ("$default".to_owned(), URL_DOMAIN)
             };
-            json!({
+            let mut event = json!({
                 "version": "2.0",
                 "routeKey": route,
                 "rawPath": path,
-                "rawQueryString": "",
+                "rawQueryString": query,
                 "headers": headers,
                 "requestContext": {
                     "accountId": "123456789012",
@@ -144,7 +174,11 @@ pub fn event(
                 },
                 "body": body,
                 "isBase64Encoded": encoded
-            })
+            });
+            if !query.is_empty() {
+                event["queryStringParameters"] = params;
+            }
+            event
         }
     }
 }

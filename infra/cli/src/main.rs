@@ -79,6 +79,9 @@ fn run() -> Result<ExitCode, String> {
             for (k, v) in &signed.headers {
                 println!("{k}: {v}");
             }
+            if let Some(url) = &signed.url {
+                eprintln!("inlet: {} sends this body to {url}", src.name());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Event {
@@ -117,6 +120,7 @@ fn run() -> Result<ExitCode, String> {
             let url =
                 url.unwrap_or_else(|| format!("http://127.0.0.1:3000/webhooks/{}", src.name()));
             let signed = signing::sign(src, &sign, Some(&url))?;
+            let url = signed.url.clone().unwrap_or(url);
             let agent: ureq::Agent = ureq::Agent::config_builder()
                 .http_status_as_error(false)
                 .build()

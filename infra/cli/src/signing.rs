@@ -3,6 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use inlet::Source;
+use sha2::{Digest, Sha256};
 
 use crate::args::SignArgs;
 use crate::dev;
@@ -12,6 +13,9 @@ use crate::dev;
 pub struct Signed {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The URL the sender posts to, when it is not the one given: Twilio adds `bodySHA256` to
+    /// the query for a JSON body.
+    pub url: Option<String>,
 }
 
 fn now_unix() -> i64 {
@@ -73,17 +77,20 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
         }
     });
     let mut headers = vec![("content-type".to_owned(), content_type)];
-    if let Some(h) = source.event_header() {
-        if !event.is_empty() {
-            headers.push((h.to_owned(), event.clone()));
+    // The event's words that the sender sends in a header (GitHub's X-GitHub-Event).
+    for (loc, word) in dev::type_values(source.scheme(), &event) {
+        if let inlet::scheme::Loc::Header(h) = loc {
+            headers.push((h.to_owned(), word));
         }
     }
-    // Senders that sign inside the body (Adyen, Braintree) get it back with the signature in.
+    // Senders that sign inside the body (Adyen, Braintree, Mailgun, Graph) get it back with the
+    // signature in.
     let body =
         inlet::verify::engine::sign_body(source.scheme(), &key, &posted(&body, at, &id, url))
             .map_err(|e| format!("cannot sign as {}: {e}", source.name()))?
             .unwrap_or(body);
-    let signing = posted(&body, at, &id, url);
+    let moved = url.and_then(|u| sender_url(source, u, &body));
+    let signing = posted(&body, at, &id, moved.as_deref().or(url));
     let mut extras = Vec::with_capacity(args.headers.len());
     for extra in &args.headers {
         let (k, v) = extra
@@ -98,7 +105,33 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
             .map_err(|e| format!("cannot sign as {}: {e}", source.name()))?,
     );
     headers.extend(extras);
-    Ok(Signed { headers, body })
+    Ok(Signed {
+        headers,
+        body,
+        url: moved,
+    })
+}
+
+/// The URL `source`'s sender posts `body` to, when it adds to the one it was given: Twilio signs
+/// a JSON body through its hash, `bodySHA256=<hex SHA-256>` in the query (unless the URL already
+/// has one). `None` when the request goes to `url` as it is.
+fn sender_url(source: &Source, url: &str, body: &[u8]) -> Option<String> {
+    let json = matches!(body.first(), Some(b'{' | b'['))
+        && serde_json::from_slice::<serde_json::Value>(body).is_ok();
+    if source.scheme().name != "twilio" || !json {
+        return None;
+    }
+    let (base, fragment) = url
+        .split_once('#')
+        .map_or((url, None), |(b, f)| (b, Some(f)));
+    let query = base.split_once('?').map_or("", |(_, q)| q);
+    if form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "bodySHA256") {
+        return None;
+    }
+    let hash = hex::encode(Sha256::digest(body));
+    let sep = if base.contains('?') { "&" } else { "?" };
+    let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
+    Some(format!("{base}{sep}bodySHA256={hash}{fragment}"))
 }
 
 /// What a POST of `body` signs.

@@ -6,7 +6,8 @@
 //! notification's `changeType` (`graph.created`) or, for lifecycle notifications,
 //! `lifecycleEvent` (`graph.reauthorizationrequired`). Creating a subscription sends `POST
 //! ?validationToken=T`, answered 200 `text/plain` `T`. Rich notifications' `validationTokens`
-//! (Microsoft-signed JWTs) are not checked. No timestamp.
+//! (Microsoft-signed JWTs) are not checked. No timestamp. The CLI signs by writing the
+//! `clientState` into every notification.
 
 use std::time::SystemTime;
 
@@ -17,6 +18,7 @@ use subtle::ConstantTimeEq;
 use crate::json::Doc;
 use crate::normalize::{Disposition, NormalizeError};
 use crate::scheme::*;
+use crate::verify::engine::Signing;
 use crate::verify::Verified;
 
 pub const SCHEME: Scheme = Scheme {
@@ -46,11 +48,23 @@ pub const SCHEME: Scheme = Scheme {
     ..Scheme::BASE
 };
 
-/// Refuses a batch in which a notification after the first carries another `clientState`.
+/// Refuses a batch in which a notification after the first carries another `clientState`; signs
+/// by writing it into every notification.
 #[derive(Debug)]
 struct EveryClientState;
 
 impl Custom for EveryClientState {
+    /// The token is in the body: no header to add.
+    fn sign(&self, _key: &[u8], _s: &Signing<'_>) -> Option<Result<Vec<(String, String)>, String>> {
+        Some(Ok(Vec::new()))
+    }
+
+    /// The body with `clientState` set to the secret in every notification of `value`, as Graph
+    /// sends it (`inlet sign`, `send` and `event`).
+    fn sign_body(&self, key: &[u8], s: &Signing<'_>) -> Option<Result<Vec<u8>, String>> {
+        Some(sign_body(key, s))
+    }
+
     fn normalize<'b>(
         &self,
         _source: &str,
@@ -73,6 +87,21 @@ impl Custom for EveryClientState {
             reason: "every notification in the batch must carry the clientState that matched",
         }))
     }
+}
+
+fn sign_body(key: &[u8], s: &Signing<'_>) -> Result<Vec<u8>, String> {
+    let state = std::str::from_utf8(key).map_err(|_| "graph: the clientState is not text")?;
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(s.body).map_err(|e| format!("graph: {e}"))?;
+    let notifications = doc
+        .get_mut("value")
+        .and_then(serde_json::Value::as_array_mut)
+        .filter(|items| !items.is_empty() && items.iter().all(serde_json::Value::is_object))
+        .ok_or("graph: the body must be {\"value\": [notification, …]}")?;
+    for notification in notifications {
+        notification["clientState"] = state.into();
+    }
+    serde_json::to_vec(&doc).map_err(|e| format!("graph: {e}"))
 }
 
 /// The schemes this file defines, for the catalogue.
@@ -194,6 +223,41 @@ mod tests {
         let d = post(forged, "");
         assert_eq!(d.reply.status, 401);
         assert!(d.envelopes.is_empty());
+    }
+
+    #[test]
+    fn signing_writes_the_client_state_into_every_notification() {
+        use crate::verify::engine::{sign, sign_body, Signing};
+        let signing = |body| Signing {
+            body,
+            at: 0,
+            id: "",
+            url: None,
+            method: "POST",
+        };
+        let two = br#"{"value":[{"changeType":"updated","resource":"a"},{"changeType":"deleted","resource":"b","clientState":"old"}]}"#;
+        let written = sign_body(&SCHEME, CLIENT_STATE.as_bytes(), &signing(two))
+            .expect("signs")
+            .expect("a body");
+        let doc: serde_json::Value = serde_json::from_slice(&written).expect("JSON");
+        assert_eq!(doc["value"][0]["clientState"], CLIENT_STATE);
+        assert_eq!(doc["value"][1]["clientState"], CLIENT_STATE);
+        assert_eq!(
+            sign(&SCHEME, CLIENT_STATE.as_bytes(), &signing(&written)),
+            Ok(Vec::new()),
+            "no header"
+        );
+        let d = post(&written, "");
+        assert_eq!(d.reply.status, 202, "{}", d.text());
+        assert_eq!(d.envelopes.len(), 2);
+        for not_notifications in [&b"{}"[..], br#"{"value":[]}"#, br#"{"value":[1]}"#, b"[]"] {
+            assert!(sign_body(
+                &SCHEME,
+                CLIENT_STATE.as_bytes(),
+                &signing(not_notifications)
+            )
+            .is_err());
+        }
     }
 
     #[test]

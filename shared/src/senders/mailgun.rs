@@ -5,7 +5,8 @@
 //! signature object could be replayed with other event data within the window (300 s: Mailgun
 //! states none), so the id is the signed, single-use `token`, which the idempotency store
 //! (when on) then refuses a second time. Type (`event-data.event`) and subject come from the
-//! unsigned event data. Legacy form-encoded webhooks are not supported.
+//! unsigned event data. Legacy form-encoded webhooks are not supported. The CLI signs by writing
+//! `signature.signature` into the body.
 
 use crate::scheme::*;
 use crate::verify::engine::Signing;
@@ -50,17 +51,21 @@ impl Custom for Token {
         *loc == Loc::Json("signature.token")
     }
 
-    /// `inlet sign` cannot change the body, and the signature belongs in it: a body whose
-    /// `signature.signature` is already right needs no header; otherwise the error gives the
-    /// value to put there.
-    fn sign(&self, key: &[u8], s: &Signing<'_>) -> Option<Result<Vec<(String, String)>, String>> {
-        Some(sign(key, s))
+    /// The signature is in the body: no header to add.
+    fn sign(&self, _key: &[u8], _s: &Signing<'_>) -> Option<Result<Vec<(String, String)>, String>> {
+        Some(Ok(Vec::new()))
+    }
+
+    /// The body with `signature.signature` set to the MAC of its `signature.timestamp` and
+    /// `signature.token` (`inlet sign`, `send` and `event`).
+    fn sign_body(&self, key: &[u8], s: &Signing<'_>) -> Option<Result<Vec<u8>, String>> {
+        Some(sign_body(key, s))
     }
 }
 
-fn sign(key: &[u8], s: &Signing<'_>) -> Result<Vec<(String, String)>, String> {
+fn sign_body(key: &[u8], s: &Signing<'_>) -> Result<Vec<u8>, String> {
     use hmac::{Hmac, Mac};
-    let doc: serde_json::Value = serde_json::from_slice(s.body)
+    let mut doc: serde_json::Value = serde_json::from_slice(s.body)
         .map_err(|_| "mailgun: the body must be JSON with a signature object".to_owned())?;
     let field = |name: &str| {
         doc.pointer(&format!("/signature/{name}"))
@@ -78,13 +83,8 @@ fn sign(key: &[u8], s: &Signing<'_>) -> Result<Vec<(String, String)>, String> {
         .map_err(|_| "an HMAC key of any length is accepted".to_owned())?;
     mac.update(timestamp.as_bytes());
     mac.update(token.as_bytes());
-    let want = hex::encode(mac.finalize().into_bytes());
-    if field("signature").ok().as_deref() == Some(want.as_str()) {
-        return Ok(Vec::new());
-    }
-    Err(format!(
-        "mailgun signs inside the body, which signing cannot change: set signature.signature to {want}"
-    ))
+    doc["signature"]["signature"] = hex::encode(mac.finalize().into_bytes()).into();
+    serde_json::to_vec(&doc).map_err(|e| format!("mailgun: {e}"))
 }
 
 /// The schemes this file defines, for the catalogue.
@@ -191,26 +191,43 @@ mod tests {
         }
     }
 
+    /// `inlet sign` writes the signature into the body (it once refused to, naming the value).
     #[test]
-    fn signing_fills_nothing_and_says_what_to_write() {
-        use crate::verify::engine::{sign, Signing};
-        let at = |body: &[u8]| {
-            sign(
-                &SCHEME,
-                KEY,
-                &Signing {
-                    body,
-                    at: 0,
-                    id: "",
-                    url: None,
-                    method: "POST",
-                },
-            )
+    fn signing_writes_the_signature_into_the_body() {
+        use crate::verify::engine::{sign, sign_body, Signing};
+        let signing = |body| Signing {
+            body,
+            at: 0,
+            id: "",
+            url: None,
+            method: "POST",
         };
-        assert_eq!(at(&body(SIG, "delivered")), Ok(Vec::new()));
-        let err = at(&body("", "delivered")).expect_err("the signature must be written");
-        assert!(err.contains(SIG), "{err}");
-        assert!(at(br#"{"event-data":{}}"#).is_err());
+        let unsigned = body("", "delivered");
+        let written = sign_body(&SCHEME, KEY, &signing(&unsigned))
+            .expect("signs")
+            .expect("a body");
+        let doc: serde_json::Value = serde_json::from_slice(&written).expect("JSON");
+        assert_eq!(doc["signature"]["signature"], SIG);
+        assert_eq!(doc["event-data"]["event"], "delivered", "the rest is kept");
+        check(&SCHEME, &[KEY], &[], &written, AT).expect("what it writes verifies");
+        assert_eq!(
+            sign(&SCHEME, KEY, &signing(&written)),
+            Ok(Vec::new()),
+            "no header"
+        );
+        // A timestamp written as a number is signed as its digits, as it is verified.
+        let number = br#"{"signature":{"timestamp":1700000000,"token":"a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0"},"event-data":{"event":"delivered"}}"#;
+        let written = sign_body(&SCHEME, KEY, &signing(number))
+            .expect("signs")
+            .expect("a body");
+        check(&SCHEME, &[KEY], &[], &written, AT).expect("a numeric timestamp verifies");
+        for without in [
+            &br#"{"event-data":{}}"#[..],
+            br#"{"signature":{"timestamp":"1"}}"#,
+            b"signature=ab",
+        ] {
+            assert!(sign_body(&SCHEME, KEY, &signing(without)).is_err());
+        }
     }
 
     #[test]
