@@ -40,7 +40,7 @@ const AMAZON_ROOTS: &[u8] = include_bytes!("amazon-roots.pem");
 /// Inlet adds them to what it trusts anyway.
 pub const AWS_CA_BUNDLE: &str = "AWS_CA_BUNDLE";
 /// `system` makes the functions trust the system's bundle instead of the Amazon roots.
-pub const INLET_TLS_ROOTS: &str = "INLET_TLS_ROOTS";
+pub use crate::config::INLET_TLS_ROOTS;
 
 /// Each attempt is bounded so that the SDK's own retries fit in a request's deadline, which the
 /// pipeline enforces around every call.

@@ -2,7 +2,7 @@
 //! error naming the variable and what it should hold: a function never serves requests it
 //! cannot verify.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::sources::Source;
@@ -20,6 +20,29 @@ pub const PAYLOAD_BUCKET: &str = "PAYLOAD_BUCKET";
 /// Per-source settings of a deployment, one JSON object shared by all its functions:
 /// `{"<source>": {"<VARIABLE>": "<value>", …}, …}` (see [`Env::with_source_settings`]).
 pub const SOURCE_SETTINGS: &str = "INLET_SOURCE_SETTINGS";
+/// The CloudWatch namespace of a function's metrics (see `lambda`).
+pub const METRICS_NAMESPACE: &str = "INLET_METRICS_NAMESPACE";
+/// `system` makes the functions trust the system's bundle instead of the Amazon roots (see `aws`).
+pub const INLET_TLS_ROOTS: &str = "INLET_TLS_ROOTS";
+
+/// Every `INLET_*` variable a function reads, besides the custom scheme's
+/// ([`crate::custom::SETTINGS`]): any other name that starts with `INLET_` stops it at start-up
+/// ([`unknown_variables`]), so that a misspelt setting is never silently left out.
+pub const INLET_VARIABLES: &[&str] = &[
+    crate::sources::INLET_SOURCE,
+    crate::sources::INLET_SCHEME,
+    SOURCE_SETTINGS,
+    METRICS_NAMESPACE,
+    INLET_TLS_ROOTS,
+];
+
+/// What a source's entry in `INLET_SOURCE_SETTINGS` may set, besides `INLET_CUSTOM_*`.
+pub const ENTRY_VARIABLES: &[&str] = &[
+    crate::sources::INLET_SCHEME,
+    crate::sources::PUBLIC_URL,
+    crate::sources::VERIFY_TOKEN,
+    TOLERANCE,
+];
 
 /// Default replay window.
 /// Largest body a function can receive: Lambda's 6 MB synchronous payload. The default limit
@@ -35,36 +58,52 @@ const IDEMPOTENCY_TTL_RANGE: (u64, u64) = (60, 2_592_000);
 
 /// A snapshot of the environment, so parsing is deterministic and testable.
 #[derive(Debug, Default, Clone)]
-pub struct Env(BTreeMap<String, String>);
+pub struct Env {
+    vars: BTreeMap<String, String>,
+    /// The variables the source's entry in `INLET_SOURCE_SETTINGS` set (see
+    /// [`Env::with_source_settings`]): a deployment-wide value may go unused by some source, a
+    /// value given for one source may not.
+    entry: BTreeSet<String>,
+}
 
 impl Env {
     /// The process environment (variables that are not UTF-8 are left out).
     pub fn from_process() -> Self {
-        Self(
+        Self::from_pairs(
             std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
         )
     }
 
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        Self(
-            pairs
+        Self {
+            vars: pairs
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
-        )
+            entry: BTreeSet::new(),
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// The variable's value unless it is unset or blank.
+    pub fn given(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// Whether the source's own entry in `INLET_SOURCE_SETTINGS` gave `name` a value.
+    pub fn from_entry(&self, name: &str) -> bool {
+        self.entry.contains(name) && self.given(name).is_some()
     }
 
     /// Every variable, by name.
     pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// This environment with the settings `INLET_SOURCE_SETTINGS` holds for `source` laid over
@@ -72,8 +111,9 @@ impl Env {
     /// function of a loop its own variables), and each takes its own entry: `INLET_SCHEME`, the
     /// custom scheme's `INLET_CUSTOM_*`, `PUBLIC_URL`, `VERIFY_TOKEN` and
     /// `WEBHOOK_TOLERANCE_SECONDS`. A source
-    /// without an entry keeps the environment as it is; anything else in the object is an error
-    /// naming the variable.
+    /// without an entry keeps the environment as it is; anything else in the entry is an error
+    /// naming the variable (and the closest one it may set). Whether the source uses what its
+    /// entry sets is checked once its scheme is known ([`crate::sources::Source::from_env`]).
     pub fn with_source_settings(mut self, source: &str) -> Result<Self, ConfigError> {
         let Some(raw) = self.get(SOURCE_SETTINGS).filter(|s| !s.trim().is_empty()) else {
             return Ok(self);
@@ -88,20 +128,22 @@ impl Env {
             })?;
         for (name, vars) in all.into_iter().filter(|(name, _)| name == source) {
             for (var, value) in vars {
-                let allowed = var.starts_with("INLET_CUSTOM_")
-                    || [
-                        crate::sources::INLET_SCHEME,
-                        crate::sources::PUBLIC_URL,
-                        crate::sources::VERIFY_TOKEN,
-                        TOLERANCE,
-                    ]
-                    .contains(&var.as_str());
+                let allowed =
+                    var.starts_with("INLET_CUSTOM_") || ENTRY_VARIABLES.contains(&var.as_str());
                 if !allowed {
+                    let known = ENTRY_VARIABLES
+                        .iter()
+                        .chain(crate::custom::SETTINGS)
+                        .copied();
+                    let hint = closest(&var, known)
+                        .map(|k| format!(" (did you mean {k}?)"))
+                        .unwrap_or_default();
                     return Err(bad(format!(
-                        "`{name}` sets {var}; a source's entry may set INLET_SCHEME, INLET_CUSTOM_*, PUBLIC_URL, VERIFY_TOKEN and WEBHOOK_TOLERANCE_SECONDS"
+                        "`{name}` sets {var}{hint}; a source's entry may set INLET_SCHEME, INLET_CUSTOM_*, PUBLIC_URL, VERIFY_TOKEN and WEBHOOK_TOLERANCE_SECONDS"
                     )));
                 }
-                self.0.insert(var, value);
+                self.entry.insert(var.clone());
+                self.vars.insert(var, value);
             }
         }
         Ok(self)
@@ -114,6 +156,94 @@ pub enum ConfigError {
     Missing { var: String, expected: String },
     #[error("{var} is invalid: {expected}")]
     Invalid { var: String, expected: String },
+    /// A variable named like Inlet's that Inlet does not read (a typo, usually).
+    #[error("{var} is not a setting Inlet reads: {hint}")]
+    Unknown { var: String, hint: String },
+    /// A setting this source does not use, which would otherwise be silently ignored.
+    #[error("{var} is set but not used: {reason}")]
+    Unused { var: String, reason: String },
+}
+
+impl ConfigError {
+    /// The variable the error names.
+    pub fn var(&self) -> &str {
+        match self {
+            Self::Missing { var, .. }
+            | Self::Invalid { var, .. }
+            | Self::Unknown { var, .. }
+            | Self::Unused { var, .. } => var,
+        }
+    }
+}
+
+/// Every `INLET_*` variable in `env` that Inlet does not read ([`INLET_VARIABLES`], the custom
+/// scheme's [`crate::custom::SETTINGS`]) is an error naming it and the closest known name.
+pub fn unknown_variables(env: &Env) -> Result<(), ConfigError> {
+    let known = || {
+        INLET_VARIABLES
+            .iter()
+            .chain(crate::custom::SETTINGS)
+            .copied()
+    };
+    match env
+        .vars()
+        .map(|(var, _)| var)
+        .find(|var| var.starts_with("INLET_") && !known().any(|k| k == *var))
+    {
+        None => Ok(()),
+        Some(var) => {
+            let place = if env.entry.contains(var) {
+                format!(" from this source's entry in {SOURCE_SETTINGS}")
+            } else {
+                String::new()
+            };
+            Err(ConfigError::Unknown {
+                var: var.into(),
+                hint: match closest(var, known()) {
+                    Some(k) => format!("did you mean {k}? (remove it{place} otherwise)"),
+                    None => format!("remove it{place} (the README's Configuration lists them)"),
+                },
+            })
+        }
+    }
+}
+
+/// The name among `known` nearest to `name`, if it is near enough to be a typo of it (at most
+/// a quarter of its letters inserted, removed, changed or swapped).
+pub fn closest<'k>(name: &str, known: impl IntoIterator<Item = &'k str>) -> Option<&'k str> {
+    let most = (name.len() / 4).max(1);
+    known
+        .into_iter()
+        .map(|k| (edits(name, k), k))
+        .filter(|(d, _)| *d <= most)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// The optimal string alignment distance between `a` and `b` (ASCII names): insertions,
+/// deletions, substitutions and swaps of neighbours.
+fn edits(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(!a[i - 1].eq_ignore_ascii_case(&b[j - 1]));
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// Limits every request is checked against.
@@ -308,7 +438,7 @@ pub fn secrets(source: &Source, env: &Env) -> Result<SecretSet, ConfigError> {
         ),
     })?;
     let mut numbered: Vec<(u32, &str, &str)> = env
-        .0
+        .vars
         .iter()
         .filter_map(|(k, v)| {
             let n = k.strip_prefix("WEBHOOK_SECRET_")?;
@@ -383,6 +513,71 @@ mod tests {
                 matches!(&err, ConfigError::Invalid { var, expected } if var == SOURCE_SETTINGS && expected.contains(names)),
                 "{raw}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn an_entry_key_that_is_no_setting_names_the_closest() {
+        let err = Env::from_pairs([(SOURCE_SETTINGS, r#"{"acme": {"PUBLIC_URLS": "x"}}"#)])
+            .with_source_settings("acme")
+            .expect_err("a typo");
+        assert!(
+            err.to_string().contains("did you mean PUBLIC_URL?"),
+            "{err}"
+        );
+        let env = Env::from_pairs([
+            (
+                SOURCE_SETTINGS,
+                r#"{"acme": {"INLET_CUSTOM_TIMESTAMPS": "header:ts"}}"#,
+            ),
+            ("INLET_SOURCE", "acme"),
+        ])
+        .with_source_settings("acme")
+        .expect("laid over");
+        assert!(env.from_entry("INLET_CUSTOM_TIMESTAMPS"));
+        let err = unknown_variables(&env).expect_err("a typo");
+        assert_eq!(err.var(), "INLET_CUSTOM_TIMESTAMPS");
+        assert!(
+            err.to_string()
+                .contains("did you mean INLET_CUSTOM_TIMESTAMP? (remove it from this source's entry in INLET_SOURCE_SETTINGS otherwise)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_inlet_variable_is_one_inlet_reads() {
+        let known = Env::from_pairs(
+            INLET_VARIABLES
+                .iter()
+                .chain(crate::custom::SETTINGS)
+                .map(|v| (*v, "x")),
+        );
+        assert_eq!(unknown_variables(&known), Ok(()));
+        assert_eq!(
+            unknown_variables(&Env::from_pairs([
+                ("WEBHOOK_SECRETS", "x"),
+                ("MY_INLET_X", "y")
+            ])),
+            Ok(()),
+            "only INLET_* names are Inlet's"
+        );
+        for (typo, meant) in [
+            ("INLET_SOURCES", Some("INLET_SOURCE")),
+            ("INLET_METRIC_NAMESPACE", Some(METRICS_NAMESPACE)),
+            ("INLET_TLS_ROOT", Some(INLET_TLS_ROOTS)),
+            ("INLET_CUSTOM_TOLERANCE_SECONDS", None),
+            ("INLET_CUSTOM_SINGATURE", Some("INLET_CUSTOM_SIGNATURE")),
+            ("INLET_DEBUG", None),
+        ] {
+            let err = unknown_variables(&Env::from_pairs([(typo, "")])).expect_err(typo);
+            assert_eq!(err.var(), typo);
+            match meant {
+                Some(m) => assert!(
+                    err.to_string().contains(&format!("did you mean {m}?")),
+                    "{err}"
+                ),
+                None => assert!(!err.to_string().contains("did you mean"), "{err}"),
+            }
         }
     }
 

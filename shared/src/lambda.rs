@@ -94,7 +94,7 @@ pub async fn run(default_name: Option<&str>) -> Result<(), Error> {
 
 /// `INLET_METRICS_NAMESPACE`: the CloudWatch namespace of the functions' metrics (default
 /// `Inlet`); empty turns metrics off.
-pub const METRICS_NAMESPACE: &str = "INLET_METRICS_NAMESPACE";
+pub use crate::config::METRICS_NAMESPACE;
 
 /// Metrics and traces: what an invocation leaves behind once it has been answered.
 struct Telemetry {

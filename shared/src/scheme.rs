@@ -59,6 +59,11 @@ pub struct Scheme {
     /// For senders that post several events in one delivery: where they are. Each becomes an
     /// envelope of its own, its `id`, `ty`, `subject` and `time` read from the event.
     pub batch: Option<Batch>,
+    /// Whether an id or type read from a body the signature does not cover is held to the checks
+    /// of an unsigned header (character set, length): the custom scheme's, whose values Inlet
+    /// knows nothing of (`INLET_CUSTOM_UNSIGNED`). A catalogue sender's body is read as its docs
+    /// describe it.
+    pub check_unsigned_json: bool,
 }
 
 impl Scheme {
@@ -90,6 +95,7 @@ impl Scheme {
         accepted: 202,
         repeats: Repeats::Retry,
         batch: None,
+        check_unsigned_json: false,
     };
 
     /// Whether the signature covers the value at `loc` (so an id or type read there cannot be forged).

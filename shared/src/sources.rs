@@ -65,8 +65,11 @@ impl Source {
 
     /// The source the environment describes: `INLET_SOURCE` (or `default_name`, for the
     /// binaries named after one sender), `INLET_SCHEME`, `PUBLIC_URL`, `VERIFY_TOKEN`, and for
-    /// the custom scheme the `INLET_CUSTOM_*` settings. Built once at start-up.
+    /// the custom scheme the `INLET_CUSTOM_*` settings. Built once at start-up. An `INLET_*`
+    /// variable Inlet does not read, or a setting this source does not use ([`unused`]), is an
+    /// error naming it.
     pub fn from_env(env: &Env, default_name: Option<&str>) -> Result<&'static Source, ConfigError> {
+        crate::config::unknown_variables(env)?;
         let name = name_in(env, default_name).ok_or_else(|| ConfigError::Missing {
             var: INLET_SOURCE.into(),
             expected: "the source's name, e.g. `github` or `shop-eu` (see `inlet sources`)".into(),
@@ -81,7 +84,8 @@ impl Source {
             .get(INLET_SCHEME)
             .filter(|n| !n.is_empty())
             .unwrap_or(name);
-        let scheme: &'static Scheme = if scheme_name == "custom" {
+        let custom = scheme_name == "custom";
+        let scheme: &'static Scheme = if custom {
             Box::leak(Box::new(crate::custom::from_env(env, leak(name))?))
         } else {
             crate::senders::scheme(scheme_name).ok_or_else(|| ConfigError::Invalid {
@@ -131,6 +135,7 @@ impl Source {
                 ),
             });
         }
+        unused(env, &source, custom)?;
         Ok(Box::leak(Box::new(source)))
     }
 
@@ -235,6 +240,56 @@ impl Source {
     }
 }
 
+/// A setting the environment gives that `source` does not use, as an error naming it: such a
+/// setting would otherwise be ignored without a word (a replay window for a sender that signs
+/// no timestamp, a custom setting beside a catalogue sender). `WEBHOOK_TOLERANCE_SECONDS` is
+/// refused only when the source's own entry in `INLET_SOURCE_SETTINGS` sets it: the template
+/// gives every function the deployment's one value, which senders without a timestamp ignore.
+fn unused(env: &Env, source: &Source, custom: bool) -> Result<(), ConfigError> {
+    let scheme = source.scheme;
+    let (name, title) = (source.name, scheme.title);
+    let unused = |var: &str, reason: String| {
+        Err(ConfigError::Unused {
+            var: var.into(),
+            reason,
+        })
+    };
+    if !custom {
+        if let Some((var, _)) = env
+            .vars()
+            .find(|(k, v)| k.starts_with("INLET_CUSTOM_") && !v.trim().is_empty())
+        {
+            return unused(
+                var,
+                format!("`{name}` is the catalogue's {title} sender; INLET_CUSTOM_* settings describe a sender only with INLET_SCHEME=custom"),
+            );
+        }
+    }
+    if env.given(PUBLIC_URL).is_some() && !source.signs_url() {
+        return unused(
+            PUBLIC_URL,
+            format!("`{name}` ({title}) does not sign the URL it posts to"),
+        );
+    }
+    if env.given(VERIFY_TOKEN).is_some()
+        && !scheme
+            .handshakes
+            .contains(&crate::scheme::Handshake::MetaSubscribe)
+    {
+        return unused(
+            VERIFY_TOKEN,
+            format!("`{name}` ({title}) makes no subscription handshake with a verify token"),
+        );
+    }
+    if env.from_entry(crate::config::TOLERANCE) && scheme.timestamp.is_none() {
+        return unused(
+            crate::config::TOLERANCE,
+            format!("`{name}` ({title}) signs no timestamp, so it has no replay window; its entry in INLET_SOURCE_SETTINGS sets one (a deployment-wide value is fine)"),
+        );
+    }
+    Ok(())
+}
+
 /// Lower-case letters, digits and `-`, 1 to 64 long.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
@@ -254,4 +309,120 @@ pub fn name_in<'e>(env: &'e Env, default_name: Option<&'e str>) -> Option<&'e st
     env.get(INLET_SOURCE)
         .filter(|n| !n.is_empty())
         .or(default_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{SOURCE_SETTINGS, TOLERANCE};
+
+    /// Variables of a function's own environment.
+    type Process = &'static [(&'static str, &'static str)];
+
+    /// The source `name` as a function of a deployment with `settings` and `process` builds it.
+    fn built(
+        name: &str,
+        settings: &str,
+        process: &[(&str, &str)],
+    ) -> Result<&'static Source, ConfigError> {
+        let mut pairs = vec![(INLET_SOURCE, name), (SOURCE_SETTINGS, settings)];
+        pairs.extend_from_slice(process);
+        Source::from_env(&Env::from_pairs(pairs).with_source_settings(name)?, None)
+    }
+
+    #[test]
+    fn settings_a_source_does_not_use_stop_it_naming_them() {
+        let cases: &[(&str, &str, Process, &str)] = &[
+            // A tolerance in the entry of a sender that signs no timestamp.
+            (
+                "github",
+                r#"{"github": {"WEBHOOK_TOLERANCE_SECONDS": "60"}}"#,
+                &[],
+                TOLERANCE,
+            ),
+            // Custom settings beside a catalogue scheme.
+            (
+                "billing",
+                r#"{"billing": {"INLET_SCHEME": "standard", "INLET_CUSTOM_TIMESTAMP": "header:ts"}}"#,
+                &[],
+                "INLET_CUSTOM_TIMESTAMP",
+            ),
+            (
+                "stripe",
+                "",
+                &[("INLET_CUSTOM_SIGNATURE", "header:x")],
+                "INLET_CUSTOM_SIGNATURE",
+            ),
+            (
+                "github",
+                r#"{"github": {"PUBLIC_URL": "https://h.example/w"}}"#,
+                &[],
+                PUBLIC_URL,
+            ),
+            ("stripe", "", &[(VERIFY_TOKEN, "t")], VERIFY_TOKEN),
+            (
+                "github",
+                r#"{"github": {"VERIFY_TOKEN": "t"}}"#,
+                &[],
+                VERIFY_TOKEN,
+            ),
+            // A typo, in the entry or the environment.
+            (
+                "acme",
+                r#"{"acme": {"INLET_SCHEME": "custom", "INLET_CUSTOM_SIGNATURE": "header:X-Signature",
+                   "INLET_CUSTOM_SIGNED": "{timestamp}.{body}", "INLET_CUSTOM_TIMESTAMPS": "header:ts"}}"#,
+                &[],
+                "INLET_CUSTOM_TIMESTAMPS",
+            ),
+            (
+                "github",
+                "",
+                &[("INLET_TLS_ROOT", "system")],
+                "INLET_TLS_ROOT",
+            ),
+        ];
+        for (name, settings, process, named) in cases {
+            let err = built(name, settings, process).expect_err(settings);
+            assert_eq!(err.var(), *named, "{name} {settings} {process:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn what_a_source_uses_and_deployment_wide_values_start() {
+        let cases: &[(&str, &str, Process)] = &[
+            // The template gives every function the deployment's one window.
+            ("github", "", &[(TOLERANCE, "60")]),
+            (
+                "stripe",
+                r#"{"stripe": {"WEBHOOK_TOLERANCE_SECONDS": "60"}}"#,
+                &[],
+            ),
+            (
+                "twilio",
+                r#"{"twilio": {"PUBLIC_URL": "https://h.example/w"}}"#,
+                &[],
+            ),
+            ("meta", r#"{"meta": {"VERIFY_TOKEN": "t"}}"#, &[]),
+            ("github", "", &[("INLET_CUSTOM_SIGNATURE", "")]),
+            (
+                "github",
+                "",
+                &[
+                    (crate::config::METRICS_NAMESPACE, "Inlet"),
+                    (crate::config::INLET_TLS_ROOTS, "amazon"),
+                ],
+            ),
+            (
+                "acme",
+                r#"{"acme": {"INLET_SCHEME": "custom", "INLET_CUSTOM_SIGNATURE": "header:X-Signature",
+                   "INLET_CUSTOM_SIGNED": "{timestamp}.{body}", "INLET_CUSTOM_TIMESTAMP": "header:ts",
+                   "WEBHOOK_TOLERANCE_SECONDS": "60"}}"#,
+                &[],
+            ),
+        ];
+        for (name, settings, process) in cases {
+            built(name, settings, process)
+                .unwrap_or_else(|e| panic!("{name} {settings} {process:?}: {e}"));
+        }
+    }
 }

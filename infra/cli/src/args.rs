@@ -13,7 +13,8 @@ USAGE:
       directory unless IDEMPOTENCY_TABLE is set or --no-idempotency is given. A connection that
       does not send its request within --read-timeout seconds is closed; at most
       --max-connections are served at once. Secrets: INLET_<SOURCE>_SECRET, else the
-      development secret (printed at start).
+      development secret (printed at start); other INLET_* variables are reported as warnings,
+      and settings a function would refuse stop it.
   inlet send <source> [--url URL] [SIGN OPTIONS]
       Signs a payload as <source> would and POSTs it (default URL: the local server).
   inlet sign <source> [SIGN OPTIONS]

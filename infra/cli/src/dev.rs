@@ -395,10 +395,57 @@ pub fn configured(name: &str, settings: &mut Value) -> Result<&'static Source, S
 
 /// `INLET_<SOURCE>_SECRET`, the variable that overrides a source's development secret.
 pub fn secret_var(source: &Source) -> String {
+    secret_var_of(source.name())
+}
+
+fn secret_var_of(name: &str) -> String {
     format!(
         "INLET_{}_SECRET",
-        source.name().to_ascii_uppercase().replace('-', "_")
+        name.to_ascii_uppercase().replace('-', "_")
     )
+}
+
+/// A warning for each `INLET_*` variable of `vars` (this process's environment) that the CLI
+/// does not read: it reads `INLET_SOURCE_SETTINGS` and each source's `INLET_<SOURCE>_SECRET`,
+/// and takes every other setting of a source from its entry in the settings. Warnings, not
+/// errors: a developer's shell holds variables for other tools (the test scripts'
+/// `INLET_BIN_DIR`, …), but a misspelt secret variable would otherwise leave the development
+/// secret in place without a word.
+pub fn unread_variables<'v>(
+    vars: impl IntoIterator<Item = &'v str>,
+    settings: &Value,
+) -> Vec<String> {
+    let mut known: Vec<String> = configured_names(settings)
+        .iter()
+        .map(|n| secret_var_of(n))
+        .collect();
+    known.push(inlet::config::SOURCE_SETTINGS.to_owned());
+    vars.into_iter()
+        .filter(|var| var.starts_with("INLET_") && !known.iter().any(|k| k == var))
+        .map(|var| {
+            let function_reads = inlet::config::INLET_VARIABLES.contains(&var)
+                || inlet::custom::SETTINGS.contains(&var);
+            let hint = match inlet::config::closest(var, known.iter().map(String::as_str)) {
+                Some(k) => format!("; did you mean {k}?"),
+                None if function_reads => format!(
+                    "; it is a function's setting: give a source's in its entry of {}",
+                    inlet::config::SOURCE_SETTINGS
+                ),
+                None => String::new(),
+            };
+            format!("warning: {var} is not read by inlet{hint}")
+        })
+        .collect()
+}
+
+/// Prints [`unread_variables`] of this process's environment to stderr.
+pub fn warn_unread(settings: &Value) {
+    let vars: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect();
+    for warning in unread_variables(vars.iter().map(String::as_str), settings) {
+        eprintln!("{warning}");
+    }
 }
 
 /// The secret the local server configures `source` with: the override variable if set, else
@@ -539,5 +586,35 @@ mod tests {
         assert!(xml.contains("<kind>subscription_charged_successfully</kind>"));
         assert!(xml.contains("<timestamp type=\"datetime\">2023-11-14T22:13:20Z</timestamp>"));
         assert!(xml.contains("<subscription>\n      <id>sub-1</id>"));
+    }
+
+    #[test]
+    fn variables_the_cli_does_not_read_are_warned_of() {
+        let settings: Value = serde_json::json!({"billing": {"INLET_SCHEME": "standard"}});
+        let vars = [
+            "INLET_GITHUB_SECRET",
+            "INLET_BILLING_SECRET",
+            "INLET_SOURCE_SETTINGS",
+            "PATH",
+            "INLET_GITHUB_SECERT",
+            "INLET_CUSTOM_SIGNATURE",
+            "INLET_BIN_DIR",
+        ];
+        let warnings = unread_variables(vars, &settings);
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(
+            warnings[0].contains("INLET_GITHUB_SECERT")
+                && warnings[0].contains("did you mean INLET_GITHUB_SECRET?"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].contains("INLET_CUSTOM_SIGNATURE")
+                && warnings[1].contains("INLET_SOURCE_SETTINGS"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[2].ends_with("INLET_BIN_DIR is not read by inlet"),
+            "{warnings:?}"
+        );
     }
 }

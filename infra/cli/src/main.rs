@@ -16,6 +16,7 @@ use inlet::Source;
 /// A sender by name, or a source `INLET_SOURCE_SETTINGS` configures (as a deployment would).
 fn source(name: &str) -> Result<&'static Source, String> {
     let mut settings = dev::settings()?;
+    dev::warn_unread(&settings);
     if !dev::configured_names(&settings).iter().any(|n| n == name) {
         return Err(format!(
             "unknown source {name:?}: `inlet sources` lists the senders Inlet knows; other names need an entry in INLET_SOURCE_SETTINGS"

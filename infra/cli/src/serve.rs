@@ -102,6 +102,7 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
     let mut pipelines = Vec::new();
     let mut defaults = Vec::new();
     let mut configured = dev::settings()?;
+    dev::warn_unread(&configured);
     for name in dev::configured_names(&configured) {
         let source = dev::configured(&name, &mut configured)?;
         let (secret, is_default) = dev::secret(source);

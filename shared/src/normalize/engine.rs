@@ -2,8 +2,9 @@
 //! [`Scheme`] says: which bodies it accepts, where the id, type, subject and time are.
 //!
 //! Values the signature covers are used as sent. Values from headers it does not cover (GitHub's
-//! `X-GitHub-Event` and `X-GitHub-Delivery`, Shopify's topic, …) are held to a strict character
-//! set and length, and such an id is not trusted for de-duplication: the body digest is.
+//! `X-GitHub-Event` and `X-GitHub-Delivery`, Shopify's topic, …), and for the custom scheme ids
+//! and types from a body it does not cover, are held to a strict character set and length, and
+//! such an id is not trusted for de-duplication: the body digest is.
 
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
@@ -185,8 +186,9 @@ fn events<'b>(
 }
 
 /// The type: `<source>.` and each part present. A part read from a header or query parameter
-/// the signature does not cover must be one word of the sender's alphabet (no `.`, unless the
-/// sender's own names have one), so it cannot pass for another event's type.
+/// the signature does not cover (for the custom scheme, from an unsigned body too) must be one
+/// word of the sender's alphabet (no `.`, unless the sender's own names have one), so it cannot
+/// pass for another event's type.
 fn type_of(
     source: &str,
     scheme: &Scheme,
@@ -210,7 +212,7 @@ fn type_of(
         };
         let found = value(scheme, v, doc, bytes, loc)?;
         if let Some(word) = &found {
-            if unsigned_request_part(scheme, loc) && !type_word(word, scheme.type_chars) {
+            if unsigned_value(scheme, loc) && !type_word(word, scheme.type_chars) {
                 return Err(NormalizeError::InvalidField {
                     field: label(loc),
                     reason: "an unsigned value used as a type must be 1 to 64 letters, digits or the sender's own separators (never a `.` it does not use)",
@@ -231,6 +233,14 @@ fn type_of(
 /// a header or query parameter the signature does not cover.
 fn unsigned_request_part(scheme: &Scheme, loc: &Loc) -> bool {
     matches!(loc, Loc::Header(_) | Loc::Query(_)) && !scheme.signs(loc)
+}
+
+/// Whether a value read at `loc` for an id or type is held to the unsigned checks: an unsigned
+/// header or query parameter, or, for the schemes that ask for it (the custom scheme), a JSON
+/// value of a body the signature does not cover.
+fn unsigned_value(scheme: &Scheme, loc: &Loc) -> bool {
+    unsigned_request_part(scheme, loc)
+        || (scheme.check_unsigned_json && matches!(loc, Loc::Json(_)) && !scheme.signs(loc))
 }
 
 /// 1 to 64 ASCII letters, digits or `extra` characters.
@@ -258,6 +268,13 @@ fn id_of(
         let Some(id) = value(scheme, v, doc, bytes, loc)? else {
             continue;
         };
+        if matches!(loc, Loc::Json(_)) && unsigned_value(scheme, loc) && !plain(&id) {
+            return Err(NormalizeError::InvalidField {
+                field: label(loc),
+                reason:
+                    "an unsigned value used as an id must be 1 to 200 letters, digits or `-_.:/@+=`",
+            });
+        }
         let id = id.into_owned();
         return Ok(match (loc, scheme.repeats) {
             // The same bytes may be another event: nothing to recognise a retry by.

@@ -193,6 +193,9 @@ pub fn verify<'a>(
         Format::Plain | Format::Prefix(_) => {
             for (_, value) in &values {
                 let sig = match scheme.signature.format {
+                    Format::Prefix(p) if scheme.algorithm == Algorithm::Basic => {
+                        auth_scheme(value, p).ok_or(malformed.clone())?
+                    }
                     Format::Prefix(p) => value.strip_prefix(p).ok_or(malformed.clone())?,
                     _ => value.as_ref(),
                 };
@@ -290,6 +293,19 @@ pub fn verify<'a>(
         verified = verified.with_signed_id(id.into_owned());
     }
     Ok(verified)
+}
+
+/// The credentials after an HTTP authentication scheme (`Basic `), whose name is
+/// case-insensitive and which one or more spaces follow (RFC 7235, RFC 7617): `basic`, `BASIC`
+/// and `Basic  ` all introduce them.
+fn auth_scheme<'v>(value: &'v str, prefix: &str) -> Option<&'v str> {
+    let name = prefix.trim_end_matches(' ');
+    let rest = value
+        .get(..name.len())
+        .filter(|head| head.eq_ignore_ascii_case(name))
+        .map(|_| &value[name.len()..])?;
+    let credentials = rest.trim_start_matches(' ');
+    (name.len() == prefix.len() || credentials.len() < rest.len()).then_some(credentials)
 }
 
 /// Whether the scheme reads anything from a JSON body before verifying.
