@@ -25,26 +25,10 @@ fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
-/// A fresh delivery id in GUID shape, unique enough for test deliveries.
+/// A fresh delivery id in GUID shape: a version 4 UUID, as the functions make for deliveries
+/// nothing identifies.
 fn fresh_id() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let h = format!(
-        "{:016x}{:08x}{:08x}",
-        nanos.reverse_bits() ^ nanos,
-        std::process::id(),
-        nanos as u32
-    );
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    inlet::normalize::engine::unique_id()
 }
 
 /// Signs a request as `source`'s sender would. `url` is where it will be sent (schemes that sign

@@ -304,7 +304,7 @@ pub(crate) fn unsigned_id(scheme: &Scheme, id: Option<String>, bytes: &[u8]) -> 
 }
 
 /// An id no other delivery has (a version 4 UUID), for deliveries nothing identifies.
-fn unique_id() -> String {
+pub fn unique_id() -> String {
     let mut b = [0u8; 16];
     if getrandom::fill(&mut b).is_err() {
         // No entropy to be had: still unique within the process and across restarts.

@@ -228,25 +228,18 @@ mod tests {
             )
         };
         let sign = |body: &str| {
-            crate::verify::engine::sign(
+            sign_headers(
                 &SCHEME,
                 secret.as_bytes(),
-                &crate::verify::engine::Signing {
-                    body: body.as_bytes(),
-                    at: 1_700_000_000,
-                    id: "",
-                    url: Some(url),
-                    method: "POST",
-                },
+                body.as_bytes(),
+                1_700_000_000,
+                "",
+                Some(url),
             )
-            .expect("signs")
         };
         let (first, retry) = (batch(0), batch(1));
         let (s1, s2) = (sign(&first), sign(&retry));
-        fn refs(p: &[(String, String)]) -> Vec<(&str, &str)> {
-            p.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect()
-        }
-        let (r1, r2) = (refs(&s1), refs(&s2));
+        let (r1, r2) = (pairs(&s1), pairs(&s2));
         let d = deliver_again(
             crate::sources::Source::new("hubspot", &SCHEME).with_public_url(url),
             secret,

@@ -174,18 +174,8 @@ mod tests {
 
     /// Signs `body` with the test key pair, as SendGrid does.
     fn signed(body: &[u8]) -> Vec<(String, String)> {
-        crate::verify::engine::sign(
-            &SCHEME,
-            &hex::decode(TEST_PRIVATE).expect("hex"),
-            &crate::verify::engine::Signing {
-                body,
-                at: 1_700_000_000,
-                id: "",
-                url: None,
-                method: "POST",
-            },
-        )
-        .expect("signs")
+        let key = hex::decode(TEST_PRIVATE).expect("hex");
+        sign_headers(&SCHEME, &key, body, 1_700_000_000, "", None)
     }
 
     fn batch(events: impl Iterator<Item = (usize, &'static str)>) -> String {
@@ -207,10 +197,7 @@ mod tests {
         let kinds = ["processed", "delivered", "open", "click"];
         let body = batch((0..1000).map(|i| (i, kinds[i % 4])));
         let headers = signed(body.as_bytes());
-        let pairs: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
+        let pairs = pairs(&headers);
         let req = Request::post(&pairs, body.as_bytes(), 1_700_000_000);
         let d = deliver_again(
             crate::sources::Source::new("sendgrid", &SCHEME),
@@ -237,10 +224,7 @@ mod tests {
         let n = crate::normalize::engine::MAX_BATCH_EVENTS + 1;
         let body = batch((0..n).map(|i| (i, "open")));
         let headers = signed(body.as_bytes());
-        let pairs: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
+        let pairs = pairs(&headers);
         let d = deliver(
             crate::sources::Source::new("sendgrid", &SCHEME),
             TEST_PUBLIC,

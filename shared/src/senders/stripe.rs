@@ -117,26 +117,11 @@ mod tests {
     #[test]
     fn a_repeated_key_reads_as_its_last_value() {
         let body = br#"{"id":"evt_1","type":"charge.succeeded","created":1700000000,"data":{"object":{"id":"ch_1"}},"type":"charge.refunded"}"#;
-        let signed = crate::verify::engine::sign(
-            &SCHEME,
-            SECRET,
-            &crate::verify::engine::Signing {
-                body,
-                at: 1_700_000_000,
-                id: "",
-                url: None,
-                method: "POST",
-            },
-        )
-        .expect("signs");
-        let pairs: Vec<(&str, &str)> = signed
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
+        let signed = sign_headers(&SCHEME, SECRET, body, 1_700_000_000, "", None);
         let d = deliver(
             crate::sources::Source::new("stripe", &SCHEME),
             std::str::from_utf8(SECRET).expect("text"),
-            Request::post(&pairs, body, 1_700_000_000),
+            Request::post(&pairs(&signed), body, 1_700_000_000),
         );
         assert_eq!(d.reply.status, 202, "{}", d.text());
         let data: serde_json::Value =

@@ -225,6 +225,38 @@ pub fn round_trip_keys(scheme: &'static Scheme, private: &[u8], public: &[u8], b
     }
 }
 
+/// The headers `scheme`'s sender adds to sign `body` at `at` (unix seconds) with delivery id `id`,
+/// posted to `url` (for public-key schemes `key` is the private key).
+pub fn sign_headers(
+    scheme: &Scheme,
+    key: &[u8],
+    body: &[u8],
+    at: i64,
+    id: &str,
+    url: Option<&str>,
+) -> Vec<(String, String)> {
+    engine::sign(
+        scheme,
+        key,
+        &Signing {
+            body,
+            at,
+            id,
+            url,
+            method: "POST",
+        },
+    )
+    .expect("signs")
+}
+
+/// Owned header pairs as a [`Request`] takes them.
+pub fn pairs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
+}
+
 /// A request for [`deliver`].
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'r> {

@@ -148,26 +148,13 @@ mod tests {
     /// Values from the unsigned topic are held to WooCommerce's alphabet.
     #[test]
     fn the_unsigned_topic_is_held_to_its_alphabet() {
-        for topic in ["order.created", "action.woocommerce_add_to_cart"] {
-            let d = deliver(
-                source(),
-                SECRET,
-                Request::post(
-                    &[
-                        ("x-wc-webhook-signature", SIG),
-                        ("x-wc-webhook-topic", topic),
-                    ],
-                    BODY,
-                    1_700_000_000,
-                ),
-            );
-            assert_eq!(d.reply.status, 202, "{topic}: {}", d.text());
-        }
-        for topic in [
-            "order/created",
-            "order created",
-            "order.created;x",
-            "<b>x</b>",
+        for (topic, status) in [
+            ("order.created", 202),
+            ("action.woocommerce_add_to_cart", 202),
+            ("order/created", 400),
+            ("order created", 400),
+            ("order.created;x", 400),
+            ("<b>x</b>", 400),
         ] {
             let d = deliver(
                 source(),
@@ -181,8 +168,8 @@ mod tests {
                     1_700_000_000,
                 ),
             );
-            assert_eq!(d.reply.status, 400, "{topic}: {}", d.text());
-            assert!(d.envelopes.is_empty());
+            assert_eq!(d.reply.status, status, "{topic}: {}", d.text());
+            assert_eq!(d.envelopes.len(), usize::from(status == 202));
         }
     }
 
