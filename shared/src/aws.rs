@@ -244,7 +244,9 @@ pub fn s3_client(sdk: &SdkConfig, env: &Env) -> aws_sdk_s3::Client {
 }
 
 /// Sorts an SDK error. The service's own message is left out: it may quote what was sent.
-pub fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, Response>) -> AwsFailure {
+pub fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    err: &SdkError<E, Response>,
+) -> AwsFailure {
     match err {
         SdkError::ServiceError(service) => {
             let code = service.err().code().map(str::to_owned);
@@ -270,12 +272,45 @@ pub fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, Response>) -> AwsFail
             detail: "the request could not be built".into(),
         },
         SdkError::TimeoutError(_) => transient("the call timed out"),
+        // An endpoint whose certificate is not trusted stays untrusted: a proxy or private CA
+        // missing from AWS_CA_BUNDLE, or someone in the way. Never worth a retry.
+        SdkError::DispatchFailure(_) if certificate_refused(err) => AwsFailure {
+            failure: Failure::Permanent,
+            code: None,
+            status: None,
+            detail: "the endpoint's TLS certificate is not trusted (is its CA in AWS_CA_BUNDLE?)"
+                .into(),
+        },
         SdkError::DispatchFailure(d) if d.is_io() => transient("the connection failed"),
         SdkError::DispatchFailure(d) if d.is_timeout() => transient("the connection timed out"),
         SdkError::DispatchFailure(_) => transient("the request could not be sent"),
         SdkError::ResponseError(_) => transient("the answer could not be read"),
         _ => transient("the call failed"),
     }
+}
+
+/// Whether `err`, or an error it was caused by, is rustls refusing the peer's certificate. The
+/// chain passes through `io::Error`s, whose `source` skips the error they wrap.
+fn certificate_refused(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if matches!(
+            e.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(_))
+        ) {
+            return true;
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if certificate_refused(inner) {
+                return true;
+            }
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// Whether an answer with this status and error code may succeed when sent again: 5xx, the

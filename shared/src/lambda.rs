@@ -279,11 +279,11 @@ async fn build(
         }
     };
     let (queue, secrets) = tokio::join!(queue, secrets);
+    let (secrets, origin) = secrets?;
     let queue = queue.map_err(|problem| ConfigError::Invalid {
         var: config::QUEUE_URL.into(),
         expected: problem,
     })?;
-    let (secrets, origin) = secrets?;
     settings.fit_body_limit(env, bucket.is_some(), queue.max_message_bytes());
     let idempotency = match &table {
         Some(t) => IdempotencyStore::DynamoDb(DynamoDbStore::from_sdk(&sdk, t)),

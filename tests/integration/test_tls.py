@@ -61,9 +61,10 @@ def test_the_system_bundle_is_not_read(stub, function):
     # SSL_CERT_FILE is where the SDK's default client (rustls-native-certs) looks first: a
     # function that read the system's trust store would trust the stub through it.
     fn = function({"SSL_CERT_FILE": str(stub.system_plus_ca)})
+    # An untrusted certificate is no outage that passes: the function refuses to start, saying so.
     assert fn.wait_exit() != 0
     assert "refusing to start" in fn.logs()
-    assert "WEBHOOK_SECRET_ARN" in fn.logs()
+    assert "WEBHOOK_SECRET_ARN" in fn.logs() and "certificate is not trusted" in fn.logs()
     assert stub.stats()["calls"] == {}, "no request got past the TLS handshake"
 
 

@@ -30,7 +30,7 @@ fn n(v: u64) -> AttributeValue {
 }
 
 /// A conditional write's outcome: `Ok(true)` written, `Ok(false)` its condition did not hold.
-fn written<T, E: ProvideErrorMetadata>(
+fn written<T, E: ProvideErrorMetadata + std::error::Error + 'static>(
     result: Result<T, SdkError<E, Response>>,
 ) -> Result<bool, StoreError> {
     match result {
