@@ -107,8 +107,13 @@ def signed_event(source: str, body: bytes, *, tamper: bool = False) -> str:
 class Stub:
     """`bench-stub`: SQS, S3, Secrets Manager and DynamoDB over HTTPS on loopback."""
 
+    started = 0
+
     def __init__(self, binary: Path, workdir: Path, latency_ms: int = 0) -> None:
-        self.ca = workdir / f"test-ca-{latency_ms}.pem"
+        # Each stub its own CA: several run at once (the batch timing's beside the main one).
+        Stub.started += 1
+        tag = f"{Stub.started}-{latency_ms}ms"
+        self.ca = workdir / f"test-ca-{tag}.pem"
         self.process = subprocess.Popen([str(binary), "--ca-out", str(self.ca), "--secret", SECRET,
                                          "--latency-ms", str(latency_ms)],
                                         stdout=subprocess.PIPE, text=True)
@@ -119,7 +124,7 @@ class Stub:
         self.url = f"https://{m.group(1)}"
         # Bundles for stacks that read one file instead of adding to their defaults: what they
         # would trust anyway, plus the test CA.
-        self.system_plus_ca = workdir / f"system-plus-test-ca-{latency_ms}.pem"
+        self.system_plus_ca = workdir / f"system-plus-test-ca-{tag}.pem"
         self.system_plus_ca.write_bytes(SYSTEM_BUNDLE.read_bytes() + b"\n" + self.ca.read_bytes())
 
     def stats(self) -> dict:
