@@ -227,14 +227,8 @@ mod tests {
 
     #[test]
     fn signing_writes_the_client_state_into_every_notification() {
-        use crate::verify::engine::{sign, sign_body, Signing};
-        let signing = |body| Signing {
-            body,
-            at: 0,
-            id: "",
-            url: None,
-            method: "POST",
-        };
+        use crate::verify::engine::{sign, sign_body};
+        let signing = posted;
         let two = br#"{"value":[{"changeType":"updated","resource":"a"},{"changeType":"deleted","resource":"b","clientState":"old"}]}"#;
         let written = sign_body(&SCHEME, CLIENT_STATE.as_bytes(), &signing(two))
             .expect("signs")

@@ -194,14 +194,8 @@ mod tests {
     /// `inlet sign` writes the signature into the body (it once refused to, naming the value).
     #[test]
     fn signing_writes_the_signature_into_the_body() {
-        use crate::verify::engine::{sign, sign_body, Signing};
-        let signing = |body| Signing {
-            body,
-            at: 0,
-            id: "",
-            url: None,
-            method: "POST",
-        };
+        use crate::verify::engine::{sign, sign_body};
+        let signing = posted;
         let unsigned = body("", "delivered");
         let written = sign_body(&SCHEME, KEY, &signing(&unsigned))
             .expect("signs")

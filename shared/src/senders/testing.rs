@@ -249,6 +249,17 @@ pub fn sign_headers(
     .expect("signs")
 }
 
+/// What a POST of `body` signs, at time 0, with no id or URL (senders that sign inside the body).
+pub fn posted(body: &[u8]) -> Signing<'_> {
+    Signing {
+        body,
+        at: 0,
+        id: "",
+        url: None,
+        method: "POST",
+    }
+}
+
 /// Owned header pairs as a [`Request`] takes them.
 pub fn pairs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
     headers
