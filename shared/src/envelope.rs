@@ -112,6 +112,20 @@ pub(crate) enum KeyBasis {
     None,
 }
 
+impl From<crate::scheme::Retries> for KeyBasis {
+    /// What duplicates of an id that behaves so under retries are recognised by. A digest id is
+    /// keyed by the digest, which is the id itself.
+    fn from(retries: crate::scheme::Retries) -> Self {
+        use crate::scheme::Retries;
+        match retries {
+            Retries::StableId | Retries::DigestWithout(_) => Self::Id,
+            Retries::Digest => Self::BodyDigest,
+            Retries::DigestAndDeliveryId => Self::DigestAndId,
+            Retries::None => Self::None,
+        }
+    }
+}
+
 /// `data` (JSON kept as sent, or built from a form), `data_base64` (anything else), or a
 /// `dataref` to the body stored elsewhere (the claim check). JSON sent as the whole body is
 /// borrowed from it, not copied.

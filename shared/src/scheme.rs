@@ -118,11 +118,19 @@ impl Scheme {
     /// How the envelope id behaves under the sender's retries: what duplicates are recognised by
     /// (`inlet sources` and the README say it for every sender). Read from the first id location.
     pub fn retries(&self) -> Retries {
-        match (self.id.first(), self.repeats) {
-            (Some(Loc::DigestWithout(member)), _) => Retries::DigestWithout(member),
-            (Some(Loc::Digest), Repeats::Distinct) => Retries::None,
-            (Some(Loc::Digest), Repeats::Retry) => Retries::Digest,
-            (Some(loc), _) if self.signs(loc) => Retries::StableId,
+        self.id
+            .first()
+            .map_or(Retries::Digest, |loc| self.retries_at(loc))
+    }
+
+    /// How an id read at `loc` behaves under the sender's retries: the one decision the
+    /// normalizer keys deliveries by.
+    pub fn retries_at(&self, loc: &Loc) -> Retries {
+        match (loc, self.repeats) {
+            (Loc::DigestWithout(member), _) => Retries::DigestWithout(member),
+            (Loc::Digest, Repeats::Distinct) => Retries::None,
+            (Loc::Digest, Repeats::Retry) => Retries::Digest,
+            (loc, _) if self.signs(loc) => Retries::StableId,
             (_, Repeats::Retry) => Retries::Digest,
             (_, Repeats::Distinct) => Retries::DigestAndDeliveryId,
         }

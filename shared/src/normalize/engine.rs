@@ -20,7 +20,7 @@ use super::{
     NormalizeError, Payload, JSON, MAX_JSON_DEPTH,
 };
 use crate::json::Doc;
-use crate::scheme::{Batch, Form, Loc, Part, Repeats, Scheme, TimeLoc, TypePart, Unit};
+use crate::scheme::{Batch, Form, Loc, Part, Retries, Scheme, TimeLoc, TypePart, Unit};
 use crate::verify::engine::{parse_time, query_param};
 
 /// The instant a time value in `unit` names, keeping the milliseconds a sender gives (the
@@ -265,6 +265,9 @@ fn id_of(
         return Ok((signed.to_owned(), KeyBasis::Id));
     }
     for loc in scheme.id {
+        if *loc == Loc::Digest {
+            return Ok(digest_id(scheme, bytes));
+        }
         let Some(id) = value(scheme, v, doc, bytes, loc)? else {
             continue;
         };
@@ -275,16 +278,7 @@ fn id_of(
                     "an unsigned value used as an id must be 1 to 200 letters, digits or `-_.:/@+=`",
             });
         }
-        let id = id.into_owned();
-        return Ok(match (loc, scheme.repeats) {
-            // The same bytes may be another event: nothing to recognise a retry by.
-            (Loc::Digest, Repeats::Distinct) => (unique_id(), KeyBasis::None),
-            // Made from the bytes: covered by the signature, or by the token that authenticated them.
-            (Loc::Digest | Loc::DigestWithout(_), _) => (id, KeyBasis::Id),
-            (loc, _) if scheme.signs(loc) => (id, KeyBasis::Id),
-            (_, Repeats::Retry) => (id, KeyBasis::BodyDigest),
-            (_, Repeats::Distinct) => (id, KeyBasis::DigestAndId),
-        });
+        return Ok((id.into_owned(), scheme.retries_at(loc).into()));
     }
     match scheme.id.first() {
         Some(first) => Err(missing(first)),
@@ -292,14 +286,26 @@ fn id_of(
     }
 }
 
-/// The id and key of a delivery whose id is an unsigned header, or none (custom normalizers), as
-/// [`id_of`] decides for the data's: see [`Repeats`].
-pub(crate) fn unsigned_id(scheme: &Scheme, id: Option<String>, bytes: &[u8]) -> (String, KeyBasis) {
-    match (id, scheme.repeats) {
-        (Some(id), Repeats::Retry) => (id, KeyBasis::BodyDigest),
-        (Some(id), Repeats::Distinct) => (id, KeyBasis::DigestAndId),
-        (None, Repeats::Retry) => (body_digest_id(bytes), KeyBasis::Id),
-        (None, Repeats::Distinct) => (unique_id(), KeyBasis::None),
+/// The id and key of a delivery whose id is the digest of `bytes`: the digest, or, where the same
+/// bytes may be another event, an id of its own and no key.
+fn digest_id(scheme: &Scheme, bytes: &[u8]) -> (String, KeyBasis) {
+    match scheme.retries_at(&Loc::Digest) {
+        Retries::None => (unique_id(), KeyBasis::None),
+        retries => (body_digest_id(bytes), retries.into()),
+    }
+}
+
+/// The id and key of a delivery whose id is the unsigned header `header` (its value, when sent)
+/// or else the digest, for the custom normalizers, as [`id_of`] decides for the data's.
+pub(crate) fn unsigned_id(
+    scheme: &Scheme,
+    header: &'static str,
+    id: Option<String>,
+    bytes: &[u8],
+) -> (String, KeyBasis) {
+    match id {
+        Some(id) => (id, scheme.retries_at(&Loc::Header(header)).into()),
+        None => digest_id(scheme, bytes),
     }
 }
 

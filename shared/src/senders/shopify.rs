@@ -119,7 +119,8 @@ fn envelope<'b>(
         });
     }
     let parts: Vec<Option<&str>> = topic.split('/').map(Some).collect();
-    let (id, key) = crate::normalize::engine::unsigned_id(&SCHEME, header(v, ID)?, v.body());
+    // Each of the id headers is unsigned: the first stands for them all.
+    let (id, key) = crate::normalize::engine::unsigned_id(&SCHEME, ID[0], header(v, ID)?, v.body());
     // Subject and time are optional: one that cannot be used is left out.
     let subject = header(v, SHOP).ok().flatten();
     let time = header(v, TRIGGERED_AT)

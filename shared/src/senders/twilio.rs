@@ -356,7 +356,7 @@ fn form<'b>(
     };
     // A voice or messaging form can repeat byte for byte (a caller pressing the same digits in a
     // loop): the unsigned idempotency token tells a retry from another request.
-    let (id, key) = crate::normalize::engine::unsigned_id(&SCHEME, token, v.body());
+    let (id, key) = crate::normalize::engine::unsigned_id(&SCHEME, IDEMPOTENCY, token, v.body());
     let draft = Draft {
         id,
         ty: event_type(source, &[Some(kind), status.as_deref()]),
