@@ -15,10 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
 use base64::Engine as _;
-use hmac::digest::KeyInit;
-use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::normalize::{
@@ -26,7 +24,7 @@ use crate::normalize::{
     NormalizeError, Payload, JSON,
 };
 use crate::scheme::*;
-use crate::verify::engine::{encode, query_param, Signing, B64};
+use crate::verify::engine::{encode, hmac, query_param, Signing, B64};
 use crate::verify::{single_header, Unverified, Verified, VerifyError};
 
 const SIGNATURE: &str = "x-twilio-signature";
@@ -208,21 +206,6 @@ fn params(body: &[u8]) -> Vec<u8> {
         }
     }
     content
-}
-
-fn hmac(hash: Hash, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    fn run<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-        let mut mac = <M as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
-        for part in parts {
-            mac.update(part);
-        }
-        mac.finalize().into_bytes().to_vec()
-    }
-    match hash {
-        Hash::Sha1 => run::<Hmac<sha1::Sha1>>(key, parts),
-        Hash::Sha256 => run::<Hmac<Sha256>>(key, parts),
-        Hash::Sha512 => run::<Hmac<Sha512>>(key, parts),
-    }
 }
 
 /// Whether `req` is signed under `key`, as twilio-python's `validate` with the algorithm

@@ -683,5 +683,12 @@ pub fn format_time(at: i64, unit: Unit) -> String {
 
 /// HMAC-SHA256 of `data` under `key`, for handshakes that answer with a MAC (Zoom, X).
 pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
-    mac(Hash::Sha256, key, &[Piece::Borrowed(data)])
+    hmac(Hash::Sha256, key, &[data])
+}
+
+/// The HMAC of `parts`, one after another, under `key`, for the code beside a sender that
+/// computes its own (Twilio's URL and parameters).
+pub(crate) fn hmac(hash: Hash, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    let pieces: Vec<Piece<'_>> = parts.iter().map(|p| Piece::Borrowed(p)).collect();
+    mac(hash, key, &pieces)
 }
