@@ -32,11 +32,10 @@ use sha2::{Digest, Sha256};
 use crate::aws::{classify, SdkConfig};
 use crate::config::Env;
 use crate::envelope::{MAX_ID_BYTES, MAX_SUBJECT_BYTES, MAX_TYPE_CHARS};
-use crate::payloads::{id_segment, plain_segment};
+use crate::payloads::{claim_check_key, id_segment, plain_segment};
 use crate::queue::{Message, Queue, SqsQueue};
 
-/// Where parked envelopes are kept (see `payloads::parked_key`).
-pub const PARKED_PREFIX: &str = "undelivered/";
+pub use crate::payloads::PARKED_PREFIX;
 /// The largest parked envelope read: SQS's largest message. A function parks only an envelope it
 /// tried to send (or a claim-checked one, far smaller), so anything larger is not one.
 pub const MAX_PARKED_BYTES: u64 = 1_048_576;
@@ -124,7 +123,7 @@ impl<'k> ParkedKey<'k> {
 
     /// Where this envelope's function claim-checks its body (`payloads::body_key`).
     fn body_key(&self) -> String {
-        format!("payloads/{}/{}/{}", self.source, self.segment, self.digest)
+        claim_check_key(self.source, self.segment, self.digest)
     }
 }
 

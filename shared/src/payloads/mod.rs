@@ -71,20 +71,27 @@ pub(crate) fn id_segment(id: &str) -> String {
     }
 }
 
+/// Where parked envelopes are kept (see [`parked_key`]).
+pub const PARKED_PREFIX: &str = "undelivered/";
+
+/// Where a body is claim-checked, from its source, its id's [`id_segment`] and its hex digest.
+pub(crate) fn claim_check_key(source: &str, segment: &str, digest: &str) -> String {
+    format!("payloads/{source}/{segment}/{digest}")
+}
+
 /// Where an envelope's raw body goes when the envelope does not fit a queue message.
 pub fn body_key(envelope: &Envelope) -> String {
-    format!(
-        "payloads/{}/{}/{}",
+    claim_check_key(
         envelope.source(),
-        id_segment(envelope.id()),
-        envelope.body_sha256()
+        &id_segment(envelope.id()),
+        envelope.body_sha256(),
     )
 }
 
 /// Where an envelope the queue refused is parked, for `inlet replay`.
 pub fn parked_key(envelope: &Envelope) -> String {
     format!(
-        "undelivered/{}/{}/{}.json",
+        "{PARKED_PREFIX}{}/{}/{}.json",
         envelope.source(),
         id_segment(envelope.id()),
         envelope.body_sha256()
