@@ -8,10 +8,9 @@
 
 use std::future::Future;
 use std::sync::Arc;
-
-use futures_util::stream::{self, StreamExt};
 use std::time::{Duration, SystemTime};
 
+use futures_util::stream::{self, StreamExt};
 use http::{HeaderMap, Method};
 use serde::Serialize;
 use tokio::time::{timeout_at, Instant};
