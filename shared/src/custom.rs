@@ -843,18 +843,9 @@ mod tests {
             crate::senders::testing::check(s, key, &[("authorization", value)], b"{}", 0)
                 .expect_err(value);
         }
-        let signed = crate::verify::engine::sign(
-            s,
-            b"acme:pa:ss",
-            &crate::verify::engine::Signing {
-                body: b"{}",
-                at: 0,
-                id: "",
-                url: None,
-                method: "POST",
-            },
-        )
-        .expect("signs");
+        let signed =
+            crate::verify::engine::sign(s, b"acme:pa:ss", &crate::senders::testing::posted(b"{}"))
+                .expect("signs");
         assert_eq!(
             signed,
             [(

@@ -622,13 +622,7 @@ mod tests {
         .with_payloads(PayloadStore::Memory(MemoryPayloads::default()));
         let mut headers = HeaderMap::new();
         headers.insert("content-type", HeaderValue::from_static(content_type));
-        let signing = crate::verify::engine::Signing {
-            body,
-            at: NOW as i64,
-            id: "msg_1",
-            url: None,
-            method: "POST",
-        };
+        let signing = crate::verify::engine::Signing::post(body, NOW as i64, "msg_1", None);
         let event = src
             .event_header()
             .map(|h| (h.to_owned(), "push".to_owned()));

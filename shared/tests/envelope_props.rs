@@ -93,13 +93,7 @@ fn run(
             HeaderValue::from_str(ct).expect("content type"),
         );
     }
-    let signing = Signing {
-        body,
-        at,
-        id,
-        url: None,
-        method: "POST",
-    };
+    let signing = Signing::post(body, at, id, None);
     for (name, value) in src.sign(&key, &signing).expect("signs") {
         headers.append(
             http::HeaderName::from_bytes(name.as_bytes()).expect("name"),

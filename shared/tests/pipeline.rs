@@ -41,13 +41,7 @@ fn signed(name: &str, secret: &str, body: &[u8], id: &str) -> HeaderMap {
     let key = src.decode_secret(secret).expect("secret");
     let mut headers = HeaderMap::new();
     headers.insert("content-type", HeaderValue::from_static("application/json"));
-    let signing = inlet::verify::engine::Signing {
-        body,
-        at: NOW as i64,
-        id,
-        url: None,
-        method: "POST",
-    };
+    let signing = inlet::verify::engine::Signing::post(body, NOW as i64, id, None);
     let event = src
         .event_header()
         .map(|h| (h.to_owned(), "push".to_owned()));

@@ -2,6 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use inlet::verify::engine::Signing;
 use inlet::Source;
 use sha2::{Digest, Sha256};
 
@@ -69,12 +70,15 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
     }
     // Senders that sign inside the body (Adyen, Braintree, Mailgun, Graph) get it back with the
     // signature in.
-    let body =
-        inlet::verify::engine::sign_body(source.scheme(), &key, &posted(&body, at, &id, url))
-            .map_err(|e| format!("cannot sign as {}: {e}", source.name()))?
-            .unwrap_or(body);
+    let body = inlet::verify::engine::sign_body(
+        source.scheme(),
+        &key,
+        &Signing::post(&body, at, &id, url),
+    )
+    .map_err(|e| format!("cannot sign as {}: {e}", source.name()))?
+    .unwrap_or(body);
     let moved = url.and_then(|u| sender_url(source, u, &body));
-    let signing = posted(&body, at, &id, moved.as_deref().or(url));
+    let signing = Signing::post(&body, at, &id, moved.as_deref().or(url));
     let mut extras = Vec::with_capacity(args.headers.len());
     for extra in &args.headers {
         let (k, v) = extra
@@ -116,22 +120,6 @@ fn sender_url(source: &Source, url: &str, body: &[u8]) -> Option<String> {
     let sep = if base.contains('?') { "&" } else { "?" };
     let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
     Some(format!("{base}{sep}bodySHA256={hash}{fragment}"))
-}
-
-/// What a POST of `body` signs.
-fn posted<'a>(
-    body: &'a [u8],
-    at: i64,
-    id: &'a str,
-    url: Option<&'a str>,
-) -> inlet::verify::engine::Signing<'a> {
-    inlet::verify::engine::Signing {
-        body,
-        at,
-        id,
-        url,
-        method: "POST",
-    }
 }
 
 /// The key to sign with: the secret decoded as the scheme decodes it, or for public-key

@@ -648,19 +648,7 @@ mod tests {
     fn signing_writes_the_signature_into_the_body() {
         use crate::verify::engine::sign_body;
         let key = hex::decode(KEY).expect("hex");
-        let at = |body: &[u8]| {
-            sign_body(
-                &SCHEME,
-                &key,
-                &Signing {
-                    body,
-                    at: 0,
-                    id: "",
-                    url: None,
-                    method: "POST",
-                },
-            )
-        };
+        let at = |body: &[u8]| sign_body(&SCHEME, &key, &posted(body));
         let written = at(wrap(&item("true", "")).as_bytes())
             .expect("signs")
             .expect("a body");

@@ -166,13 +166,12 @@ mod tests {
         let signed = crate::verify::engine::sign(
             &SCHEME,
             PRIMARY,
-            &crate::verify::engine::Signing {
-                body: BODY,
-                at: AT as i64,
-                id: "f96bb54b-ee16-4fc5-aa65-8c2d9e5b546f",
-                url: None,
-                method: "POST",
-            },
+            &crate::verify::engine::Signing::post(
+                BODY,
+                AT as i64,
+                "f96bb54b-ee16-4fc5-aa65-8c2d9e5b546f",
+                None,
+            ),
         )
         .expect("signs");
         let get = |name: &str| {
@@ -261,13 +260,7 @@ mod tests {
         let signed = crate::verify::engine::sign(
             &SCHEME,
             PRIMARY,
-            &crate::verify::engine::Signing {
-                body,
-                at: 1_549_489_644,
-                id: "",
-                url: None,
-                method: "POST",
-            },
+            &crate::verify::engine::Signing::post(body, 1_549_489_644, "", None),
         )
         .expect("signs");
         let mut pairs: Vec<(&str, &str)> = signed
@@ -290,13 +283,7 @@ mod tests {
         let signed = crate::verify::engine::sign(
             &SCHEME,
             PRIMARY,
-            &crate::verify::engine::Signing {
-                body: BODY,
-                at: 1_549_489_644,
-                id: "",
-                url: None,
-                method: "POST",
-            },
+            &crate::verify::engine::Signing::post(BODY, 1_549_489_644, "", None),
         )
         .expect("signs");
         let mut pairs: Vec<(&str, &str)> = signed

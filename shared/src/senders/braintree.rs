@@ -579,19 +579,7 @@ mod tests {
     #[test]
     fn signing_writes_the_signature_into_the_form() {
         use crate::verify::engine::sign_body;
-        let at = |body: &[u8]| {
-            sign_body(
-                &SCHEME,
-                SECRET.as_bytes(),
-                &Signing {
-                    body,
-                    at: 0,
-                    id: "",
-                    url: None,
-                    method: "POST",
-                },
-            )
-        };
+        let at = |body: &[u8]| sign_body(&SCHEME, SECRET.as_bytes(), &posted(body));
         let unsigned = form_urlencoded::Serializer::new(String::new())
             .append_pair(PAYLOAD, PAST_DUE)
             .finish();

@@ -66,13 +66,7 @@ mod tests {
         crate::verify::engine::sign(
             &SCHEME,
             &hex::decode(TEST_SEED).expect("hex"),
-            &crate::verify::engine::Signing {
-                body,
-                at: 1_700_000_000,
-                id: "",
-                url: None,
-                method: "POST",
-            },
+            &crate::verify::engine::Signing::post(body, 1_700_000_000, "", None),
         )
         .expect("signs")
     }

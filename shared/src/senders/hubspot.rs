@@ -178,13 +178,7 @@ mod tests {
         let signed = crate::verify::engine::sign(
             &SCHEME,
             secret.as_bytes(),
-            &crate::verify::engine::Signing {
-                body,
-                at: 1_700_000_000,
-                id: "",
-                url: Some(url),
-                method: "POST",
-            },
+            &crate::verify::engine::Signing::post(body, 1_700_000_000, "", Some(url)),
         )
         .expect("signs");
         let pairs: Vec<(&str, &str)> = signed

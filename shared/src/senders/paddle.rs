@@ -156,13 +156,7 @@ mod tests {
         let signed = crate::verify::engine::sign(
             &SCHEME,
             secret.as_bytes(),
-            &crate::verify::engine::Signing {
-                body,
-                at: 1_712_917_130,
-                id: "",
-                url: None,
-                method: "POST",
-            },
+            &crate::verify::engine::Signing::post(body, 1_712_917_130, "", None),
         )
         .expect("signs");
         let pairs: Vec<(&str, &str)> = signed

@@ -151,13 +151,7 @@ mod tests {
         let signed = crate::verify::engine::sign(
             &SCHEME,
             CREDENTIALS.as_bytes(),
-            &crate::verify::engine::Signing {
-                body: DELIVERY,
-                at: 1_700_000_000,
-                id: "",
-                url: None,
-                method: "POST",
-            },
+            &crate::verify::engine::Signing::post(DELIVERY, 1_700_000_000, "", None),
         )
         .expect("signs");
         assert_eq!(

@@ -74,7 +74,7 @@ proptest! {
     ) {
         let schemes = opaque();
         let scheme = schemes[which.index(schemes.len())];
-        let signing = Signing { body: &body, at, id: &id, url: Some(URL), method: "POST" };
+        let signing = Signing::post(&body, at, &id, Some(URL));
         let secret = written(scheme, &key);
         let key = engine::decode_secret(scheme, &secret).expect("decodes");
         let signed = engine::sign(scheme, &key, &signing).expect("signs");

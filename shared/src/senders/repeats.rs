@@ -209,13 +209,7 @@ fn identical_bytes_are_what_each_sender_says() {
             let mut headers: Vec<(String, String)> = engine::sign(
                 scheme,
                 &key,
-                &Signing {
-                    body: case.body,
-                    at: 1_700_000_000,
-                    id,
-                    url: Some(URL),
-                    method: "POST",
-                },
+                &Signing::post(case.body, 1_700_000_000, id, Some(URL)),
             )
             // Graph's token is in the body itself.
             .or_else(|e| match scheme.signature.at.first() {

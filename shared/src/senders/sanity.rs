@@ -126,13 +126,7 @@ mod tests {
         let signed = crate::verify::engine::sign(
             &SCHEME,
             secret.as_bytes(),
-            &crate::verify::engine::Signing {
-                body,
-                at: 1_700_000_000,
-                id: "",
-                url: None,
-                method: "POST",
-            },
+            &crate::verify::engine::Signing::post(body, 1_700_000_000, "", None),
         )
         .expect("signs");
         let mut pairs: Vec<(&str, &str)> = signed

@@ -168,13 +168,7 @@ mod tests {
         let sig = crate::verify::engine::sign(
             &SCHEME,
             SECRET,
-            &crate::verify::engine::Signing {
-                body,
-                at: 1_700_000_000,
-                id: "",
-                url: None,
-                method: "POST",
-            },
+            &crate::verify::engine::Signing::post(body, 1_700_000_000, "", None),
         )
         .expect("signs");
         let pairs: Vec<(&str, &str)> = sig.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();

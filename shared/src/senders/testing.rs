@@ -155,13 +155,7 @@ pub fn round_trip(scheme: &'static Scheme, secret: &[u8], body: &[u8]) {
 /// As [`round_trip`] for public-key schemes: sign with `private`, verify with `public`.
 pub fn round_trip_keys(scheme: &'static Scheme, private: &[u8], public: &[u8], body: &[u8]) {
     const AT: i64 = 1_700_000_000;
-    let signing = Signing {
-        body,
-        at: AT,
-        id: "msg_2Zq1",
-        url: Some(URL),
-        method: "POST",
-    };
+    let signing = Signing::post(body, AT, "msg_2Zq1", Some(URL));
     let private_key = match scheme.algorithm {
         Algorithm::Ed25519 | Algorithm::EcdsaP256 => private.to_vec(),
         _ => engine::decode_secret(scheme, std::str::from_utf8(private).expect("text"))
@@ -235,29 +229,12 @@ pub fn sign_headers(
     id: &str,
     url: Option<&str>,
 ) -> Vec<(String, String)> {
-    engine::sign(
-        scheme,
-        key,
-        &Signing {
-            body,
-            at,
-            id,
-            url,
-            method: "POST",
-        },
-    )
-    .expect("signs")
+    engine::sign(scheme, key, &Signing::post(body, at, id, url)).expect("signs")
 }
 
 /// What a POST of `body` signs, at time 0, with no id or URL (senders that sign inside the body).
 pub fn posted(body: &[u8]) -> Signing<'_> {
-    Signing {
-        body,
-        at: 0,
-        id: "",
-        url: None,
-        method: "POST",
-    }
+    Signing::post(body, 0, "", None)
 }
 
 /// Owned header pairs as a [`Request`] takes them.

@@ -680,13 +680,7 @@ mod tests {
     #[test]
     fn inlet_sign_signs_as_a_sharedkey_when_given_the_settings() {
         use crate::verify::engine::{sign_with_headers, Signing};
-        let s = Signing {
-            body: PARAMS,
-            at: 0,
-            id: "",
-            url: Some(URL),
-            method: "POST",
-        };
+        let s = Signing::post(PARAMS, 0, "", Some(URL));
         let given = |v: &str| vec![(SETTINGS.to_owned(), v.to_owned())];
         let signature = |given: &[(String, String)]| {
             sign_with_headers(&SCHEME, TOKEN, &s, given).map(|h| h[0].1.clone())
@@ -730,13 +724,7 @@ mod tests {
     fn signing_a_json_body_needs_its_hash_in_the_url() {
         use crate::verify::engine::{sign, Signing};
         fn at(url: &str) -> Signing<'_> {
-            Signing {
-                body: JSON_BODY,
-                at: 0,
-                id: "",
-                url: Some(url),
-                method: "POST",
-            }
+            Signing::post(JSON_BODY, 0, "", Some(url))
         }
         let err = sign(&SCHEME, TOKEN, &at(URL)).expect_err("no hash in the URL");
         assert!(err.contains(BODY_HASH), "{err}");
@@ -777,13 +765,12 @@ mod tests {
             let signed = crate::verify::engine::sign(
                 &SCHEME,
                 b"twilio-auth-token",
-                &crate::verify::engine::Signing {
+                &crate::verify::engine::Signing::post(
                     body,
-                    at: 1_700_000_000,
-                    id: "RE5d0a2ad3a2f4c2b3b1e2d3c4b5a6f7e8",
-                    url: Some(url),
-                    method: "POST",
-                },
+                    1_700_000_000,
+                    "RE5d0a2ad3a2f4c2b3b1e2d3c4b5a6f7e8",
+                    Some(url),
+                ),
             )
             .expect("signs");
             let mut pairs: Vec<(&str, &str)> = signed
@@ -816,13 +803,7 @@ mod tests {
         let signed = crate::verify::engine::sign(
             &SCHEME,
             b"twilio-auth-token",
-            &crate::verify::engine::Signing {
-                body,
-                at: 0,
-                id: "",
-                url: Some(&signed_url),
-                method: "POST",
-            },
+            &crate::verify::engine::Signing::post(body, 0, "", Some(&signed_url)),
         )
         .expect("signs");
         let mut pairs: Vec<(&str, &str)> = signed

@@ -159,13 +159,7 @@ mod tests {
         let signed = crate::verify::engine::sign(
             &SCHEME,
             secret.as_bytes(),
-            &crate::verify::engine::Signing {
-                body,
-                at: 1_700_000_000,
-                id: "8350205582",
-                url: None,
-                method: "POST",
-            },
+            &crate::verify::engine::Signing::post(body, 1_700_000_000, "8350205582", None),
         )
         .expect("signs");
         let pairs: Vec<(&str, &str)> = signed
@@ -189,13 +183,7 @@ mod tests {
         let signed = crate::verify::engine::sign(
             &SCHEME,
             secret.as_bytes(),
-            &crate::verify::engine::Signing {
-                body: xml,
-                at: 1_700_000_000,
-                id: "8350205583",
-                url: None,
-                method: "POST",
-            },
+            &crate::verify::engine::Signing::post(xml, 1_700_000_000, "8350205583", None),
         )
         .expect("signs");
         let mut pairs: Vec<(&str, &str)> = signed

@@ -551,6 +551,19 @@ pub struct Signing<'s> {
     pub method: &'s str,
 }
 
+impl<'s> Signing<'s> {
+    /// What a POST of `body` to `url` signs, sent at `at` (Unix seconds) with delivery id `id`.
+    pub fn post(body: &'s [u8], at: i64, id: &'s str, url: Option<&'s str>) -> Self {
+        Signing {
+            body,
+            at,
+            id,
+            url,
+            method: "POST",
+        }
+    }
+}
+
 /// The body with the signature written in, for schemes that sign inside the body; `None` for
 /// the others, whose body is sent as it is.
 pub fn sign_body(scheme: &Scheme, key: &[u8], s: &Signing<'_>) -> Result<Option<Vec<u8>>, String> {

@@ -68,13 +68,7 @@ fn main() -> Result<(), Error> {
     let mut sources = Map::new();
     for name in &names {
         let source = inlet::sources::by_name(name).ok_or(format!("no sender {name}"))?;
-        let signing = Signing {
-            body: &body,
-            at: unix_seconds(now),
-            id: "msg_bench",
-            url: None,
-            method: "POST",
-        };
+        let signing = Signing::post(&body, unix_seconds(now), "msg_bench", None);
         let mut headers = HeaderMap::new();
         for (k, v) in source.sign(&key, &signing)? {
             headers.insert(HeaderName::try_from(k)?, HeaderValue::try_from(v)?);
