@@ -22,6 +22,7 @@ pub mod json;
 pub mod lambda;
 pub mod logging;
 pub mod normalize;
+pub mod outbound;
 pub mod outcome;
 pub mod payloads;
 pub mod pipeline;
