@@ -15,3 +15,8 @@
 //! resolved here, every address that is not globally routable is refused, and the connection
 //! goes to the vetted address). The ports (`ports`) keep endpoints, tasks and the attempt log;
 //! the AWS adapters use DynamoDB, SQS, S3 and KMS, the local one SQLite.
+
+pub mod filter;
+pub mod memory;
+pub mod model;
+pub mod ports;
