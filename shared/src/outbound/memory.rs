@@ -181,6 +181,7 @@ impl Tasks for MemoryTasks {
             Settle::Dropped => {
                 tasks.remove(&task.key());
             }
+            Settle::Duplicate => {}
         }
         locked(&self.settled).push((task.key(), settle));
         Ok(())

@@ -23,3 +23,5 @@ pub mod memory;
 pub mod model;
 pub mod ports;
 pub mod schedule;
+
+pub mod fanout;

@@ -86,6 +86,8 @@ pub enum Settle {
     },
     /// Its endpoint no longer exists.
     Dropped,
+    /// A second copy of a task already delivered or parked: this copy goes, the task stays as it is.
+    Duplicate,
 }
 
 /// Delivery tasks: one per (event, endpoint), created once however often fan-out sees the event.
