@@ -18,10 +18,10 @@
 
 pub mod circuit;
 pub mod classify;
+pub mod fanout;
 pub mod filter;
 pub mod memory;
 pub mod model;
 pub mod ports;
 pub mod schedule;
-
-pub mod fanout;
+pub mod signing;
