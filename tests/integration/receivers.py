@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Sequence, Union
 
 import standardwebhooks
 import svix.webhooks
@@ -170,9 +170,17 @@ def _sdk_verdict(make: Callable[[str], object], secrets: list[str], body: bytes,
     return Verdict(False, error=error)
 
 
+def _public_key(text: str):
+    """A `whpk_` text as a `cryptography` Ed25519 public key (imported only when used)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    if not text.startswith("whpk_"):
+        raise ValueError("a v1a public key starts with whpk_")
+    return Ed25519PublicKey.from_public_bytes(base64.b64decode(text[len("whpk_"):], validate=True))
+
+
 def _v1a_verdict(public_keys: list[str], body: bytes, headers: dict, now: float) -> Verdict:
     from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     h = {k.lower(): v for k, v in headers.items()}
     msg_id, ts, sigs = h.get("webhook-id"), h.get("webhook-timestamp"), h.get("webhook-signature")
@@ -187,10 +195,10 @@ def _v1a_verdict(public_keys: list[str], body: bytes, headers: dict, now: float)
     content = f"{msg_id}.{ts}.".encode() + body
     entries = [e.split(",", 1)[1] for e in sigs.split(" ") if e.startswith("v1a,")]
     for i, key in enumerate(public_keys):
-        pk = Ed25519PublicKey.from_public_bytes(base64.b64decode(key.removeprefix("whpk_")))
+        pk = _public_key(key)
         for entry in entries:
             try:
-                pk.verify(base64.b64decode(entry), content)
+                pk.verify(base64.b64decode(entry, validate=True), content)
                 return Verdict(True, key=i)
             except (InvalidSignature, ValueError):
                 continue
@@ -344,10 +352,12 @@ class Receiver:
     get `default` (204, no body). A context manager; `start()`/`stop()` for fixtures.
     """
 
-    def __init__(self, secrets: list[str] = (), public_keys: list[str] = (), *,
+    def __init__(self, secrets: Sequence[str] = (), public_keys: Sequence[str] = (), *,
                  default: Action = Answer(204), path: str = "/hook"):
         self.secrets = list(secrets)
         self.public_keys = list(public_keys)
+        for key in self.public_keys:
+            _public_key(key)  # a bad key fails here, not in a request's thread
         self.default = default
         self.path = path
         self.requests: list[Received] = []
@@ -365,7 +375,9 @@ class Receiver:
     def start(self) -> "Receiver":
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.receiver = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="receiver", daemon=True)
+        server = self._server  # a short poll: stop() returns quickly
+        self._thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.05),
+                                        name="receiver", daemon=True)
         self._thread.start()
         return self
 
