@@ -16,12 +16,15 @@
 //! goes to the vetted address). The ports (`ports`) keep endpoints, tasks and the attempt log;
 //! the AWS adapters use DynamoDB, SQS, S3 and KMS, the local one SQLite.
 
+pub mod admin;
 pub mod circuit;
 pub mod classify;
+pub mod deliver;
 pub mod fanout;
 pub mod filter;
 pub mod memory;
 pub mod model;
+pub mod notices;
 pub mod ports;
 pub mod schedule;
 pub mod signing;
