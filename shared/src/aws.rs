@@ -243,6 +243,22 @@ pub fn s3_client(sdk: &SdkConfig, env: &Env) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// A conditional write's outcome: `Ok(true)` written, `Ok(false)` its condition did not hold.
+pub(crate) fn written<T, E: ProvideErrorMetadata + std::error::Error + 'static>(
+    result: Result<T, SdkError<E, Response>>,
+) -> Result<bool, crate::failure::StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(|e| e.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(classify(&e).into()),
+    }
+}
+
 /// Sorts an SDK error. The service's own message is left out: it may quote what was sent.
 pub fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     err: &SdkError<E, Response>,

@@ -4,12 +4,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_runtime_api::http::Response;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{new_token, unix_millis, Begin, Claim, Done, Times};
-use crate::aws::classify;
+use crate::aws::{classify, written};
 use crate::failure::StoreError;
 
 const IN_PROGRESS: &str = "in_progress";
@@ -27,22 +24,6 @@ fn s(v: &str) -> AttributeValue {
 
 fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
-}
-
-/// A conditional write's outcome: `Ok(true)` written, `Ok(false)` its condition did not hold.
-fn written<T, E: ProvideErrorMetadata + std::error::Error + 'static>(
-    result: Result<T, SdkError<E, Response>>,
-) -> Result<bool, StoreError> {
-    match result {
-        Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error().and_then(|e| e.code())
-                == Some("ConditionalCheckFailedException") =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(classify(&e).into()),
-    }
 }
 
 impl DynamoDbStore {

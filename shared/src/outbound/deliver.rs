@@ -521,6 +521,7 @@ mod tests {
                 created_at: NOW,
                 due_at: NOW,
                 body: Body::Inline(String::from_utf8_lossy(BODY).into_owned()),
+                ordered: false,
             }
         }
 

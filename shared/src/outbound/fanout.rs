@@ -41,6 +41,7 @@ pub async fn fan_out<T: Tasks>(
             created_at: now,
             due_at: now,
             body: body.clone(),
+            ordered: endpoint.ordered,
         };
         if tasks.create(&task).await? {
             fanned.created.push(endpoint.id.clone());

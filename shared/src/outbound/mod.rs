@@ -28,3 +28,5 @@ pub mod notices;
 pub mod ports;
 pub mod schedule;
 pub mod signing;
+#[cfg(feature = "aws")]
+pub mod sqs;

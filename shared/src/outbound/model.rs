@@ -14,6 +14,13 @@ use super::filter::Filter;
 /// Unix time in milliseconds.
 pub type Millis = i64;
 
+/// The time now, in [`Millis`].
+pub fn now() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// Longest event id accepted: ids are keys (task records, FIFO de-duplication, S3).
 pub const MAX_EVENT_ID_BYTES: usize = 256;
 /// Longest event type accepted, in bytes.
@@ -227,6 +234,9 @@ pub struct Task {
     /// When its next attempt is due.
     pub due_at: Millis,
     pub body: Body,
+    /// The endpoint wants its deliveries in order: the task goes to the ordered (FIFO) queue.
+    #[serde(default)]
+    pub ordered: bool,
 }
 
 impl Task {
