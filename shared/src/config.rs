@@ -27,7 +27,8 @@ pub const INLET_TLS_ROOTS: &str = "INLET_TLS_ROOTS";
 
 /// Every `INLET_*` variable a function reads, besides the custom scheme's
 /// ([`crate::custom::SETTINGS`]): any other name that starts with `INLET_` stops it at start-up
-/// ([`unknown_variables`]), so that a misspelt setting is never silently left out.
+/// ([`unknown_variables`]), so that a misspelt setting is never silently left out. The outbound
+/// side's are [`crate::outbound::settings::SETTINGS`].
 pub const INLET_VARIABLES: &[&str] = &[
     crate::sources::INLET_SOURCE,
     crate::sources::INLET_SCHEME,
@@ -183,6 +184,7 @@ pub fn unknown_variables(env: &Env) -> Result<(), ConfigError> {
         INLET_VARIABLES
             .iter()
             .chain(crate::custom::SETTINGS)
+            .chain(crate::outbound::settings::SETTINGS)
             .copied()
     };
     match env

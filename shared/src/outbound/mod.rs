@@ -27,6 +27,7 @@ pub mod model;
 pub mod notices;
 pub mod ports;
 pub mod schedule;
+pub mod settings;
 pub mod signing;
 #[cfg(feature = "aws")]
 pub mod sqs;

@@ -1,0 +1,205 @@
+//! The outbound side's settings, read once at start-up like the receivers': anything invalid
+//! stops the function (or `inlet serve`) with the variable named, and nothing unsafe is the
+//! default (https only, no private addresses).
+
+use std::time::Duration;
+
+use super::circuit::Breaker;
+use super::deliver::Policy;
+use super::model::Millis;
+use super::schedule::Schedule;
+use crate::config::{ConfigError, Env};
+
+/// The retry schedule: comma-separated durations (`5s,1m,5m,30m,2h,5h,10h,12h`).
+pub const SCHEDULE: &str = "INLET_OUTBOUND_SCHEDULE";
+/// Seconds an attempt may take in all (default 15, at most 60).
+pub const TIMEOUT: &str = "INLET_OUTBOUND_TIMEOUT_SECONDS";
+/// `true` lets endpoints use http:// (default `false`).
+pub const ALLOW_HTTP: &str = "INLET_OUTBOUND_ALLOW_HTTP";
+/// Comma-separated CIDR ranges endpoints may resolve to although they are not globally routable
+/// (`10.1.0.0/16,127.0.0.1/32`); none by default.
+pub const ALLOW_NETWORKS: &str = "INLET_OUTBOUND_ALLOW_NETWORKS";
+/// How long an endpoint may fail without a success before it is disabled (default `5d`).
+pub const DISABLE_AFTER: &str = "INLET_OUTBOUND_DISABLE_AFTER";
+/// How long the attempt log keeps an attempt (default `30d`).
+pub const ATTEMPTS_KEPT: &str = "INLET_OUTBOUND_ATTEMPTS_KEPT";
+/// Failures in a row that open an endpoint's circuit (default 5).
+pub const CIRCUIT_THRESHOLD: &str = "INLET_OUTBOUND_CIRCUIT_THRESHOLD";
+
+/// Every outbound setting, for the unknown-setting check.
+pub const SETTINGS: &[&str] = &[
+    SCHEDULE,
+    TIMEOUT,
+    ALLOW_HTTP,
+    ALLOW_NETWORKS,
+    DISABLE_AFTER,
+    ATTEMPTS_KEPT,
+    CIRCUIT_THRESHOLD,
+];
+
+/// Default attempt timeout: the Standard Webhooks spec asks for 15 to 30 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the outbound settings say.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    pub policy: Policy,
+    pub timeout: Duration,
+    pub allow_http: bool,
+    /// CIDR ranges, as written (the sender's guard reads them).
+    pub allow_networks: Vec<String>,
+}
+
+fn invalid(var: &str, expected: &str) -> ConfigError {
+    ConfigError::Invalid {
+        var: var.into(),
+        expected: expected.into(),
+    }
+}
+
+fn duration(
+    env: &Env,
+    var: &str,
+    default: Millis,
+    range: (Duration, Duration),
+) -> Result<Millis, ConfigError> {
+    let Some(raw) = env.get(var).map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(default);
+    };
+    humantime::parse_duration(raw)
+        .ok()
+        .filter(|d| (range.0..=range.1).contains(d))
+        .and_then(|d| Millis::try_from(d.as_millis()).ok())
+        .ok_or_else(|| {
+            invalid(
+                var,
+                &format!(
+                    "a duration from {} to {} (such as 5d or 12h)",
+                    humantime::format_duration(range.0),
+                    humantime::format_duration(range.1)
+                ),
+            )
+        })
+}
+
+impl Outbound {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let mut policy = Policy::default();
+        if let Some(raw) = env.get(SCHEDULE).filter(|v| !v.trim().is_empty()) {
+            policy.schedule =
+                Schedule::parse(raw).map_err(|e| invalid(SCHEDULE, &e.to_string()))?;
+        }
+        const DAY: u64 = 86_400;
+        policy.disable_after = duration(
+            env,
+            DISABLE_AFTER,
+            policy.disable_after,
+            (Duration::from_secs(3_600), Duration::from_secs(90 * DAY)),
+        )?;
+        policy.attempts_kept = duration(
+            env,
+            ATTEMPTS_KEPT,
+            policy.attempts_kept,
+            (Duration::from_secs(DAY), Duration::from_secs(365 * DAY)),
+        )?;
+        if let Some(raw) = env.get(CIRCUIT_THRESHOLD).filter(|v| !v.trim().is_empty()) {
+            let threshold = raw
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|t| (1..=1000).contains(t))
+                .ok_or_else(|| invalid(CIRCUIT_THRESHOLD, "a whole number from 1 to 1000"))?;
+            policy.breaker = Breaker {
+                threshold,
+                ..policy.breaker
+            };
+        }
+        let timeout = match env.get(TIMEOUT).map(str::trim).filter(|v| !v.is_empty()) {
+            None => DEFAULT_TIMEOUT,
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs)
+                .filter(|d| (Duration::from_secs(1)..=MAX_TIMEOUT).contains(d))
+                .ok_or_else(|| invalid(TIMEOUT, "whole seconds from 1 to 60"))?,
+        };
+        // A probe holds the circuit for longer than an attempt can take.
+        policy.probe_hold = Millis::try_from(timeout.as_millis()).unwrap_or(60_000) * 2;
+        let allow_http = match env.get(ALLOW_HTTP).map(str::trim) {
+            None | Some("") | Some("false") => false,
+            Some("true") => true,
+            Some(_) => return Err(invalid(ALLOW_HTTP, "`true` or `false`")),
+        };
+        let allow_networks = env
+            .get(ALLOW_NETWORKS)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self {
+            policy,
+            timeout,
+            allow_http,
+            allow_networks,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_safe() {
+        let o = Outbound::from_env(&Env::default()).expect("defaults");
+        assert!(!o.allow_http);
+        assert!(o.allow_networks.is_empty());
+        assert_eq!(o.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(o.policy.schedule, Schedule::default());
+        assert_eq!(o.policy.disable_after, 5 * 86_400_000);
+        assert_eq!(o.policy.probe_hold, 30_000);
+    }
+
+    #[test]
+    fn settings_are_read() {
+        let env = Env::from_pairs([
+            (SCHEDULE, "1s,2s"),
+            (TIMEOUT, "5"),
+            (ALLOW_HTTP, "true"),
+            (ALLOW_NETWORKS, "127.0.0.0/8, ::1/128"),
+            (DISABLE_AFTER, "2h"),
+            (ATTEMPTS_KEPT, "7d"),
+            (CIRCUIT_THRESHOLD, "3"),
+        ]);
+        let o = Outbound::from_env(&env).expect("settings");
+        assert_eq!(o.policy.schedule.attempts(), 3);
+        assert_eq!(o.timeout, Duration::from_secs(5));
+        assert!(o.allow_http);
+        assert_eq!(o.allow_networks, vec!["127.0.0.0/8", "::1/128"]);
+        assert_eq!(o.policy.disable_after, 7_200_000);
+        assert_eq!(o.policy.attempts_kept, 7 * 86_400_000);
+        assert_eq!(o.policy.breaker.threshold, 3);
+    }
+
+    #[test]
+    fn invalid_settings_fail_closed() {
+        for (var, value) in [
+            (SCHEDULE, "soon"),
+            (TIMEOUT, "0"),
+            (TIMEOUT, "61"),
+            (ALLOW_HTTP, "yes"),
+            (ALLOW_HTTP, "TRUE"),
+            (DISABLE_AFTER, "1m"),
+            (ATTEMPTS_KEPT, "forever"),
+            (CIRCUIT_THRESHOLD, "0"),
+        ] {
+            let err = Outbound::from_env(&Env::from_pairs([(var, value)])).expect_err(var);
+            assert_eq!(err.var(), var, "{value}");
+        }
+    }
+}
