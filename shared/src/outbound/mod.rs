@@ -19,9 +19,13 @@
 pub mod admin;
 pub mod circuit;
 pub mod classify;
+#[cfg(test)]
+pub(crate) mod contract;
 pub mod deliver;
 pub mod fanout;
 pub mod filter;
+#[cfg(feature = "local-store")]
+pub mod local;
 pub mod memory;
 pub mod model;
 pub mod notices;
