@@ -4,8 +4,9 @@
 //!
 //! The file is the user's own, on their machine: endpoints' signing secrets are kept in it as
 //! they are (the AWS adapter has KMS; here there is nothing to hold a key the file does not sit
-//! beside). It is created readable and writable by its owner only (0600 on Unix); whoever can
-//! read it can sign as Inlet.
+//! beside). It is created readable and writable by its owner only (0600 on Unix; SQLite gives
+//! its WAL files the same), and a file that exists keeps the permissions its owner gave it;
+//! whoever can read it can sign as Inlet.
 //!
 //! Every change is one SQLite transaction, committed before the call returns, so a task that
 //! fan-out created survives a crash, and the CLI (`inlet deliveries …`) can work on the file
@@ -190,10 +191,6 @@ struct Unknown;
 
 fn unknown(column: usize) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, Type::Text, Box::new(Unknown))
-}
-
-fn state_name(state: State) -> &'static str {
-    state.as_str()
 }
 
 fn state_at(row: &Row<'_>, column: usize) -> rusqlite::Result<State> {
@@ -454,7 +451,7 @@ impl LocalStore {
                 .map_err(sql_error("list tasks"))?;
             let rows = stmt
                 .query_map(
-                    params![state.map(state_name), endpoint_id, limit_or_all(limit)],
+                    params![state.map(State::as_str), endpoint_id, limit_or_all(limit)],
                     delivery_at,
                 )
                 .map_err(sql_error("list tasks"))?;
