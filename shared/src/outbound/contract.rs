@@ -47,6 +47,7 @@ pub(crate) fn task(event_id: &str, endpoint_id: &str, created_at: Millis, due_at
         created_at,
         due_at,
         body: Body::Inline(format!(r#"{{"id":"{event_id}"}}"#)),
+        ordered: false,
     }
 }
 
@@ -129,7 +130,7 @@ pub(crate) async fn endpoints(store: &impl Endpoints) {
     );
     assert!(!store.acquire_probe("ep_none", 1, 2).await.expect("probe"));
 
-    // An update replaces the settings (the disabled mark with them), never the health.
+    // An update replaces the settings, never the health.
     store.record("ep_1", false, 70).await.expect("record");
     e1.url = "https://example.com/moved".into();
     e1.ordered = true;
@@ -171,7 +172,8 @@ pub(crate) async fn endpoints(store: &impl Endpoints) {
     assert!(!store.enable("ep_none").await.expect("enable"));
     // Enabling an enabled endpoint is no error.
     assert!(store.enable("ep_1").await.expect("enable"));
-    // An update may carry a disabled mark.
+    // An update never switches an endpoint on or off: a settings change racing a delivery that
+    // disables the endpoint cannot bring it back.
     let failing = Disabled {
         reason: DisabledReason::Failing,
         at: 90,
@@ -179,8 +181,17 @@ pub(crate) async fn endpoints(store: &impl Endpoints) {
     let mut off = e1.clone();
     off.disabled = Some(failing);
     assert!(store.update(&off).await.expect("update"));
-    assert_eq!(store.get("ep_1").await.expect("get"), Some(off.clone()));
-    assert!(!store.disable("ep_1", gone).await.expect("disable"));
+    assert_eq!(store.get("ep_1").await.expect("get"), Some(e1.clone()));
+    assert!(store.disable("ep_1", gone).await.expect("disable"));
+    off.description = "still off".into();
+    off.disabled = None;
+    assert!(store.update(&off).await.expect("update"));
+    let got = store.get("ep_1").await.expect("get").expect("endpoint");
+    assert_eq!(
+        (got.description.as_str(), got.disabled),
+        ("still off", Some(gone))
+    );
+    assert!(store.enable("ep_1").await.expect("enable"));
 
     // Tokens: `limit` a second, per endpoint.
     for (id, now, want) in [

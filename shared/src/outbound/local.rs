@@ -218,6 +218,8 @@ fn task_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Task> {
         created_at: row.get(at + 4)?,
         due_at: row.get(at + 5)?,
         body,
+        // Which queue a task goes to is an SQS matter: here the endpoint's own flag orders `due`.
+        ordered: false,
     })
 }
 
@@ -621,19 +623,12 @@ impl Endpoints for LocalStore {
 
     async fn update(&self, endpoint: &Endpoint) -> Result<bool, StoreError> {
         let settings = settings(endpoint)?;
-        let (id, ordered, disabled) = (endpoint.id.clone(), endpoint.ordered, endpoint.disabled);
+        let (id, ordered) = (endpoint.id.clone(), endpoint.ordered);
         self.run(move |conn| {
             let updated = conn
                 .execute(
-                    "UPDATE endpoints SET settings = ?2, ordered = ?3, disabled_reason = ?4,
-                     disabled_at = ?5 WHERE id = ?1",
-                    params![
-                        id,
-                        settings,
-                        ordered,
-                        disabled.map(|d| d.reason.as_str()),
-                        disabled.map(|d| d.at)
-                    ],
+                    "UPDATE endpoints SET settings = ?2, ordered = ?3 WHERE id = ?1",
+                    params![id, settings, ordered],
                 )
                 .map_err(sql_error("update an endpoint"))?;
             Ok(updated > 0)
@@ -859,6 +854,8 @@ impl Tasks for LocalStore {
                     "DELETE FROM tasks WHERE task_key = ?1 AND lease = ?2",
                     params![key, token],
                 ),
+                // `due` hands out pending tasks only, so there is no second copy to let go.
+                Settle::Duplicate => Ok(0),
             }
             .map_err(sql_error("settle a task"))?;
             if changed == 0 {

@@ -43,7 +43,11 @@ impl Endpoints for MemoryEndpoints {
     async fn update(&self, endpoint: &Endpoint) -> Result<bool, StoreError> {
         Ok(match locked(&self.endpoints).get_mut(&endpoint.id) {
             Some((e, _)) => {
-                *e = endpoint.clone();
+                // Only disable and enable switch an endpoint off and on.
+                *e = Endpoint {
+                    disabled: e.disabled,
+                    ..endpoint.clone()
+                };
                 true
             }
             None => false,
@@ -167,9 +171,11 @@ impl Tasks for MemoryTasks {
 
     async fn settle(&self, task: &Task, _: &(), settle: Settle) -> Result<(), StoreError> {
         let mut tasks = locked(&self.tasks);
-        let entry = tasks
-            .entry(task.key())
-            .or_insert_with(|| (task.clone(), State::Pending));
+        locked(&self.settled).push((task.key(), settle.clone()));
+        // A task that is gone (dropped) stays gone.
+        let Some(entry) = tasks.get_mut(&task.key()) else {
+            return Ok(());
+        };
         match &settle {
             Settle::Delivered => entry.1 = State::Delivered,
             Settle::Parked { .. } => entry.1 = State::Parked,
@@ -183,7 +189,6 @@ impl Tasks for MemoryTasks {
             }
             Settle::Duplicate => {}
         }
-        locked(&self.settled).push((task.key(), settle));
         Ok(())
     }
 }

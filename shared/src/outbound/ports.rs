@@ -18,7 +18,8 @@ pub trait Endpoints: Send + Sync {
     /// Every endpoint, enabled or not, ordered by id.
     fn list(&self) -> impl Future<Output = Result<Vec<Endpoint>, StoreError>> + Send;
 
-    /// Replaces an endpoint's settings (not its health). `false` if there is no such endpoint.
+    /// Replaces an endpoint's settings: not its health, nor whether it is disabled (only
+    /// `disable` and `enable` switch it). `false` if there is no such endpoint.
     fn update(&self, endpoint: &Endpoint) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// `false` if there was no such endpoint.
