@@ -35,3 +35,4 @@ pub mod settings;
 pub mod signing;
 #[cfg(feature = "aws")]
 pub mod sqs;
+pub mod telemetry;
