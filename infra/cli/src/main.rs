@@ -4,6 +4,7 @@ mod args;
 mod dev;
 mod devfiles;
 mod events;
+mod outbound;
 mod serve;
 mod signing;
 
@@ -26,9 +27,13 @@ fn source(name: &str) -> Result<&'static Source, String> {
 }
 
 fn run() -> Result<ExitCode, String> {
-    match args::parse(std::env::args().skip(1))? {
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    if outbound::handles(all.first().map(String::as_str)) {
+        return outbound::run(&all);
+    }
+    match args::parse(all.into_iter())? {
         Command::Help => {
-            print!("{}", args::USAGE);
+            print!("{}\n{}", args::USAGE, outbound::args::USAGE);
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => {

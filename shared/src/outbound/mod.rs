@@ -36,3 +36,5 @@ pub mod signing;
 #[cfg(feature = "aws")]
 pub mod sqs;
 pub mod telemetry;
+#[cfg(feature = "local-store")]
+pub mod worker;

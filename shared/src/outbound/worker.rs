@@ -1,0 +1,113 @@
+//! The local runtime of the outbound side: `inlet serve` delivers from the local store. Due tasks
+//! are leased in batches and delivered concurrently; the worker sleeps until the next task is
+//! due, or until a publish wakes it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::Notify;
+use tracing::{error, warn};
+
+use super::deliver::{deliver, Delivery, Policy, Ports};
+use super::fanout::{fan_out, Fanned};
+use super::local::LocalStore;
+use super::model::{now, Body, Event, Millis};
+use super::ports::{Endpoints, Notices, Transport};
+use super::schedule::unit;
+use crate::failure::StoreError;
+
+/// How long a worker holds a task it is delivering: longer than any attempt takes.
+const LEASE_MS: Millis = 120_000;
+/// The longest sleep between looks at the store (a publish from another process does not wake
+/// this one).
+const MAX_SLEEP: Duration = Duration::from_millis(500);
+
+/// Publishes `event` locally: fan-out into the store, whose worker delivers it.
+pub async fn publish(store: &LocalStore, event: &Event, at: Millis) -> Result<Fanned, StoreError> {
+    let endpoints = Endpoints::list(store).await?;
+    let body = Body::Inline(String::from_utf8_lossy(&event.body).into_owned());
+    fan_out(store, &endpoints, event, &body, at).await
+}
+
+/// Delivers due tasks until `shutdown` resolves.
+#[derive(Debug)]
+pub struct Worker<X, N> {
+    pub store: LocalStore,
+    pub transport: X,
+    pub notices: N,
+    pub policy: Policy,
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+    /// Wakes the worker when a task is created in this process.
+    pub wake: Arc<Notify>,
+}
+
+impl<X: Transport, N: Notices> Worker<X, N> {
+    /// Looks at the store once: delivers what is due, and says when to look again.
+    pub async fn step(
+        &self,
+        on_delivery: &(dyn Fn(&Delivery) + Sync),
+    ) -> Result<Option<Millis>, StoreError> {
+        let due = self
+            .store
+            .due(now(), self.concurrency.max(1), LEASE_MS)
+            .await?;
+        let ports = Ports {
+            endpoints: &self.store,
+            tasks: &self.store,
+            attempts: &self.store,
+            notices: &self.notices,
+            transport: &self.transport,
+        };
+        let policy = &self.policy;
+        futures_util::stream::iter(due)
+            .for_each_concurrent(self.concurrency.max(1), |(task, lease)| {
+                let ports = &ports;
+                async move {
+                    let body = match &task.body {
+                        Body::Inline(text) => text.as_bytes().to_vec(),
+                        Body::Stored(path) => match tokio::fs::read(path).await {
+                            Ok(bytes) => bytes,
+                            Err(e) => {
+                                error!(task = %task.key(), error = %e, "a stored task body cannot be read");
+                                return;
+                            }
+                        },
+                    };
+                    match deliver(ports, policy, &task, &lease, &body, &now, unit()).await {
+                        Ok(delivery) => on_delivery(&delivery),
+                        // The lease runs out and the task is looked at again.
+                        Err(e) => warn!(task = %task.key(), error = %e, "a delivery could not be settled; it will be tried again"),
+                    }
+                }
+            })
+            .await;
+        self.store.next_due().await
+    }
+
+    /// Runs until `shutdown` resolves.
+    pub async fn run(
+        &self,
+        shutdown: impl std::future::Future<Output = ()>,
+        on_delivery: &(dyn Fn(&Delivery) + Sync),
+    ) {
+        tokio::pin!(shutdown);
+        loop {
+            let sleep = match self.step(on_delivery).await {
+                Ok(Some(at)) => Duration::from_millis(u64::try_from(at - now()).unwrap_or(0)),
+                Ok(None) => MAX_SLEEP,
+                Err(e) => {
+                    warn!(error = %e, "the outbound store could not be read; trying again");
+                    MAX_SLEEP
+                }
+            }
+            .min(MAX_SLEEP);
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+}
