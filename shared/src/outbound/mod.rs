@@ -24,6 +24,7 @@ pub(crate) mod contract;
 pub mod deliver;
 pub mod fanout;
 pub mod filter;
+pub mod http;
 #[cfg(feature = "local-store")]
 pub mod local;
 pub mod memory;
