@@ -162,7 +162,7 @@ pub enum Observed {
         head: Vec<u8>,
     },
     /// A short stable name of the failure: `timeout`, `connect`, `tls`, `dns`, `reset`,
-    /// `refused` (the SSRF guard), `protocol`, `invalid-url`.
+    /// `refused` (the SSRF guard), `io`, `protocol`, `invalid_url` (`http::Failure::class`).
     Failed { class: &'static str },
 }
 

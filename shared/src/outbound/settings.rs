@@ -150,6 +150,29 @@ impl Outbound {
     }
 }
 
+#[cfg(feature = "sender")]
+impl Outbound {
+    /// The HTTP client these settings describe: its timeout and network policy (the ranges
+    /// must parse).
+    pub fn client(&self) -> Result<super::http::Client, ConfigError> {
+        let networks = self
+            .allow_networks
+            .iter()
+            .map(|n| n.parse())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| invalid(ALLOW_NETWORKS, "comma-separated CIDR ranges (10.1.0.0/16, fd00:1::/64)"))?;
+        super::http::Client::new(super::http::ClientConfig {
+            timeout: self.timeout,
+            policy: super::http::Policy {
+                allow_http: self.allow_http,
+                allow_networks: networks,
+            },
+            ..super::http::ClientConfig::default()
+        })
+        .map_err(|e| invalid(TIMEOUT, &e.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +207,16 @@ mod tests {
         assert_eq!(o.policy.disable_after, 7_200_000);
         assert_eq!(o.policy.attempts_kept, 7 * 86_400_000);
         assert_eq!(o.policy.breaker.threshold, 3);
+    }
+
+    #[cfg(feature = "sender")]
+    #[test]
+    fn networks_must_be_cidr_ranges() {
+        let env = Env::from_pairs([(ALLOW_NETWORKS, "10.0.0.0/8,private")]);
+        let o = Outbound::from_env(&env).expect("read");
+        assert_eq!(o.client().expect_err("not a range").var(), ALLOW_NETWORKS);
+        let env = Env::from_pairs([(ALLOW_NETWORKS, "10.0.0.0/8, ::1/128")]);
+        assert!(Outbound::from_env(&env).expect("read").client().is_ok());
     }
 
     #[test]

@@ -21,3 +21,23 @@ pub use guard::{InvalidUrl, Policy, Refusal};
 
 #[cfg(all(test, feature = "sender"))]
 mod tests;
+
+/// The delivery core's port: a response becomes what the attempt observed, a failure its class.
+#[cfg(feature = "sender")]
+impl super::ports::Transport for Client {
+    async fn post(
+        &self,
+        url: &str,
+        headers: &http::HeaderMap,
+        body: bytes::Bytes,
+    ) -> super::ports::Observed {
+        match Client::post(self, url, headers, body).await {
+            Ok(r) => super::ports::Observed::Response {
+                status: r.status,
+                retry_after: r.retry_after,
+                head: r.head,
+            },
+            Err(f) => super::ports::Observed::Failed { class: f.class() },
+        }
+    }
+}

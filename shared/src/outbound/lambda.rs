@@ -1,0 +1,380 @@
+//! The outbound Lambda functions, both fed by SQS event source mappings with partial batch
+//! responses: **fan-out** reads the outbox queue and creates each event's delivery tasks;
+//! **delivery** reads the delivery queues and makes each task's attempt. Configuration, the AWS
+//! clients and the HTTP client are built once; anything missing or invalid stops the function
+//! before it takes a message.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use lambda_runtime::{service_fn, LambdaEvent, Runtime};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tracing::{error, info, warn};
+
+use super::deliver::{deliver, Policy, Ports};
+use super::dynamodb::{DynamoAttempts, DynamoEndpoints};
+use super::fanout::fan_out;
+use super::http::Client;
+use super::model::{now, Body, Event};
+use super::notices::QueueNotices;
+use super::schedule::unit;
+use super::settings::Outbound;
+use super::sqs::{Received, SqsTasks};
+use super::telemetry;
+use crate::config::{ConfigError, Env, PAYLOAD_BUCKET, QUEUE_URL};
+use crate::failure::StoreError;
+use crate::queue::SqsQueue;
+
+pub use lambda_runtime::Error;
+
+/// The endpoints table.
+pub const ENDPOINTS_TABLE: &str = "ENDPOINTS_TABLE";
+/// The deliveries table: task records and the attempt log.
+pub const DELIVERIES_TABLE: &str = "DELIVERIES_TABLE";
+/// The standard delivery queue.
+pub const DELIVERY_QUEUE_URL: &str = "DELIVERY_QUEUE_URL";
+/// The FIFO queue of endpoints with ordered delivery.
+pub const ORDERED_QUEUE_URL: &str = "ORDERED_QUEUE_URL";
+/// The KMS key endpoints' signing keys are encrypted under.
+pub const ENDPOINT_KEYS_KEY_ID: &str = "ENDPOINT_KEYS_KEY_ID";
+/// Bodies larger than this go to the payload bucket and the task carries a reference: a task
+/// message stays far inside SQS's limit, and a task record inside DynamoDB's 400 KB.
+pub const INLINE_BODY_MAX: usize = 200 * 1024;
+/// How long a delivery holds a task record: longer than an attempt can take.
+const LEASE_MS: i64 = 5 * 60_000;
+
+/// An SQS event, as Lambda hands it over (the fields Inlet reads).
+#[derive(Debug, Deserialize)]
+pub struct SqsEvent {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<SqsRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SqsRecord {
+    pub message_id: String,
+    #[serde(default)]
+    pub receipt_handle: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub attributes: HashMap<String, String>,
+}
+
+impl SqsRecord {
+    /// A FIFO queue's message carries its group.
+    fn group(&self) -> Option<&str> {
+        self.attributes.get("MessageGroupId").map(String::as_str)
+    }
+}
+
+/// The partial batch response: the messages to leave on the queue.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct BatchResponse {
+    #[serde(rename = "batchItemFailures")]
+    pub failures: Vec<ItemFailure>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct ItemFailure {
+    #[serde(rename = "itemIdentifier")]
+    pub id: String,
+}
+
+fn required<'e>(env: &'e Env, var: &str, expected: &str) -> Result<&'e str, ConfigError> {
+    env.get(var)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ConfigError::Missing {
+            var: var.into(),
+            expected: expected.into(),
+        })
+}
+
+/// What both functions are built from.
+struct Common {
+    sdk: crate::aws::SdkConfig,
+    env: Env,
+    tasks: SqsTasks,
+}
+
+fn common() -> Result<Common, ConfigError> {
+    crate::logging::init();
+    let env = Env::from_process();
+    crate::config::unknown_variables(&env)?;
+    let sdk = crate::aws::function_sdk_config(&env)?;
+    let deliveries = required(&env, DELIVERIES_TABLE, "the deliveries table's name")?.to_owned();
+    let queue = required(&env, DELIVERY_QUEUE_URL, "the delivery queue's URL")?.to_owned();
+    let ordered = env
+        .get(ORDERED_QUEUE_URL)
+        .filter(|v| !v.trim().is_empty())
+        .map(str::to_owned);
+    let mut tasks = SqsTasks::new(
+        aws_sdk_sqs::Client::new(&sdk),
+        aws_sdk_dynamodb::Client::new(&sdk),
+        deliveries,
+        queue,
+        ordered,
+        LEASE_MS,
+    );
+    if let Some(bucket) = env.get(PAYLOAD_BUCKET).filter(|v| !v.trim().is_empty()) {
+        tasks = tasks.with_parking(crate::aws::s3_client(&sdk, &env), bucket);
+    }
+    Ok(Common { sdk, env, tasks })
+}
+
+fn metrics_recorder() -> Option<&'static metrics_cloudwatch_embedded::Collector> {
+    let emf = metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace("Inlet")
+        .init()
+        .map_err(|e| warn!(error = %e, "metrics are off: the EMF recorder could not be installed"))
+        .ok();
+    telemetry::describe();
+    emf
+}
+
+fn flush(emf: Option<&'static metrics_cloudwatch_embedded::Collector>) {
+    if let Some(emf) = emf {
+        if let Err(e) = emf.flush(std::io::stdout().lock()) {
+            warn!(error = %e, "could not write the invocation's metrics");
+        }
+    }
+}
+
+/// Reads a task body: inline, or from the payload bucket.
+async fn body_of(
+    body: &Body,
+    s3: Option<&(aws_sdk_s3::Client, String)>,
+) -> Result<Vec<u8>, StoreError> {
+    match body {
+        Body::Inline(text) => Ok(text.as_bytes().to_vec()),
+        Body::Stored(uri) => {
+            let (s3, bucket) = s3.ok_or_else(|| StoreError::permanent("a task body is in a bucket, but PAYLOAD_BUCKET is not set"))?;
+            let key = uri
+                .strip_prefix("s3://")
+                .and_then(|rest| rest.strip_prefix(bucket.as_str()))
+                .and_then(|rest| rest.strip_prefix('/'))
+                .ok_or_else(|| StoreError::permanent("a task body is outside the payload bucket"))?;
+            let out = s3
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| StoreError::from(crate::aws::classify(&e)))?;
+            out.body
+                .collect()
+                .await
+                .map(|b| b.into_bytes().to_vec())
+                .map_err(|_| StoreError::transient("a task body could not be read from the bucket"))
+        }
+    }
+}
+
+/// Runs the fan-out function: each outbox message is a published CloudEvent.
+pub async fn run_fanout() -> Result<(), Error> {
+    let Common { sdk, env, tasks } = common().map_err(|e| {
+        error!(error = %e, "configuration is invalid; refusing to start");
+        e
+    })?;
+    let table = required(&env, ENDPOINTS_TABLE, "the endpoints table's name")?.to_owned();
+    let endpoints = DynamoEndpoints::without_keys(aws_sdk_dynamodb::Client::new(&sdk), table);
+    let bucket = env
+        .get(PAYLOAD_BUCKET)
+        .filter(|v| !v.trim().is_empty())
+        .map(|b| (crate::aws::s3_client(&sdk, &env), b.to_owned()));
+    let emf = metrics_recorder();
+    let state: &'static _ = Box::leak(Box::new((tasks, endpoints, bucket)));
+    let handler = service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let (tasks, endpoints, bucket) = state;
+        let response = fan_out_batch(tasks, endpoints, bucket.as_ref(), event.payload).await;
+        flush(emf);
+        Ok::<_, Error>(response)
+    });
+    Runtime::new(handler).run().await
+}
+
+async fn fan_out_batch(
+    tasks: &SqsTasks,
+    endpoints: &DynamoEndpoints,
+    bucket: Option<&(aws_sdk_s3::Client, String)>,
+    event: SqsEvent,
+) -> BatchResponse {
+    let mut response = BatchResponse::default();
+    // One read of the endpoints per batch: their filters and whether they are enabled.
+    let all = match endpoints.list_without_keys().await {
+        Ok(all) => all,
+        Err(e) => {
+            warn!(error = %e, "the endpoints could not be read; the batch stays on the queue");
+            response.failures = event
+                .records
+                .into_iter()
+                .map(|r| ItemFailure { id: r.message_id })
+                .collect();
+            return response;
+        }
+    };
+    for record in event.records {
+        let published = match Event::parse(record.body.into_bytes()) {
+            Ok(e) => e,
+            Err(e) => {
+                // Kept on the queue it would come back until the DLQ took it: nothing can
+                // deliver it, so it is counted, logged (never its content) and dropped.
+                metrics::counter!(telemetry::INVALID_EVENTS).increment(1);
+                error!(message_id = %record.message_id, error = %e, "a published event is not a CloudEvent Inlet can deliver; dropped");
+                continue;
+            }
+        };
+        let created = async {
+            let body = if published.body.len() > INLINE_BODY_MAX {
+                let (s3, name) = bucket.ok_or_else(|| {
+                    StoreError::permanent("an event is larger than a task can carry and PAYLOAD_BUCKET is not set")
+                })?;
+                let key = format!(
+                    "outbound/events/{}",
+                    hex::encode(Sha256::digest(published.id.as_bytes()))
+                );
+                s3.put_object()
+                    .bucket(name)
+                    .key(&key)
+                    .content_type("application/json")
+                    .body(published.body.clone().into())
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::from(crate::aws::classify(&e)))?;
+                Body::Stored(format!("s3://{name}/{key}"))
+            } else {
+                Body::Inline(String::from_utf8_lossy(&published.body).into_owned())
+            };
+            fan_out(tasks, &all, &published, &body, now()).await
+        }
+        .await;
+        match created {
+            Ok(fanned) => {
+                metrics::counter!(telemetry::FANNED_OUT).increment(fanned.created.len() as u64);
+                info!(event = %published.id, created = fanned.created.len(), existing = fanned.existing.len(), "fanned out");
+            }
+            Err(e) => {
+                warn!(event = %published.id, error = %e, "fan-out failed; the message stays on the queue");
+                response.failures.push(ItemFailure {
+                    id: record.message_id,
+                });
+            }
+        }
+    }
+    response
+}
+
+/// Runs the delivery function: each message is a task.
+pub async fn run_delivery() -> Result<(), Error> {
+    let built = (|| {
+        let Common { sdk, env, tasks } = common()?;
+        let outbound = Outbound::from_env(&env)?;
+        let table = required(&env, ENDPOINTS_TABLE, "the endpoints table's name")?.to_owned();
+        let key = required(&env, ENDPOINT_KEYS_KEY_ID, "the KMS key endpoints' signing keys are encrypted under")?.to_owned();
+        let deliveries = required(&env, DELIVERIES_TABLE, "the deliveries table's name")?.to_owned();
+        let events = required(&env, QUEUE_URL, "the events queue, where operational events go")?.to_owned();
+        let endpoints = DynamoEndpoints::from_sdk(&sdk, table, key);
+        let attempts = DynamoAttempts::from_sdk(&sdk, deliveries);
+        let notices = QueueNotices(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), events));
+        let bucket = env
+            .get(PAYLOAD_BUCKET)
+            .filter(|v| !v.trim().is_empty())
+            .map(|b| (crate::aws::s3_client(&sdk, &env), b.to_owned()));
+        let transport = outbound.client()?;
+        Ok::<_, ConfigError>(Delivering {
+            tasks,
+            endpoints,
+            attempts,
+            notices,
+            transport,
+            policy: outbound.policy,
+            bucket,
+        })
+    })();
+    let delivering = built.map_err(|e| {
+        error!(error = %e, "configuration is invalid; refusing to start");
+        e
+    })?;
+    let emf = metrics_recorder();
+    let delivering: &'static Delivering = Box::leak(Box::new(delivering));
+    let handler = service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let response = delivering.batch(event.payload).await;
+        flush(emf);
+        Ok::<_, Error>(response)
+    });
+    Runtime::new(handler).run().await
+}
+
+struct Delivering {
+    tasks: SqsTasks,
+    endpoints: DynamoEndpoints,
+    attempts: DynamoAttempts,
+    notices: QueueNotices<SqsQueue>,
+    transport: Client,
+    policy: Policy,
+    bucket: Option<(aws_sdk_s3::Client, String)>,
+}
+
+impl Delivering {
+    /// Each message in turn. A FIFO group stops at its first message that stays on the queue:
+    /// the rest of the group in this batch stay too, in order.
+    async fn batch(&self, event: SqsEvent) -> BatchResponse {
+        let mut response = BatchResponse::default();
+        let mut stopped: HashSet<String> = HashSet::new();
+        let records = Arc::new(event.records);
+        for record in records.iter() {
+            if let Some(group) = record.group() {
+                if stopped.contains(group) {
+                    response.failures.push(ItemFailure {
+                        id: record.message_id.clone(),
+                    });
+                    continue;
+                }
+            }
+            let keep = match self.one(record).await {
+                Ok(keep) => keep,
+                Err(e) => {
+                    warn!(message_id = %record.message_id, error = %e, "a task could not be handled; it stays on the queue");
+                    true
+                }
+            };
+            if keep {
+                response.failures.push(ItemFailure {
+                    id: record.message_id.clone(),
+                });
+                if let Some(group) = record.group() {
+                    stopped.insert(group.to_owned());
+                }
+            }
+        }
+        response
+    }
+
+    /// Handles one message; `true` when it must stay on the queue.
+    async fn one(&self, record: &SqsRecord) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+        let fifo = record.group().is_some();
+        let received = self
+            .tasks
+            .receive(&record.message_id, &record.receipt_handle, &record.body, fifo, now())
+            .await?;
+        let (task, lease) = match received {
+            Received::Due(task, lease) => (task, lease),
+            Received::NotYet(lease) => return Ok(lease.kept()),
+            Received::Done(_) => return Ok(false),
+        };
+        let body = body_of(&task.body, self.bucket.as_ref()).await?;
+        let ports = Ports {
+            endpoints: &self.endpoints,
+            tasks: &self.tasks,
+            attempts: &self.attempts,
+            notices: &self.notices,
+            transport: &self.transport,
+        };
+        let delivery = deliver(&ports, &self.policy, &task, &lease, &body, &now, unit()).await?;
+        telemetry::record(&delivery);
+        Ok(lease.kept())
+    }
+}
