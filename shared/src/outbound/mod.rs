@@ -22,6 +22,8 @@ pub mod classify;
 #[cfg(test)]
 pub(crate) mod contract;
 pub mod deliver;
+#[cfg(feature = "aws")]
+pub mod dynamodb;
 pub mod fanout;
 pub mod filter;
 pub mod http;
