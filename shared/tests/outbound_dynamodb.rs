@@ -224,8 +224,8 @@ fn full(id: &str) -> Endpoint {
             Filter::parse("stripe.customer.*").expect("filter"),
         ],
         headers: vec![
-            ("x-team".into(), "billing".into()),
-            ("x-team".into(), "ops".into()),
+            ("x-team".into(), "header-value-billing".into()),
+            ("x-team".into(), "header-value-ops".into()),
         ],
         rate_limit: Some(5),
         ordered: true,
@@ -529,6 +529,9 @@ async fn keys_are_stored_encrypted_and_decrypted_once_per_ciphertext() {
         "whsec_previous_of_ep_sealed",
         "whsk_ed25519_of_ep_sealed",
         "secret_of",
+        // The extra headers' values are with the keys: only their names are in the clear.
+        "header-value-billing",
+        "header-value-ops",
     ] {
         assert!(
             !keys.windows(secret.len()).any(|w| w == secret.as_bytes()),
@@ -603,10 +606,15 @@ async fn reading_without_keys_never_calls_kms() {
         .send()
         .await
         .expect("DisableKey");
+    // Without keys: no secret, and the extra headers' names without their values.
     let blank = Endpoint {
         secret: SecretText::new(""),
         previous: None,
         ed25519: None,
+        headers: vec![
+            ("x-team".into(), String::new()),
+            ("x-team".into(), String::new()),
+        ],
         ..e
     };
     let keyless = DynamoEndpoints::without_keys(f.ddb.clone(), &f.table);

@@ -199,12 +199,15 @@ fn health_of(item: &Item) -> Result<Health, StoreError> {
     })
 }
 
-/// An endpoint's signing keys: what KMS encrypts.
+/// An endpoint's signing keys, and its extra headers' values (an `Authorization` header is a
+/// credential too): what KMS encrypts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Keys {
     secret: SecretText,
     previous: Option<Previous>,
     ed25519: Option<SecretText>,
+    #[serde(default)]
+    headers: Vec<(String, SecretText)>,
 }
 
 impl Keys {
@@ -213,6 +216,11 @@ impl Keys {
             secret: endpoint.secret.clone(),
             previous: endpoint.previous.clone(),
             ed25519: endpoint.ed25519.clone(),
+            headers: endpoint
+                .headers
+                .iter()
+                .map(|(n, v)| (n.clone(), SecretText::new(v.clone())))
+                .collect(),
         }
     }
 
@@ -222,6 +230,7 @@ impl Keys {
             secret: SecretText::new(""),
             previous: None,
             ed25519: None,
+            headers: Vec::new(),
         }
     }
 }
@@ -549,15 +558,10 @@ fn settings(
             "filters",
             AttributeValue::L(endpoint.filters.iter().map(|f| s(&f.to_string())).collect()),
         ),
+        // The names only: the values are with the keys.
         (
             "headers",
-            AttributeValue::L(
-                endpoint
-                    .headers
-                    .iter()
-                    .map(|(k, v)| AttributeValue::L(vec![s(k), s(v)]))
-                    .collect(),
-            ),
+            AttributeValue::L(endpoint.headers.iter().map(|(k, _)| s(k)).collect()),
         ),
         ("ordered", AttributeValue::Bool(endpoint.ordered)),
         ("created_at", n(endpoint.created_at)),
@@ -599,17 +603,23 @@ fn endpoint_of(item: &Item, keys: Keys) -> Result<Endpoint, StoreError> {
             })
             .collect::<Result<_, _>>()?,
     };
-    let headers = match item.get("headers") {
+    let names: Vec<String> = match item.get("headers") {
         None => Vec::new(),
         Some(v) => v
             .as_l()
             .map_err(|_| r.error("headers"))?
             .iter()
-            .map(|h| match h.as_l().map(Vec::as_slice) {
-                Ok([AttributeValue::S(k), AttributeValue::S(v)]) => Ok((k.clone(), v.clone())),
-                _ => Err(r.error("headers")),
-            })
+            .map(|h| h.as_s().cloned().map_err(|_| r.error("headers")))
             .collect::<Result<_, _>>()?,
+    };
+    // Read without keys, an endpoint's extra headers are their names with empty values.
+    let headers = if keys.secret.expose().is_empty() {
+        names.into_iter().map(|n| (n, String::new())).collect()
+    } else {
+        keys.headers
+            .into_iter()
+            .map(|(n, v)| (n, v.expose().to_owned()))
+            .collect()
     };
     let disabled = match r.text("disabled_reason")?.as_deref() {
         None => None,
@@ -697,7 +707,10 @@ impl Endpoints for DynamoEndpoints {
             return Ok(false);
         }
         let keys = self.kms()?.encrypt(endpoint).await?;
-        let (set, remove) = settings(endpoint, keys);
+        let (mut set, mut remove) = settings(endpoint, keys);
+        // Only disable and enable switch an endpoint off and on.
+        set.retain(|(k, _)| !k.starts_with("disabled_"));
+        remove.retain(|k| !k.starts_with("disabled_"));
         let mut expression = String::from("SET ");
         expression.push_str(
             &set.iter()
@@ -1032,6 +1045,7 @@ mod tests {
             secret: SecretText::new(secret),
             previous: None,
             ed25519: None,
+            headers: vec![],
         }
     }
 

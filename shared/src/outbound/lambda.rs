@@ -151,12 +151,16 @@ async fn body_of(
     match body {
         Body::Inline(text) => Ok(text.as_bytes().to_vec()),
         Body::Stored(uri) => {
-            let (s3, bucket) = s3.ok_or_else(|| StoreError::permanent("a task body is in a bucket, but PAYLOAD_BUCKET is not set"))?;
+            let (s3, bucket) = s3.ok_or_else(|| {
+                StoreError::permanent("a task body is in a bucket, but PAYLOAD_BUCKET is not set")
+            })?;
             let key = uri
                 .strip_prefix("s3://")
                 .and_then(|rest| rest.strip_prefix(bucket.as_str()))
                 .and_then(|rest| rest.strip_prefix('/'))
-                .ok_or_else(|| StoreError::permanent("a task body is outside the payload bucket"))?;
+                .ok_or_else(|| {
+                    StoreError::permanent("a task body is outside the payload bucket")
+                })?;
             let out = s3
                 .get_object()
                 .bucket(bucket)
@@ -230,7 +234,9 @@ async fn fan_out_batch(
         let created = async {
             let body = if published.body.len() > INLINE_BODY_MAX {
                 let (s3, name) = bucket.ok_or_else(|| {
-                    StoreError::permanent("an event is larger than a task can carry and PAYLOAD_BUCKET is not set")
+                    StoreError::permanent(
+                        "an event is larger than a task can carry and PAYLOAD_BUCKET is not set",
+                    )
                 })?;
                 let key = format!(
                     "outbound/events/{}",
@@ -273,9 +279,20 @@ pub async fn run_delivery() -> Result<(), Error> {
         let Common { sdk, env, tasks } = common()?;
         let outbound = Outbound::from_env(&env)?;
         let table = required(&env, ENDPOINTS_TABLE, "the endpoints table's name")?.to_owned();
-        let key = required(&env, ENDPOINT_KEYS_KEY_ID, "the KMS key endpoints' signing keys are encrypted under")?.to_owned();
-        let deliveries = required(&env, DELIVERIES_TABLE, "the deliveries table's name")?.to_owned();
-        let events = required(&env, QUEUE_URL, "the events queue, where operational events go")?.to_owned();
+        let key = required(
+            &env,
+            ENDPOINT_KEYS_KEY_ID,
+            "the KMS key endpoints' signing keys are encrypted under",
+        )?
+        .to_owned();
+        let deliveries =
+            required(&env, DELIVERIES_TABLE, "the deliveries table's name")?.to_owned();
+        let events = required(
+            &env,
+            QUEUE_URL,
+            "the events queue, where operational events go",
+        )?
+        .to_owned();
         let endpoints = DynamoEndpoints::from_sdk(&sdk, table, key);
         let attempts = DynamoAttempts::from_sdk(&sdk, deliveries);
         let notices = QueueNotices(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), events));
@@ -354,11 +371,20 @@ impl Delivering {
     }
 
     /// Handles one message; `true` when it must stay on the queue.
-    async fn one(&self, record: &SqsRecord) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+    async fn one(
+        &self,
+        record: &SqsRecord,
+    ) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
         let fifo = record.group().is_some();
         let received = self
             .tasks
-            .receive(&record.message_id, &record.receipt_handle, &record.body, fifo, now())
+            .receive(
+                &record.message_id,
+                &record.receipt_handle,
+                &record.body,
+                fifo,
+                now(),
+            )
             .await?;
         let (task, lease) = match received {
             Received::Due(task, lease) => (task, lease),

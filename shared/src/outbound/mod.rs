@@ -27,6 +27,8 @@ pub mod dynamodb;
 pub mod fanout;
 pub mod filter;
 pub mod http;
+#[cfg(all(feature = "aws", feature = "sender"))]
+pub mod lambda;
 #[cfg(feature = "local-store")]
 pub mod local;
 pub mod memory;

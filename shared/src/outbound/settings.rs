@@ -160,7 +160,12 @@ impl Outbound {
             .iter()
             .map(|n| n.parse())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| invalid(ALLOW_NETWORKS, "comma-separated CIDR ranges (10.1.0.0/16, fd00:1::/64)"))?;
+            .map_err(|_| {
+                invalid(
+                    ALLOW_NETWORKS,
+                    "comma-separated CIDR ranges (10.1.0.0/16, fd00:1::/64)",
+                )
+            })?;
         super::http::Client::new(super::http::ClientConfig {
             timeout: self.timeout,
             policy: super::http::Policy {
