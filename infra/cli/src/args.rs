@@ -6,6 +6,7 @@ inlet: run Inlet locally and sign test webhooks
 USAGE:
   inlet serve [--addr 127.0.0.1:3000] [--spool .inlet/spool] [--idempotency-dir .inlet/idempotency]
               [--no-idempotency] [--read-timeout 10] [--max-connections 256]
+              [--outbound-db .inlet/outbound.db | --no-outbound] [--time-scale 1]
       Serves POST /webhooks/<source> for every source with the same pipeline as the Lambda
       functions. Without QUEUE_URL, each event is written to the spool directory as one JSON
       file; with QUEUE_URL it goes to that SQS queue (and PAYLOAD_BUCKET, IDEMPOTENCY_TABLE are
@@ -14,7 +15,9 @@ USAGE:
       does not send its request within --read-timeout seconds is closed; at most
       --max-connections are served at once. Secrets: INLET_<SOURCE>_SECRET, else the
       development secret (printed at start); other INLET_* variables are reported as warnings,
-      and settings a function would refuse stop it.
+      and settings a function would refuse stop it. It also delivers what `inlet publish` puts in
+      the outbound store to the endpoints `inlet endpoints add` subscribed, retrying on the schedule
+      (INLET_OUTBOUND_SCHEDULE) divided by --time-scale; operational events go where events go.
   inlet send <source> [--url URL] [SIGN OPTIONS]
       Signs a payload as <source> would and POSTs it (default URL: the local server).
   inlet sign <source> [SIGN OPTIONS]
@@ -88,6 +91,10 @@ pub struct ServeArgs {
     pub read_timeout: u64,
     /// Connections served at once; more wait to be accepted.
     pub max_connections: usize,
+    /// The outbound store deliveries are made from; `None` sends nothing.
+    pub outbound_db: Option<String>,
+    /// Divides the retry schedule, so it can be watched (3600: an hour is a second).
+    pub time_scale: u32,
 }
 
 impl Default for ServeArgs {
@@ -98,6 +105,8 @@ impl Default for ServeArgs {
             idempotency_dir: Some(".inlet/idempotency".into()),
             read_timeout: 10,
             max_connections: 256,
+            outbound_db: Some(".inlet/outbound.db".into()),
+            time_scale: 1,
         }
     }
 }
@@ -184,6 +193,12 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
             "--read-timeout" => serve.read_timeout = positive(flag, &value()?)?,
             "--max-connections" => {
                 serve.max_connections = usize::try_from(positive(flag, &value()?)?)
+                    .map_err(|_| format!("{flag} is too large"))?
+            }
+            "--outbound-db" => serve.outbound_db = Some(value()?),
+            "--no-outbound" => serve.outbound_db = None,
+            "--time-scale" => {
+                serve.time_scale = u32::try_from(positive(flag, &value()?)?)
                     .map_err(|_| format!("{flag} is too large"))?
             }
             "--dir" => dir = value()?,

@@ -24,6 +24,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use inlet::aws::SdkConfig;
 use inlet::config::{self, Env, Settings};
 use inlet::idempotency::{DynamoDbStore, IdempotencyStore, LocalStore};
+use inlet::outbound::http::Client;
+use inlet::outbound::local::LocalStore as OutboundStore;
+use inlet::outbound::notices::QueueNotices;
+use inlet::outbound::settings::Outbound;
+use inlet::outbound::worker::Worker;
 use inlet::outcome::{Outcome, Trace};
 use inlet::payloads::{PayloadStore, S3Store};
 use inlet::queue::{AnyQueue, Queue, SpoolQueue, SqsQueue};
@@ -170,6 +175,21 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
         (None, None) => println!("Duplicates are not recognised (--no-idempotency)"),
     }
     println!("Metrics: http://{local}/metrics (Prometheus text)");
+    let outbound = match &args.outbound_db {
+        Some(db) => {
+            let notices =
+                match &aws {
+                    Some(aws) => AnyQueue::Sqs(aws.queue.clone()),
+                    None => AnyQueue::Spool(SpoolQueue::new(&args.spool).map_err(|e| {
+                        format!("cannot create spool directory {}: {e}", args.spool)
+                    })?),
+                };
+            Some(tokio::spawn(deliver(outbound_worker(
+                args, &env, db, notices,
+            )?)))
+        }
+        None => None,
+    };
     println!("Try: cargo run -p inlet-cli -- send github");
     let pipelines: Pipelines = Arc::new(pipelines);
     let read_timeout = Duration::from_secs(args.read_timeout);
@@ -219,8 +239,59 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
             drop(slot);
         });
     }
+    if let Some(worker) = outbound {
+        // A delivery cut short is looked at again once its lease ends: at least once.
+        worker.abort();
+    }
     println!("{}", summary(&metrics.render(), &pipelines));
     Ok(())
+}
+
+/// The outbound worker over the local store: the settings a delivery function reads, the
+/// schedule divided by `--time-scale`.
+fn outbound_worker(
+    args: &ServeArgs,
+    env: &Env,
+    db: &str,
+    notices: AnyQueue,
+) -> Result<Worker<Client, QueueNotices<AnyQueue>>, String> {
+    let settings = Outbound::from_env(env).map_err(|e| e.to_string())?;
+    if let Some(parent) = std::path::Path::new(db).parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    let store = OutboundStore::open(db).map_err(|e| format!("{db}: {e}"))?;
+    let transport = settings.client().map_err(|e| e.to_string())?;
+    let mut policy = settings.policy;
+    policy.schedule = policy.schedule.scaled(args.time_scale);
+    println!(
+        "Outbound: delivering from {db} to the endpoints `inlet endpoints add` subscribed{}{}",
+        if args.time_scale > 1 {
+            format!(", the retry schedule {}× faster", args.time_scale)
+        } else {
+            String::new()
+        },
+        if settings.allow_http {
+            ""
+        } else {
+            " (https only: INLET_OUTBOUND_ALLOW_HTTP=true and INLET_OUTBOUND_ALLOW_NETWORKS=127.0.0.0/8 let it reach a local receiver)"
+        }
+    );
+    inlet::outbound::telemetry::describe();
+    Ok(Worker {
+        store,
+        transport,
+        notices: QueueNotices(notices),
+        policy,
+        concurrency: 16,
+        wake: Arc::new(tokio::sync::Notify::new()),
+    })
+}
+
+/// Runs the worker until the server stops (the task is aborted).
+async fn deliver(worker: Worker<Client, QueueNotices<AnyQueue>>) {
+    worker
+        .run(std::future::pending(), &inlet::outbound::telemetry::record)
+        .await;
 }
 
 /// Ctrl-C, or SIGTERM (a container being stopped).
