@@ -3,10 +3,12 @@
 //! `ENDPOINTS_TABLE` is set, against a deployment's tables and queues.
 
 pub mod args;
+mod aws;
 
 use std::process::ExitCode;
 
 use inlet::outbound::admin::{self, AdminError};
+use inlet::outbound::lambda::ENDPOINTS_TABLE;
 use inlet::outbound::local::{LocalStore, Requeue};
 use inlet::outbound::model::{now, random_id, Body, Endpoint, Event, Millis, State, Task};
 use inlet::outbound::ports::{AttemptQuery, Attempts, Endpoints, Tasks};
@@ -21,7 +23,7 @@ pub fn handles(first: Option<&str>) -> bool {
     matches!(first, Some("endpoints" | "publish" | "deliveries"))
 }
 
-fn print(value: &Value) {
+pub(crate) fn print(value: &Value) {
     println!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_default()
@@ -54,7 +56,7 @@ fn public_key(e: &Endpoint) -> Option<String> {
         .map(|k| k.public_key().to_string())
 }
 
-fn time(at: Millis) -> String {
+pub(crate) fn time(at: Millis) -> String {
     humantime::format_rfc3339_millis(
         std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(at).unwrap_or(0)),
     )
@@ -68,6 +70,12 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let outbound = Outbound::from_env(&env).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
+        if env
+            .get(ENDPOINTS_TABLE)
+            .is_some_and(|t| !t.trim().is_empty())
+        {
+            return aws::run(&env, command, outbound.allow_http).await;
+        }
         if let Some(parent) = std::path::Path::new(&db).parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
@@ -76,7 +84,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     })
 }
 
-fn failed(e: impl std::fmt::Display) -> String {
+pub(crate) fn failed(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
@@ -225,7 +233,7 @@ pub fn event(p: &Publish) -> Result<Event, String> {
     Event::parse(event.to_string().into_bytes()).map_err(|e| e.to_string())
 }
 
-fn attempt_json(a: &inlet::outbound::model::Attempt) -> Value {
+pub(crate) fn attempt_json(a: &inlet::outbound::model::Attempt) -> Value {
     json!({
         "number": a.number,
         "at": time(a.at),
@@ -332,7 +340,7 @@ async fn deliveries(store: &LocalStore, command: Deliveries) -> Result<ExitCode,
 }
 
 /// `--since`: an RFC 3339 time, or a duration back from now.
-fn since_time(raw: &str) -> Result<Millis, String> {
+pub(crate) fn since_time(raw: &str) -> Result<Millis, String> {
     if let Ok(d) = humantime::parse_duration(raw) {
         return Ok(now() - i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     }
