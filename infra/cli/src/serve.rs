@@ -261,12 +261,14 @@ fn outbound_worker(
     }
     let store = OutboundStore::open(db).map_err(|e| format!("{db}: {e}"))?;
     let transport = settings.client().map_err(|e| e.to_string())?;
-    let mut policy = settings.policy;
-    policy.schedule = policy.schedule.scaled(args.time_scale);
+    let policy = settings.policy.scaled(args.time_scale);
     println!(
         "Outbound: delivering from {db} to the endpoints `inlet endpoints add` subscribed{}{}",
         if args.time_scale > 1 {
-            format!(", the retry schedule {}× faster", args.time_scale)
+            format!(
+                ", the retry schedule and the circuit's cool-downs {}× faster",
+                args.time_scale
+            )
         } else {
             String::new()
         },

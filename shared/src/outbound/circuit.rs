@@ -51,13 +51,15 @@ impl Breaker {
         if health.consecutive_failures < self.threshold {
             return Gate::Closed;
         }
-        let reopens = health
-            .last_failure
-            .unwrap_or(now)
-            .saturating_add(self.cooldown(health.consecutive_failures));
+        let cooldown = self.cooldown(health.consecutive_failures);
+        let reopens = health.last_failure.unwrap_or(now).saturating_add(cooldown);
         match health.probe_until {
             _ if now < reopens => Gate::Open { until: reopens },
-            Some(held) if now < held => Gate::Open { until: held },
+            // A probe is out: look again after a cool-down, by when it has usually answered (its
+            // hold, which outlasts any attempt, only matters if it never does).
+            Some(held) if now < held => Gate::Open {
+                until: held.min(now.saturating_add(cooldown)),
+            },
             _ => Gate::HalfOpen,
         }
     }
@@ -94,6 +96,21 @@ mod tests {
             ..failing(5, 1_000)
         };
         assert_eq!(b.gate(&probing, 40_000), Gate::Open { until: 50_000 });
+        assert_eq!(
+            b.gate(&probing, 31_000),
+            Gate::Open {
+                until: 50_000.min(31_000 + 30_000)
+            }
+        );
+        let long_hold = Health {
+            probe_until: Some(100_000),
+            ..failing(5, 1_000)
+        };
+        assert_eq!(
+            b.gate(&long_hold, 40_000),
+            Gate::Open { until: 70_000 },
+            "a cool-down, not the hold"
+        );
         assert_eq!(
             b.gate(&probing, 50_000),
             Gate::HalfOpen,

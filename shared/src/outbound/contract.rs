@@ -107,9 +107,13 @@ pub(crate) async fn endpoints(store: &impl Endpoints) {
             probe_until: Some(40),
         }
     );
+    // A failed probe ends its hold: the next probe waits for the cool-down, not the hold.
+    let failed = store.record("ep_1", false, 45).await.expect("record");
+    assert_eq!((failed.consecutive_failures, failed.probe_until), (3, None));
+    assert!(store.acquire_probe("ep_1", 46, 56).await.expect("probe"));
     let cleared = Health {
         last_success: Some(50),
-        last_failure: Some(20),
+        last_failure: Some(45),
         ..Health::default()
     };
     assert_eq!(

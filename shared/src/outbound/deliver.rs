@@ -57,6 +57,18 @@ impl Default for Policy {
     }
 }
 
+impl Policy {
+    /// The same policy with its waits divided by `factor` (the schedule's steps, the circuit's
+    /// cool-downs): `inlet serve --time-scale`, so that hours can be watched in seconds.
+    pub fn scaled(mut self, factor: u32) -> Self {
+        let factor = Millis::from(factor.max(1));
+        self.schedule = self.schedule.scaled(factor as u32);
+        self.breaker.cooldown = (self.breaker.cooldown / factor).max(1);
+        self.breaker.max_cooldown = (self.breaker.max_cooldown / factor).max(1);
+        self
+    }
+}
+
 /// The ports one delivery uses.
 #[derive(Debug)]
 pub struct Ports<'a, E, T, A, N, X> {
@@ -273,8 +285,11 @@ where
             .acquire_probe(&endpoint.id, start, start + policy.probe_hold)
             .await?
     {
+        // Another delivery is the probe: look again after a cool-down, by when it has usually
+        // answered (its hold, which outlasts any attempt, only matters if it never does).
+        let cooldown = policy.breaker.cooldown(health.consecutive_failures);
         let s = settle(Settle::Wait {
-            until: spread(start + policy.probe_hold, 1_000),
+            until: spread(start + cooldown, cooldown.min(1_000)),
         })
         .await?;
         return Ok(Delivery::skipped(s, "circuit-open"));

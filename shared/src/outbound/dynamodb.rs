@@ -811,7 +811,8 @@ impl Endpoints for DynamoEndpoints {
             update
                 .update_expression(
                     "ADD consecutive_failures :one \
-                     SET failing_since = if_not_exists(failing_since, :now), last_failure = :now",
+                     SET failing_since = if_not_exists(failing_since, :now), last_failure = :now \
+                     REMOVE probe_until",
                 )
                 .expression_attribute_values(":one", n(1))
         };

@@ -703,7 +703,7 @@ impl Endpoints for LocalStore {
                  last_success = ?2"
             } else {
                 "consecutive_failures = consecutive_failures + 1,
-                 failing_since = COALESCE(failing_since, ?2), last_failure = ?2"
+                 failing_since = COALESCE(failing_since, ?2), last_failure = ?2, probe_until = NULL"
             };
             Ok(conn
                 .query_row(

@@ -101,6 +101,7 @@ impl Endpoints for MemoryEndpoints {
             h.consecutive_failures += 1;
             h.failing_since.get_or_insert(now);
             h.last_failure = Some(now);
+            h.probe_until = None;
         }
         Ok(*h)
     }

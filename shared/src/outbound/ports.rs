@@ -40,7 +40,8 @@ pub trait Endpoints: Send + Sync {
     fn health(&self, id: &str) -> impl Future<Output = Result<Health, StoreError>> + Send;
 
     /// Counts an attempt's result and returns the health after it: a success clears the
-    /// failures and the probe; a failure adds one, and starts `failing_since` if unset.
+    /// failures; a failure adds one, and starts `failing_since` if unset. Either ends the probe's
+    /// hold: an answer came, so the circuit's cool-down, not the hold, says when to try again.
     fn record(
         &self,
         id: &str,
