@@ -351,3 +351,56 @@ def test_https_only_unless_allowed(outbound):
     ep = o.add("https://hooks.example.com/in")
     assert o.cli("endpoints", "list")[0]["id"] == ep["id"]
     assert "secret" not in json.dumps(o.cli("endpoints", "list")), "list never shows a secret"
+
+
+def test_inlet_to_inlet_both_ways_through_the_standard_receiver(tmp_path):
+    """Two deployments subscribe to each other: each one's deliveries are accepted by the other's
+    `standard` receiver (Standard Webhooks verified by Inlet's own receiving side) and spooled
+    as envelopes whose data is the event published."""
+    homes = [tmp_path / "a", tmp_path / "b"]
+    ports = [free_port(), free_port()]
+    secrets = []
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INLET_")}
+    for i, home in enumerate(homes):
+        home.mkdir()
+        other = ports[1 - i]
+        out = subprocess.run([str(CLI), "endpoints", "add", f"http://127.0.0.1:{other}/webhooks/standard",
+                              "--db", str(home / "outbound.db")], capture_output=True, text=True,
+                             env={**env, **LOOPBACK}, timeout=60)
+        assert out.returncode == 0, out
+        secrets.append(json.loads(out.stdout)["secret"])
+    servers = []
+    try:
+        for i, home in enumerate(homes):
+            # Each receives what the other signs: its standard source holds the other's secret.
+            server_env = {**env, **LOOPBACK, "INLET_STANDARD_SECRET": secrets[1 - i]}
+            log = open(home / "serve.log", "wb")
+            servers.append((subprocess.Popen(
+                [str(CLI), "serve", "--addr", f"127.0.0.1:{ports[i]}", "--spool", str(home / "spool"),
+                 "--idempotency-dir", str(home / "idempotency"), "--outbound-db", str(home / "outbound.db")],
+                env=server_env, stdout=log, stderr=subprocess.STDOUT), log))
+            wait_http(f"http://127.0.0.1:{ports[i]}/healthz")
+        for i, home in enumerate(homes):
+            out = subprocess.run([str(CLI), "publish", "inventory.changed", "--data", json.dumps({"from": i}),
+                                  "--id", f"evt_from_{i}", "--db", str(home / "outbound.db")],
+                                 capture_output=True, text=True, env=env, timeout=60)
+            assert out.returncode == 0, out
+        for i, home in enumerate(homes):
+            spool = homes[1 - i] / "spool"
+            deadline = time.monotonic() + 15
+            while True:
+                envelopes = [json.loads(p.read_text()) for p in spool.glob("*.json")] if spool.exists() else []
+                mine = [e for e in envelopes if e.get("source") == "standard"]
+                if mine or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            assert len(mine) == 1, (envelopes, (homes[1 - i] / "serve.log").read_text()[-2000:])
+            e = mine[0]
+            assert e["id"] == f"evt_from_{i}", e
+            assert e["type"] == "standard.inventory.changed"
+            assert e["inletverification"] and e["data"]["data"] == {"from": i}
+    finally:
+        for p, log in servers:
+            p.kill()
+            p.wait()
+            log.close()
