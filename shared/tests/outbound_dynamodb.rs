@@ -740,6 +740,17 @@ async fn attempts_are_listed_by_endpoint_event_both_or_neither_newest_first() {
     ] {
         log.record(a, expires).await.expect("record");
     }
+    // The table holds each delivery's task record beside its attempts: never listed as one.
+    ddb.put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S("ep_a/evt_1".into()))
+        .item("sk", AttributeValue::S("task".into()))
+        .item("endpoint_id", AttributeValue::S("ep_a".into()))
+        .item("event_id", AttributeValue::S("evt_1".into()))
+        .item("state", AttributeValue::S("delivered".into()))
+        .send()
+        .await
+        .expect("task record");
     let list = |endpoint: Option<&str>, event: Option<&str>, limit: usize| {
         let log = &log;
         let query = AttemptQuery {

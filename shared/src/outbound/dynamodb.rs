@@ -133,6 +133,36 @@ fn written<T, E: ProvideErrorMetadata + std::error::Error + 'static>(
     }
 }
 
+/// Every item of `table` that `filter` (an expression on `:v`) keeps, page by page, read
+/// consistently: for the CLI and fan-out's endpoint list, not a per-delivery path.
+pub(crate) async fn scan_all(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    filter: &str,
+    value: AttributeValue,
+    call: &'static str,
+) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .filter_expression(filter)
+            .expression_attribute_values(":v", value.clone())
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(failed(call))?;
+        items.extend(page.items.unwrap_or_default());
+        match page.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return Ok(items),
+        }
+    }
+}
+
 fn malformed(what: &str, id: &str, attribute: &str) -> StoreError {
     StoreError::permanent(format!(
         "the {what} item {id} has a missing or malformed `{attribute}` attribute"
@@ -485,26 +515,14 @@ impl DynamoEndpoints {
     }
 
     async fn scan_endpoints(&self) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .filter_expression("begins_with(pk, :ep)")
-                .expression_attribute_values(":ep", s(ENDPOINT_PREFIX))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(failed("DynamoDB Scan of the endpoints table"))?;
-            items.extend(page.items.unwrap_or_default());
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(items),
-            }
-        }
+        scan_all(
+            &self.client,
+            &self.table,
+            "begins_with(pk, :v)",
+            s(ENDPOINT_PREFIX),
+            "DynamoDB Scan of the endpoints table",
+        )
+        .await
     }
 
     /// The endpoint `item` holds, its keys decrypted.
@@ -624,12 +642,7 @@ fn endpoint_of(item: &Item, keys: Keys) -> Result<Endpoint, StoreError> {
     let disabled = match r.text("disabled_reason")?.as_deref() {
         None => None,
         Some(reason) => Some(Disabled {
-            reason: match reason {
-                "operator" => DisabledReason::Operator,
-                "gone" => DisabledReason::Gone,
-                "failing" => DisabledReason::Failing,
-                _ => return Err(r.error("disabled_reason")),
-            },
+            reason: DisabledReason::parse(reason).ok_or_else(|| r.error("disabled_reason"))?,
             at: r.number("disabled_at")?.unwrap_or(0),
         }),
     };
@@ -927,25 +940,18 @@ impl DynamoAttempts {
     }
 
     async fn scan(&self) -> Result<Vec<Attempt>, StoreError> {
-        let mut attempts = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(failed("DynamoDB Scan of the deliveries table"))?;
-            for item in page.items() {
-                attempts.push(attempt_of(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(attempts),
-            }
-        }
+        // The table holds task records too (`sk = task`): attempts only.
+        scan_all(
+            &self.client,
+            &self.table,
+            "begins_with(sk, :v)",
+            s("attempt#"),
+            "DynamoDB Scan of the deliveries table",
+        )
+        .await?
+        .iter()
+        .map(attempt_of)
+        .collect()
     }
 }
 
@@ -1021,8 +1027,10 @@ impl Attempts for DynamoAttempts {
             (Some(endpoint), Some(event)) => {
                 let q = newest_first(self.client.query())
                     .consistent_read(true)
-                    .key_condition_expression("pk = :pk")
-                    .expression_attribute_values(":pk", s(&task_key(event, endpoint)));
+                    // The partition holds the task's record (`sk = task`) too.
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :attempt)")
+                    .expression_attribute_values(":pk", s(&task_key(event, endpoint)))
+                    .expression_attribute_values(":attempt", s("attempt#"));
                 self.query(q, query.limit).await
             }
             (None, None) => {

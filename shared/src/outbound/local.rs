@@ -250,12 +250,7 @@ fn endpoint_at(row: &Row<'_>) -> rusqlite::Result<Endpoint> {
     endpoint.disabled = match row.get_ref(1)?.as_str_or_null()? {
         None => None,
         Some(reason) => Some(Disabled {
-            reason: match reason {
-                "operator" => DisabledReason::Operator,
-                "gone" => DisabledReason::Gone,
-                "failing" => DisabledReason::Failing,
-                _ => return Err(unknown(1)),
-            },
+            reason: DisabledReason::parse(reason).ok_or_else(|| unknown(1))?,
             at: row.get(2)?,
         }),
     };

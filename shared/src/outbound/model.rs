@@ -70,6 +70,13 @@ pub enum DisabledReason {
 }
 
 impl DisabledReason {
+    /// The reason [`DisabledReason::as_str`] wrote.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Operator, Self::Gone, Self::Failing]
+            .into_iter()
+            .find(|r| r.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Operator => "operator",

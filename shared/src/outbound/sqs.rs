@@ -403,25 +403,17 @@ impl SqsTasks {
 
     /// Every task record, newest first (a Scan: for the CLI, not the request path).
     pub async fn list(&self) -> Result<Vec<Record>, StoreError> {
-        let mut records = vec![];
-        let mut start = None;
-        loop {
-            let out = self
-                .dynamo
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("sk = :task")
-                .expression_attribute_values(":task", s(TASK_SK))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::from(classify(&e)))?;
-            records.extend(out.items().iter().filter_map(parse_record));
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
+        let mut records: Vec<Record> = super::dynamodb::scan_all(
+            &self.dynamo,
+            &self.table,
+            "sk = :v",
+            s(TASK_SK),
+            "DynamoDB Scan of the deliveries table",
+        )
+        .await?
+        .iter()
+        .filter_map(parse_record)
+        .collect();
         records.sort_by_key(|r| std::cmp::Reverse(r.created_at));
         Ok(records)
     }

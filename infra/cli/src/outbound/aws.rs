@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use sha2::Digest;
 
 use super::args::{Command, Deliveries};
-use super::{attempt_json, event, failed, print, since_time, time};
+use super::{delivery_row, delivery_shown, event, failed, print, since_time};
 
 /// Where `inlet publish` puts events for a deployment to deliver.
 pub const OUTBOX_QUEUE_URL: &str = "OUTBOX_QUEUE_URL";
@@ -101,18 +101,7 @@ async fn deliveries(
                 .filter(|r| event.as_ref().is_none_or(|e| *e == r.task.event_id))
                 .filter(|r| state.as_ref().is_none_or(|s| s == r.state().as_str()))
                 .take(if limit == 0 { usize::MAX } else { limit })
-                .map(|r| {
-                    json!({
-                        "delivery": r.task.key(),
-                        "event": r.task.event_id,
-                        "type": r.task.event_type,
-                        "endpoint": r.task.endpoint_id,
-                        "state": r.state().as_str(),
-                        "attempt": r.attempt,
-                        "due_at": time(r.due_at),
-                        "parked_reason": r.parked_reason,
-                    })
-                })
+                .map(|r| delivery_row(&r.task, r.state(), r.parked_reason.as_deref()))
                 .collect();
             print(&Value::Array(rows));
         }
@@ -130,17 +119,12 @@ async fn deliveries(
                 })
                 .await
                 .map_err(failed)?;
-            print(&json!({
-                "delivery": key,
-                "event": r.task.event_id,
-                "type": r.task.event_type,
-                "endpoint": r.task.endpoint_id,
-                "state": r.state().as_str(),
-                "next_attempt": r.attempt,
-                "due_at": time(r.due_at),
-                "parked_reason": r.parked_reason,
-                "attempts": all.iter().rev().map(attempt_json).collect::<Vec<_>>(),
-            }));
+            print(&delivery_shown(
+                &r.task,
+                r.state(),
+                r.parked_reason.as_deref(),
+                &all,
+            ));
         }
         Deliveries::Retry(keys) => {
             let n = tasks.requeue(&keys, now()).await.map_err(failed)?;

@@ -233,6 +233,32 @@ pub fn event(p: &Publish) -> Result<Event, String> {
     Event::parse(event.to_string().into_bytes()).map_err(|e| e.to_string())
 }
 
+/// A delivery as `deliveries list` prints it.
+pub(crate) fn delivery_row(task: &Task, state: State, parked_reason: Option<&str>) -> Value {
+    json!({
+        "delivery": task.key(),
+        "event": task.event_id,
+        "type": task.event_type,
+        "endpoint": task.endpoint_id,
+        "state": state.as_str(),
+        "attempt": task.attempt,
+        "due_at": time(task.due_at),
+        "parked_reason": parked_reason,
+    })
+}
+
+/// A delivery as `deliveries show` prints it: with every attempt, oldest first.
+pub(crate) fn delivery_shown(
+    task: &Task,
+    state: State,
+    parked_reason: Option<&str>,
+    attempts: &[inlet::outbound::model::Attempt],
+) -> Value {
+    let mut out = delivery_row(task, state, parked_reason);
+    out["attempts"] = attempts.iter().rev().map(attempt_json).collect();
+    out
+}
+
 pub(crate) fn attempt_json(a: &inlet::outbound::model::Attempt) -> Value {
     json!({
         "number": a.number,
@@ -271,18 +297,7 @@ async fn deliveries(store: &LocalStore, command: Deliveries) -> Result<ExitCode,
             let rows: Vec<Value> = tasks
                 .iter()
                 .filter(|d| event.as_ref().is_none_or(|e| *e == d.task.event_id))
-                .map(|d| {
-                    json!({
-                        "delivery": d.task.key(),
-                        "event": d.task.event_id,
-                        "type": d.task.event_type,
-                        "endpoint": d.task.endpoint_id,
-                        "state": d.state.as_str(),
-                        "attempt": d.task.attempt,
-                        "due_at": time(d.task.due_at),
-                        "parked_reason": d.parked_reason,
-                    })
-                })
+                .map(|d| delivery_row(&d.task, d.state, d.parked_reason.as_deref()))
                 .collect();
             print(&Value::Array(rows));
         }
@@ -302,17 +317,12 @@ async fn deliveries(store: &LocalStore, command: Deliveries) -> Result<ExitCode,
             )
             .await
             .map_err(failed)?;
-            print(&json!({
-                "delivery": key,
-                "event": d.task.event_id,
-                "type": d.task.event_type,
-                "endpoint": d.task.endpoint_id,
-                "state": d.state.as_str(),
-                "next_attempt": d.task.attempt,
-                "due_at": time(d.task.due_at),
-                "parked_reason": d.parked_reason,
-                "attempts": attempts.iter().rev().map(attempt_json).collect::<Vec<_>>(),
-            }));
+            print(&delivery_shown(
+                &d.task,
+                d.state,
+                d.parked_reason.as_deref(),
+                &attempts,
+            ));
         }
         Deliveries::Retry(keys) => {
             let n = store
