@@ -49,9 +49,7 @@ use inlet::outbound::memory::{MemoryAttempts, MemoryEndpoints, MemoryNotices, Me
 use inlet::outbound::model::{
     Attempt, Body, Disabled, Endpoint, Health, Millis, SecretText, State, Task,
 };
-use inlet::outbound::ports::{
-    AttemptQuery, Attempts, Endpoints, Notice, Notices, Settle, Tasks,
-};
+use inlet::outbound::ports::{AttemptQuery, Attempts, Endpoints, Notice, Notices, Settle, Tasks};
 use inlet::outbound::signing::Secret;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -70,24 +68,126 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 /// where a request serves a batch of 10 (the event source mappings' batches, full).
 /// (service, request, count per delivery, billed units each, where it happens)
 pub const REQUESTS: &[(&str, &str, f64, &str, &str)] = &[
-    ("SQS FIFO", "SendMessage to the outbox", 1.0, "1 (< 64 KB)", "publish (the app or `inlet publish`)"),
-    ("SQS FIFO", "ReceiveMessage + DeleteMessageBatch (event source mapping)", 0.2, "1 each", "outbox → fan-out"),
+    (
+        "SQS FIFO",
+        "SendMessage to the outbox",
+        1.0,
+        "1 (< 64 KB)",
+        "publish (the app or `inlet publish`)",
+    ),
+    (
+        "SQS FIFO",
+        "ReceiveMessage + DeleteMessageBatch (event source mapping)",
+        0.2,
+        "1 each",
+        "outbox → fan-out",
+    ),
     ("Lambda", "fan-out invocation", 0.1, "1 request", "fan-out"),
-    ("DynamoDB", "Scan of the endpoints table (consistent)", 0.1, "1 RRU per 4 KB scanned", "fan-out, once per batch"),
-    ("DynamoDB", "PutItem task record (conditional)", 1.0, "⌈record ÷ 1 KB⌉ WRU (it carries the body)", "fan-out"),
-    ("SQS standard", "SendMessage to the delivery queue", 1.0, "1 (< 64 KB)", "fan-out"),
-    ("DynamoDB", "UpdateItem task record → pending", 1.0, "⌈record ÷ 1 KB⌉ WRU", "fan-out"),
-    ("SQS standard", "ReceiveMessage + DeleteMessageBatch (event source mapping)", 0.2, "1 each", "delivery queue → delivery"),
-    ("Lambda", "delivery invocation", 0.1, "1 request", "delivery"),
-    ("DynamoDB", "GetItem task record (consistent; SqsTasks::receive)", 1.0, "1 RRU", "delivery"),
-    ("DynamoDB", "UpdateItem claim (conditional)", 1.0, "⌈record ÷ 1 KB⌉ WRU", "delivery"),
-    ("DynamoDB", "GetItem task record (consistent; deliver's Tasks::state)", 1.0, "1 RRU", "delivery"),
-    ("DynamoDB", "GetItem endpoint (consistent; Endpoints::get)", 1.0, "1 RRU", "delivery"),
-    ("KMS", "Decrypt the endpoint's keys", 0.0, "cached 5 min per instance and endpoint", "delivery"),
-    ("DynamoDB", "GetItem endpoint health (consistent; Endpoints::health)", 1.0, "1 RRU", "delivery"),
-    ("DynamoDB", "UpdateItem endpoint health (Endpoints::record)", 1.0, "1 WRU", "delivery"),
-    ("DynamoDB", "PutItem attempt (+ its two GSIs, projection ALL)", 1.0, "3 WRU", "delivery"),
-    ("DynamoDB", "UpdateItem task record → delivered (Tasks::settle)", 1.0, "⌈record ÷ 1 KB⌉ WRU", "delivery"),
+    (
+        "DynamoDB",
+        "Scan of the endpoints table (consistent)",
+        0.1,
+        "1 RRU per 4 KB scanned",
+        "fan-out, once per batch",
+    ),
+    (
+        "DynamoDB",
+        "PutItem task record (conditional)",
+        1.0,
+        "⌈record ÷ 1 KB⌉ WRU (it carries the body)",
+        "fan-out",
+    ),
+    (
+        "SQS standard",
+        "SendMessage to the delivery queue",
+        1.0,
+        "1 (< 64 KB)",
+        "fan-out",
+    ),
+    (
+        "DynamoDB",
+        "UpdateItem task record → pending",
+        1.0,
+        "⌈record ÷ 1 KB⌉ WRU",
+        "fan-out",
+    ),
+    (
+        "SQS standard",
+        "ReceiveMessage + DeleteMessageBatch (event source mapping)",
+        0.2,
+        "1 each",
+        "delivery queue → delivery",
+    ),
+    (
+        "Lambda",
+        "delivery invocation",
+        0.1,
+        "1 request",
+        "delivery",
+    ),
+    (
+        "DynamoDB",
+        "GetItem task record (consistent; SqsTasks::receive)",
+        1.0,
+        "1 RRU",
+        "delivery",
+    ),
+    (
+        "DynamoDB",
+        "UpdateItem claim (conditional)",
+        1.0,
+        "⌈record ÷ 1 KB⌉ WRU",
+        "delivery",
+    ),
+    (
+        "DynamoDB",
+        "GetItem task record (consistent; deliver's Tasks::state)",
+        1.0,
+        "1 RRU",
+        "delivery",
+    ),
+    (
+        "DynamoDB",
+        "GetItem endpoint (consistent; Endpoints::get)",
+        1.0,
+        "1 RRU",
+        "delivery",
+    ),
+    (
+        "KMS",
+        "Decrypt the endpoint's keys",
+        0.0,
+        "cached 5 min per instance and endpoint",
+        "delivery",
+    ),
+    (
+        "DynamoDB",
+        "GetItem endpoint health (consistent; Endpoints::health)",
+        1.0,
+        "1 RRU",
+        "delivery",
+    ),
+    (
+        "DynamoDB",
+        "UpdateItem endpoint health (Endpoints::record)",
+        1.0,
+        "1 WRU",
+        "delivery",
+    ),
+    (
+        "DynamoDB",
+        "PutItem attempt (+ its two GSIs, projection ALL)",
+        1.0,
+        "3 WRU",
+        "delivery",
+    ),
+    (
+        "DynamoDB",
+        "UpdateItem task record → delivered (Tasks::settle)",
+        1.0,
+        "⌈record ÷ 1 KB⌉ WRU",
+        "delivery",
+    ),
 ];
 
 /// DynamoDB calls the delivery function makes per delivery, in order (all sequential).
@@ -195,7 +295,8 @@ fn certificates() -> Result<(String, CertificateDer<'static>, PrivateKeyDer<'sta
     let ca_cert = ca.self_signed(&ca_key)?;
     let issuer = Issuer::new(ca, ca_key);
     let mut leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
-    leaf.distinguished_name.push(DnType::CommonName, "localhost");
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
     leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     leaf.use_authority_key_identifier_extension = true;
@@ -255,7 +356,8 @@ fn start_peer(https: bool, delay: Duration) -> Result<Peer, Error> {
                     } else {
                         None
                     };
-                    let subscriber = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+                    let subscriber =
+                        TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
                     let dynamodb = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
                     Ok::<_, Error>((tls, subscriber, dynamodb))
                 }
@@ -431,7 +533,12 @@ impl<P: Endpoints> Endpoints for Held<P> {
         self.wait().await;
         self.inner.record(id, success, now).await
     }
-    async fn acquire_probe(&self, id: &str, now: Millis, until: Millis) -> Result<bool, StoreError> {
+    async fn acquire_probe(
+        &self,
+        id: &str,
+        now: Millis,
+        until: Millis,
+    ) -> Result<bool, StoreError> {
         self.wait().await;
         self.inner.acquire_probe(id, now, until).await
     }
@@ -515,8 +622,10 @@ fn task_record_bytes(body: &[u8]) -> usize {
         + text("endpoint_id", endpoint)
         + text("event_id", event)
         + text("event_type", "invoice.paid")
-        + "ordered".len() + 1
-        + "body".len() + stored
+        + "ordered".len()
+        + 1
+        + "body".len()
+        + stored
         + number("leased_until", 13)
         + text("lease_id", "0b6f2d3e-1a4c-4f7e-9d2a-6c1b8e5f4a3d")
 }
@@ -603,14 +712,21 @@ async fn series(
     let results = futures_util::future::join_all((0..concurrency).map(|_| worker())).await;
     let seconds = started.elapsed().as_secs_f64();
     let cpu = sender_cpu(&peer.tid)? - cpu_before;
-    let mut latencies: Vec<f64> = results.iter().flat_map(|(l, _)| l.iter().copied()).collect();
+    let mut latencies: Vec<f64> = results
+        .iter()
+        .flat_map(|(l, _)| l.iter().copied())
+        .collect();
     let failed: u64 = results.iter().map(|(_, f)| f).sum();
     if failed > 0 {
         return Err(format!("{failed} of {} deliveries were not delivered", a.deliveries).into());
     }
     let received = peer.received.load(Ordering::Relaxed) - received_before;
     if received != a.deliveries {
-        return Err(format!("the subscriber received {received} of {} deliveries", a.deliveries).into());
+        return Err(format!(
+            "the subscriber received {received} of {} deliveries",
+            a.deliveries
+        )
+        .into());
     }
     latencies.sort_by(f64::total_cmp);
     let port_calls = endpoints.calls.load(Ordering::Relaxed)
@@ -682,7 +798,10 @@ async fn sdk_probe(peer: &Peer, rounds: u64) -> Result<Value, Error> {
                 .table_name("inlet-deliveries")
                 .item("pk", AttributeValue::S(pk.clone()))
                 .item("sk", AttributeValue::S("attempt#000001".into()))
-                .item("endpoint_id", AttributeValue::S("ep_2NfbQ1x7kXwYdJd3mR8t".into()))
+                .item(
+                    "endpoint_id",
+                    AttributeValue::S("ep_2NfbQ1x7kXwYdJd3mR8t".into()),
+                )
                 .item("event_id", AttributeValue::S(format!("evt_{i:020}")))
                 .item("number", AttributeValue::N("1".into()))
                 .item("at", AttributeValue::N("1795417200000".into()))
@@ -719,7 +838,10 @@ fn main() -> Result<(), Error> {
     let a = args()?;
     // The SDK probe's credentials, read from the environment as the functions read them.
     if a.sdk_calls > 0 {
-        for (k, v) in [("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench")] {
+        for (k, v) in [
+            ("AWS_ACCESS_KEY_ID", "bench"),
+            ("AWS_SECRET_ACCESS_KEY", "bench"),
+        ] {
             if std::env::var_os(k).is_none() {
                 std::env::set_var(k, v);
             }
