@@ -170,7 +170,7 @@ impl Telemetry {
 }
 
 /// `INLET_METRICS_NAMESPACE`, checked as CloudWatch checks a namespace; `None` when empty.
-fn metrics_namespace(env: &Env) -> Result<Option<&str>, ConfigError> {
+pub(crate) fn metrics_namespace(env: &Env) -> Result<Option<&str>, ConfigError> {
     let ns = env.get(METRICS_NAMESPACE).unwrap_or("Inlet").trim();
     if ns.is_empty() {
         return Ok(None);

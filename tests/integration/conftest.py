@@ -143,8 +143,18 @@ def bucket_objects(aws, bucket: str) -> dict[str, bytes]:
     return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
 
 
+# The outbound functions' binaries, and the template's functions `sam build` lays them out as.
+OUTBOUND_FUNCTIONS = {"inlet-fanout": "FanoutFunction", "inlet-delivery": "DeliveryFunction"}
+
+
 def binary(source: str) -> Path:
-    """The function binary for `source`: its own (the first four senders) or `inlet-webhook`."""
+    """The function binary for `source`: its own (the first four senders) or `inlet-webhook`; or
+    an outbound function's (`inlet-fanout`, `inlet-delivery`)."""
+    if source in OUTBOUND_FUNCTIONS:
+        for path in (BIN_DIR / source, BIN_DIR / OUTBOUND_FUNCTIONS[source] / "bootstrap"):
+            if path.exists():
+                return path
+        pytest.fail(f"{BIN_DIR / source} is missing: build the functions first (infra/scripts/test does)")
     path = BIN_DIR / f"{source}-webhook"
     if not path.exists() and (BIN_DIR / "inlet-webhook").exists():
         return BIN_DIR / "inlet-webhook"

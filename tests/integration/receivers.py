@@ -58,7 +58,8 @@ __all__ = [
     "TOLERANCE",
 ]
 
-SDK_DIR = Path(__file__).resolve().parents[2] / "tests" / "sdk"
+# INLET_SDK_DIR: a checkout whose tests/sdk has node_modules (a git worktree can use its main's).
+SDK_DIR = Path(os.environ.get("INLET_SDK_DIR") or Path(__file__).resolve().parents[2] / "tests" / "sdk")
 # What both SDKs allow either side of now, and so what the v1a check here allows.
 TOLERANCE = 5 * 60
 # The path a scripted redirect points at: a request there means the sender followed it.

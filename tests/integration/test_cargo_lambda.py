@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from conftest import ROOT
 
-SAM_BIN = ROOT / ".venv-sam" / "bin"
+SAM_BIN = Path(os.environ.get("INLET_VENV_SAM") or ROOT / ".venv-sam") / "bin"
 
 
 @pytest.mark.parametrize("source", ["github", "twilio", "billing"])

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
+# INLET_VENV_SAM: as infra/scripts/check-template reads it.
+SAM_PYTHON = Path(os.environ.get("INLET_VENV_SAM") or ROOT / ".venv-sam") / "bin" / "python"
 QUERIES = ROOT / "infra" / "queries"
 TELEMETRY = ROOT / "shared" / "src" / "telemetry.rs"
 
@@ -156,7 +157,23 @@ def test_the_dashboard_graphs_every_metric_of_every_source(template):
     # Every custom-metric search sums or summarises 5-minute periods of this stack's namespace.
     for e in searches:
         if "AWS/Lambda" not in e:
-            assert e.startswith(f"""SEARCH('{{"{namespace}",""") and e.endswith(", 300)"), e
+            assert re.match(f"""SEARCH\\('{{"{re.escape(namespace)}"[,}}]""", e) and e.endswith(", 300)"), e
+
+
+# The outbound side's metrics (shared/src/outbound/telemetry.rs) and the dimensions they carry.
+OUTBOUND_METRICS = {"OutboundAttempts": "Class,Outcome", "OutboundDelivered": "", "OutboundTasksCreated": "",
+                    "OutboundExhausted": "", "OutboundEndpointsDisabled": "Reason", "OutboundLatency": "",
+                    "OutboundHeld": "Reason"}
+
+
+def test_the_dashboard_graphs_the_outbound_metrics(template):
+    searches = expressions(dashboard_body(template))
+    namespace = NAMES["MetricsNamespace"]
+    for name, dims in OUTBOUND_METRICS.items():
+        schema = f'"{namespace}",{dims}' if dims else f'"{namespace}"'
+        assert any(f"""SEARCH('{{{schema}}} MetricName="{name}"'""" in e for e in searches), name
+    latency = [e for e in searches if 'MetricName="OutboundLatency"' in e]
+    assert {e.rsplit("'", 3)[-2] for e in latency} == {"p50", "p99"}
 
 
 def test_the_dashboard_shows_the_dead_letter_queue_and_the_functions_lambda_metrics(template):
@@ -282,7 +299,8 @@ def test_alarms_notify_the_topic_only_when_one_is_given(template, topic):
     resources = template["Resources"]
     alarms = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     kinds = ["FailuresAlarm", "AcceptedAnomalyAlarm", "SignatureFailuresAnomalyAlarm"]
-    assert set(alarms) == {f"{s}{k}" for s in SOURCES for k in kinds} | {"DeadLetterQueueAlarm", "Api5xxAlarm"}
+    assert set(alarms) == {f"{s}{k}" for s in SOURCES for k in kinds} | {
+        "DeadLetterQueueAlarm", "Api5xxAlarm", "OutboundDeadLetterQueuesAlarm", "OutboundGaveUpAlarm"}
     for name, alarm in alarms.items():
         actions = evaluate(alarm["AlarmActions"], {"AlarmTopicArn": topic}, template["Conditions"])
         assert actions == ([topic] if topic else NO_VALUE), name
@@ -294,7 +312,7 @@ def test_every_function_is_told_the_metrics_namespace(template, translated):
     assert template["Globals"]["Function"]["Environment"]["Variables"]["INLET_METRICS_NAMESPACE"] == {
         "Ref": "MetricsNamespace"}
     functions = {k: r["Properties"] for k, r in translated["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
-    assert set(functions) == {f"{s}Function" for s in SOURCES}
+    assert set(functions) == {f"{s}Function" for s in SOURCES} | {"FanoutFunction", "DeliveryFunction"}
     for name, fn in functions.items():
         assert fn["Environment"]["Variables"]["INLET_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}, name
 

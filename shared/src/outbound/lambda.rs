@@ -98,12 +98,15 @@ struct Common {
     sdk: crate::aws::SdkConfig,
     env: Env,
     tasks: SqsTasks,
+    /// `INLET_METRICS_NAMESPACE`, checked; `None` turns metrics off.
+    namespace: Option<String>,
 }
 
 fn common() -> Result<Common, ConfigError> {
     crate::logging::init();
     let env = Env::from_process();
     crate::config::unknown_variables(&env)?;
+    let namespace = crate::lambda::metrics_namespace(&env)?.map(str::to_owned);
     let sdk = crate::aws::function_sdk_config(&env)?;
     let deliveries = required(&env, DELIVERIES_TABLE, "the deliveries table's name")?.to_owned();
     let queue = required(&env, DELIVERY_QUEUE_URL, "the delivery queue's URL")?.to_owned();
@@ -122,12 +125,21 @@ fn common() -> Result<Common, ConfigError> {
     if let Some(bucket) = env.get(PAYLOAD_BUCKET).filter(|v| !v.trim().is_empty()) {
         tasks = tasks.with_parking(crate::aws::s3_client(&sdk, &env), bucket);
     }
-    Ok(Common { sdk, env, tasks })
+    Ok(Common {
+        sdk,
+        env,
+        tasks,
+        namespace,
+    })
 }
 
-fn metrics_recorder() -> Option<&'static metrics_cloudwatch_embedded::Collector> {
+/// The EMF recorder, in the receivers' namespace (`INLET_METRICS_NAMESPACE`, which the
+/// template's alarms and dashboard read); `None` when it is empty (metrics off).
+fn metrics_recorder(
+    namespace: Option<String>,
+) -> Option<&'static metrics_cloudwatch_embedded::Collector> {
     let emf = metrics_cloudwatch_embedded::Builder::new()
-        .cloudwatch_namespace("Inlet")
+        .cloudwatch_namespace(namespace?)
         .init()
         .map_err(|e| warn!(error = %e, "metrics are off: the EMF recorder could not be installed"))
         .ok();
@@ -179,7 +191,12 @@ async fn body_of(
 
 /// Runs the fan-out function: each outbox message is a published CloudEvent.
 pub async fn run_fanout() -> Result<(), Error> {
-    let Common { sdk, env, tasks } = common().map_err(|e| {
+    let Common {
+        sdk,
+        env,
+        tasks,
+        namespace,
+    } = common().map_err(|e| {
         error!(error = %e, "configuration is invalid; refusing to start");
         e
     })?;
@@ -189,7 +206,7 @@ pub async fn run_fanout() -> Result<(), Error> {
         .get(PAYLOAD_BUCKET)
         .filter(|v| !v.trim().is_empty())
         .map(|b| (crate::aws::s3_client(&sdk, &env), b.to_owned()));
-    let emf = metrics_recorder();
+    let emf = metrics_recorder(namespace);
     let state: &'static _ = Box::leak(Box::new((tasks, endpoints, bucket)));
     let handler = service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let (tasks, endpoints, bucket) = state;
@@ -276,7 +293,12 @@ async fn fan_out_batch(
 /// Runs the delivery function: each message is a task.
 pub async fn run_delivery() -> Result<(), Error> {
     let built = (|| {
-        let Common { sdk, env, tasks } = common()?;
+        let Common {
+            sdk,
+            env,
+            tasks,
+            namespace,
+        } = common()?;
         let outbound = Outbound::from_env(&env)?;
         let table = required(&env, ENDPOINTS_TABLE, "the endpoints table's name")?.to_owned();
         let key = required(
@@ -301,21 +323,24 @@ pub async fn run_delivery() -> Result<(), Error> {
             .filter(|v| !v.trim().is_empty())
             .map(|b| (crate::aws::s3_client(&sdk, &env), b.to_owned()));
         let transport = outbound.client()?;
-        Ok::<_, ConfigError>(Delivering {
-            tasks,
-            endpoints,
-            attempts,
-            notices,
-            transport,
-            policy: outbound.policy,
-            bucket,
-        })
+        Ok::<_, ConfigError>((
+            namespace,
+            Delivering {
+                tasks,
+                endpoints,
+                attempts,
+                notices,
+                transport,
+                policy: outbound.policy,
+                bucket,
+            },
+        ))
     })();
-    let delivering = built.map_err(|e| {
+    let (namespace, delivering) = built.map_err(|e| {
         error!(error = %e, "configuration is invalid; refusing to start");
         e
     })?;
-    let emf = metrics_recorder();
+    let emf = metrics_recorder(namespace);
     let delivering: &'static Delivering = Box::leak(Box::new(delivering));
     let handler = service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let response = delivering.batch(event.payload).await;
@@ -337,7 +362,8 @@ struct Delivering {
 
 impl Delivering {
     /// Each message in turn. A FIFO group stops at its first message that stays on the queue:
-    /// the rest of the group in this batch stay too, in order.
+    /// the rest of the group in this batch stay too, in order, released to come back as soon as
+    /// that one does ([`SqsTasks::release`]).
     async fn batch(&self, event: SqsEvent) -> BatchResponse {
         let mut response = BatchResponse::default();
         let mut stopped: HashSet<String> = HashSet::new();
@@ -345,6 +371,10 @@ impl Delivering {
         for record in records.iter() {
             if let Some(group) = record.group() {
                 if stopped.contains(group) {
+                    if let Err(e) = self.tasks.release(&record.receipt_handle).await {
+                        // It comes back once its visibility timeout ends, still in order.
+                        warn!(message_id = %record.message_id, error = %e, "a message behind a kept one could not be released");
+                    }
                     response.failures.push(ItemFailure {
                         id: record.message_id.clone(),
                     });

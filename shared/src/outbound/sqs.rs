@@ -356,6 +356,26 @@ impl SqsTasks {
         }
     }
 
+    /// Makes a message of the ordered (FIFO) queue visible again at once: one a batch did not
+    /// reach because an earlier message of its group stays on the queue. SQS hands out nothing more
+    /// of a group while one of its messages is in flight, and then the earliest first, so the group
+    /// keeps its order; left alone, the message would wait out the queue's visibility timeout (six
+    /// times the function's) behind a retry due in seconds.
+    pub async fn release(&self, receipt_handle: &str) -> Result<(), StoreError> {
+        let Some(url) = self.fifo_queue_url.as_deref() else {
+            return Ok(());
+        };
+        self.sqs
+            .change_message_visibility()
+            .queue_url(url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e).into())
+    }
+
     async fn update(
         &self,
         task: &Task,
@@ -368,8 +388,11 @@ impl SqsTasks {
             .table_name(&self.table)
             .set_key(Some(Self::key(&task.key())))
             .update_expression(expression)
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#state", "state");
+            .condition_expression("attribute_exists(pk)");
+        // DynamoDB refuses a name the expressions do not use (ValidationException).
+        if expression.contains("#state") {
+            request = request.expression_attribute_names("#state", "state");
+        }
         for (name, value) in values {
             request = request.expression_attribute_values(name, value);
         }
