@@ -38,3 +38,29 @@ def test_deploy_configuration(source):
     assert sorted(config["env_var"]) == sorted([
         f"INLET_SOURCE={source}", "QUEUE_URL=https://sqs.us-east-1.amazonaws.com/123456789012/q",
         "WEBHOOK_SECRET_ARN=arn:aws:secretsmanager:us-east-1:123456789012:secret:s"])
+
+
+@pytest.mark.parametrize("binary,function", [("inlet-fanout", "FanoutFunction"), ("inlet-delivery", "DeliveryFunction")])
+def test_outbound_deploy_configuration_is_the_templates(binary, function):
+    """functions/outbound holds two binaries: each has its own [package.metadata.lambda.bin.*]
+    configuration where it differs, and both agree with the template's function."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)  # the short forms (!Ref …)
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)
+    want = template["Resources"][function]["Properties"]
+    env = {**os.environ, "PATH": f"{SAM_BIN}:{os.environ['PATH']}", "AWS_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    out = subprocess.run(
+        ["cargo", "lambda", "deploy", "--binary-name", binary, f"inlet-{binary}", "--dry", "--output-format", "json",
+         "--iam-role", "arn:aws:iam::123456789012:role/inlet"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    plan = json.loads(out.stdout[out.stdout.index("{"):])
+    assert plan["name"] == binary and plan["files"] == ["bootstrap"]
+    config = plan["config"]
+    assert (config["timeout"], config["tracing"], config["runtime"]) == (want["Timeout"], "Active", "provided.al2023")
+    assert config["description"] == want["Description"]
