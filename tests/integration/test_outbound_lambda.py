@@ -447,3 +447,43 @@ def test_fan_out_refuses_to_start_with_an_unknown_setting(stack):
     assert fn.wait_exit() != 0
     logs = fn.logs()
     assert "INLET_OUTBOUNDX" in logs and "refusing to start" in logs, logs
+
+
+def test_an_event_too_large_for_a_task_is_delivered_from_the_bucket(stack):
+    with Receiver() as rx:
+        endpoint, secret = stack.add_endpoint(rx.url)
+        rx.secrets.append(secret)
+        # Over the 200 KB a task carries inline (outbound::lambda::INLINE_BODY_MAX), under SQS's limit.
+        event = cloud_event(blob="x" * (220 * 1024))
+        stack.publish(event)
+        stack.fan_out_all(stack.fanout())
+        key = f"outbound/events/{hashlib.sha256(event['id'].encode()).hexdigest()}"
+        stored = stack.aws("s3").get_object(Bucket=stack.bucket, Key=key)["Body"].read()
+        assert json.loads(stored) == event
+        [task] = stack.tasks()
+        assert json.loads(task["body"]["S"]) == {"stored": f"s3://{stack.bucket}/{key}"}
+        stack.pump_until(stack.delivery_fn(), stack.delivery, lambda: stack.state(endpoint, event["id"]) == "delivered")
+        [got] = rx.wait_for(1)
+        assert got.body == stored and got.verified("standardwebhooks") and got.verified("svix")
+
+
+def test_keys_copied_from_another_endpoint_are_not_used(stack):
+    """KMS decrypts an endpoint's keys only under its own id: whoever can write the table cannot
+    make one endpoint sign with another's secret."""
+    with Receiver() as rx:
+        victim, _ = stack.add_endpoint("https://example.invalid/hook", filters=["never.*"])
+        endpoint, secret = stack.add_endpoint(rx.url)
+        ddb = stack.aws("dynamodb")
+        ddb.update_item(TableName=stack.endpoints, Key={"pk": {"S": endpoint}}, UpdateExpression="SET #k = :k",
+                        ExpressionAttributeNames={"#k": "keys"},
+                        ExpressionAttributeValues={":k": stack.endpoint(victim)["keys"]})
+        event = cloud_event()
+        stack.publish(event)
+        stack.fan_out_all(stack.fanout())
+        delivery = stack.delivery_fn()
+        messages, failed = stack.pump(delivery, stack.delivery)
+        assert len(messages) == 1 and failed == {messages[0]["MessageId"]}, "it stays on the queue (then its DLQ)"
+        time.sleep(0.3)
+        assert not rx.requests
+        assert "could not be decrypted" in delivery.logs() and secret not in delivery.logs()
+        assert stack.state(endpoint, event["id"]) == "pending"

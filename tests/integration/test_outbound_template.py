@@ -15,6 +15,7 @@ from conftest import ROOT
 from test_observability_template import template, translated  # noqa: F401 - fixtures
 
 SETTINGS = ROOT / "shared" / "src" / "outbound" / "settings.rs"
+LAMBDA = ROOT / "shared" / "src" / "outbound" / "lambda.rs"
 
 
 def statements(role: dict) -> list[dict]:
@@ -61,6 +62,10 @@ def test_the_queues_outlast_their_functions_and_have_dead_letter_queues(template
         for q in (queue, dlq):
             sse = r[q]["Properties"]
             assert "SqsManagedSseEnabled" in sse and "KmsMasterKeyId" in sse, q
+    # A message back while a delivery still claims its task is dropped as a copy: the claim (LEASE_MS)
+    # must end first.
+    lease = re.search(r"const LEASE_MS: i64 = (\d+) \* 60_000;", LAMBDA.read_text())
+    assert lease and r["DeliveryQueue"]["Properties"]["VisibilityTimeout"] > int(lease[1]) * 60
     ordered = r["OrderedDeliveryQueue"]["Properties"]
     assert ordered["FifoQueue"] is True and ordered["ContentBasedDeduplication"] is False
     # Each wait of an ordered task is a receive: MaxReceiveCount (5) would dead-letter a retried task.
