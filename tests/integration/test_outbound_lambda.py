@@ -352,7 +352,7 @@ def test_a_failed_attempt_is_retried_on_the_schedule_and_logged(stack):
         stack.publish(event)
         stack.fan_out_all(stack.fanout())
         # 3 s (±20 %), of which a task is taken up to a second early: long enough to see it wait.
-        delivery = stack.delivery_fn(INLET_OUTBOUND_SCHEDULE="3s")
+        delivery = stack.delivery_fn(INLET_OUTBOUND_SCHEDULE="3s", INLET_METRICS_NAMESPACE="Inlet/outbound-test")
         messages, failed = stack.pump(delivery, stack.delivery)
         assert len(messages) == 1 and not failed, "a retry is a new message, not a failure Lambda sees"
         assert len(rx.wait_for(1)) == 1
@@ -373,6 +373,11 @@ def test_a_failed_attempt_is_retried_on_the_schedule_and_logged(stack):
         assert [(a["sk"]["S"], a["number"]["N"], a["status"]["N"], a["verdict"]["S"]) for a in attempts] == [
             ("attempt#000001", "1", "500", "retry"), ("attempt#000002", "2", "204", "delivered")]
         assert all(a["endpoint_id"]["S"] == endpoint and a["event_id"]["S"] == event["id"] for a in attempts)
+        # The metrics (CloudWatch EMF on stdout) are in the stack's namespace, which the alarms read.
+        emf = [json.loads(line) for line in delivery.logs().splitlines() if line.startswith('{"_aws"')]
+        outcomes = {(d.get("Outcome"), d.get("Class")) for d in emf if "OutboundAttempts" in d}
+        assert {("retry", "http"), ("delivered", "http")} <= outcomes, emf
+        assert {m["Namespace"] for d in emf for m in d["_aws"]["CloudWatchMetrics"]} == {"Inlet/outbound-test"}
 
 
 def test_410_disables_the_endpoint_tells_the_events_queue_and_parks_its_next_task(stack):
