@@ -795,7 +795,10 @@ async fn attempts_are_listed_by_endpoint_event_both_or_neither_newest_first() {
         .get_item()
         .table_name(&table)
         .key("pk", AttributeValue::S("ep_a/evt_1".into()))
-        .key("sk", AttributeValue::S("attempt#000002".into()))
+        .key(
+            "sk",
+            AttributeValue::S("attempt#0000000002000#000002".into()),
+        )
         .send()
         .await
         .expect("GetItem")

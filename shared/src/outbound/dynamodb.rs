@@ -17,7 +17,7 @@
 //! `sk` RANGE; attribute definitions `pk` S, `sk` S, `endpoint_id` S, `event_id` S, `at` N;
 //! TTL on `expires_at`; two global secondary indexes, both with projection `ALL`:
 //! `by-endpoint` (`endpoint_id` HASH, `at` RANGE) and `by-event` (`event_id` HASH, `at` RANGE).
-//! An attempt is `pk = <endpoint id>/<event id>` ([`task_key`]), `sk = attempt#<number, six
+//! An attempt is `pk = <endpoint id>/<event id>` ([`task_key`]), `sk = attempt#<at, 13 digits>#<number, six
 //! digits>`, with `endpoint_id` S, `event_id` S, `number` N, `at` N (Unix ms), `status` N
 //! (absent without a response), `latency_ms` N, `verdict` S, `class` S, `response` S (absent
 //! when empty) and `expires_at` N.
@@ -955,9 +955,11 @@ impl DynamoAttempts {
     }
 }
 
-/// `attempt#000042`: attempts of a task sort by number.
-fn attempt_sort_key(number: u32) -> String {
-    format!("attempt#{number:06}")
+/// `attempt#<time, 13 digits>#<number, 6 digits>`: a task's attempts sort by when they were
+/// made, and a task sent again by `inlet deliveries retry` (its numbering starting over at 1)
+/// adds attempts instead of overwriting the first ones.
+fn attempt_sort_key(at: Millis, number: u32) -> String {
+    format!("attempt#{:013}#{number:06}", at.max(0))
 }
 
 fn attempt_of(item: &Item) -> Result<Attempt, StoreError> {
@@ -982,7 +984,7 @@ impl Attempts for DynamoAttempts {
             .put_item()
             .table_name(&self.table)
             .item("pk", s(&task_key(&attempt.event_id, &attempt.endpoint_id)))
-            .item("sk", s(&attempt_sort_key(attempt.number)))
+            .item("sk", s(&attempt_sort_key(attempt.at, attempt.number)))
             .item("endpoint_id", s(&attempt.endpoint_id))
             .item("event_id", s(&attempt.event_id))
             .item("number", n(attempt.number))
@@ -1173,7 +1175,14 @@ mod tests {
 
     #[test]
     fn attempt_sort_keys_sort_by_number() {
-        assert_eq!(attempt_sort_key(7), "attempt#000007");
-        assert!(attempt_sort_key(9) < attempt_sort_key(10));
+        assert_eq!(
+            attempt_sort_key(1_700_000_000_000, 7),
+            "attempt#1700000000000#000007"
+        );
+        assert!(attempt_sort_key(5, 9) < attempt_sort_key(5, 10));
+        assert!(
+            attempt_sort_key(6, 1) > attempt_sort_key(5, 13),
+            "a later retry's first attempt"
+        );
     }
 }
