@@ -7,8 +7,8 @@
 //! Every delivery is a distinct event, and each attempt opens its own connection (TCP, TLS), as
 //! the client does in production.
 //!
-//! Measured, for each `--concurrency` level (1: the delivery function today, which handles a
-//! batch's messages one after another; 10: a batch overlapped): deliveries per second, p50/p99
+//! Measured, for each `--concurrency` level (1: deliveries one after another; 10: a batch
+//! overlapped, as the delivery function handles a standard queue's): deliveries per second, p50/p99
 //! of one delivery (the two calls `SqsTasks::receive` makes before `deliver` are modelled as two
 //! more store waits), CPU per delivery, and the process's peak RSS.
 //!
