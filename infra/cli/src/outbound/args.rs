@@ -3,7 +3,9 @@
 use inlet::outbound::admin::{Settings, DEFAULT_ROTATION_OVERLAP};
 
 pub const USAGE: &str = "\
-SENDING WEBHOOKS (local: the SQLite file --db, default .inlet/outbound.db, which `inlet serve` delivers from):
+SENDING WEBHOOKS (local: the SQLite file --db, default .inlet/outbound.db, which `inlet serve` delivers
+from; with ENDPOINTS_TABLE set, a deployment: ENDPOINT_KEYS_KEY_ID, OUTBOX_QUEUE_URL, DELIVERIES_TABLE and
+DELIVERY_QUEUE_URL from the stack's outputs, AWS credentials as usual):
   inlet endpoints add <url> [--filter TYPE]... [--description D] [--header NAME:VALUE]...
                       [--rate-limit N] [--ordered] [--v1a]
       Subscribes an endpoint (https; http and private addresses only with INLET_OUTBOUND_ALLOW_HTTP
