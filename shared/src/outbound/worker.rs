@@ -5,14 +5,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 use tokio::sync::Notify;
 use tracing::{error, warn};
 
 use super::deliver::{deliver, Delivery, Policy, Ports};
 use super::fanout::{fan_out, Fanned};
-use super::local::LocalStore;
-use super::model::{now, Body, Event, Millis};
+use super::local::{Lease, LocalStore};
+use super::model::{now, Body, Event, Millis, Task};
 use super::ports::{Endpoints, Notices, Transport};
 use super::schedule::unit;
 use crate::failure::StoreError;
@@ -44,15 +45,18 @@ pub struct Worker<X, N> {
 }
 
 impl<X: Transport, N: Notices> Worker<X, N> {
-    /// Looks at the store once: delivers what is due, and says when to look again.
-    pub async fn step(
-        &self,
-        on_delivery: &(dyn Fn(&Delivery) + Sync),
-    ) -> Result<Option<Millis>, StoreError> {
-        let due = self
-            .store
-            .due(now(), self.concurrency.max(1), LEASE_MS)
-            .await?;
+    /// Delivers one leased task.
+    async fn one(&self, task: Task, lease: Lease, on_delivery: &(dyn Fn(&Delivery) + Sync)) {
+        let body = match &task.body {
+            Body::Inline(text) => text.as_bytes().to_vec(),
+            Body::Stored(path) => match tokio::fs::read(path).await {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    error!(task = %task.key(), error = %e, "a stored task body cannot be read");
+                    return;
+                }
+            },
+        };
         let ports = Ports {
             endpoints: &self.store,
             tasks: &self.store,
@@ -60,53 +64,53 @@ impl<X: Transport, N: Notices> Worker<X, N> {
             notices: &self.notices,
             transport: &self.transport,
         };
-        let policy = &self.policy;
-        futures_util::stream::iter(due)
-            .for_each_concurrent(self.concurrency.max(1), |(task, lease)| {
-                let ports = &ports;
-                async move {
-                    let body = match &task.body {
-                        Body::Inline(text) => text.as_bytes().to_vec(),
-                        Body::Stored(path) => match tokio::fs::read(path).await {
-                            Ok(bytes) => bytes,
-                            Err(e) => {
-                                error!(task = %task.key(), error = %e, "a stored task body cannot be read");
-                                return;
-                            }
-                        },
-                    };
-                    match deliver(ports, policy, &task, &lease, &body, &now, unit()).await {
-                        Ok(delivery) => on_delivery(&delivery),
-                        // The lease runs out and the task is looked at again.
-                        Err(e) => warn!(task = %task.key(), error = %e, "a delivery could not be settled; it will be tried again"),
-                    }
-                }
-            })
-            .await;
-        self.store.next_due().await
+        match deliver(&ports, &self.policy, &task, &lease, &body, &now, unit()).await {
+            Ok(delivery) => on_delivery(&delivery),
+            // The lease runs out and the task is looked at again.
+            Err(e) => {
+                warn!(task = %task.key(), error = %e, "a delivery could not be settled; it will be tried again")
+            }
+        }
     }
 
-    /// Runs until `shutdown` resolves.
+    /// Runs until `shutdown` resolves. Up to `concurrency` deliveries are in flight, and a free
+    /// place is filled as soon as one finishes: a slow endpoint holds its own delivery, not a
+    /// batch of others.
     pub async fn run(
         &self,
         shutdown: impl std::future::Future<Output = ()>,
         on_delivery: &(dyn Fn(&Delivery) + Sync),
     ) {
         tokio::pin!(shutdown);
+        let most = self.concurrency.max(1);
+        let mut flying = FuturesUnordered::new();
         loop {
-            let sleep = match self.step(on_delivery).await {
-                Ok(Some(at)) => Duration::from_millis(u64::try_from(at - now()).unwrap_or(0)),
-                Ok(None) => MAX_SLEEP,
-                Err(e) => {
-                    warn!(error = %e, "the outbound store could not be read; trying again");
-                    MAX_SLEEP
+            let mut sleep = MAX_SLEEP;
+            if flying.len() < most {
+                match self.store.due(now(), most - flying.len(), LEASE_MS).await {
+                    Ok(due) if !due.is_empty() => {
+                        for (task, lease) in due {
+                            flying.push(self.one(task, lease, on_delivery));
+                        }
+                        sleep = Duration::ZERO;
+                    }
+                    Ok(_) => {
+                        if let Ok(Some(at)) = self.store.next_due().await {
+                            sleep = Duration::from_millis(u64::try_from(at - now()).unwrap_or(0));
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "the outbound store could not be read; trying again")
+                    }
                 }
             }
-            .min(MAX_SLEEP);
+            let sleep = sleep.min(MAX_SLEEP);
             tokio::select! {
                 () = &mut shutdown => return,
+                // A place is free: look for more at once.
+                Some(()) = flying.next(), if !flying.is_empty() => {}
                 () = self.wake.notified() => {}
-                () = tokio::time::sleep(sleep) => {}
+                () = tokio::time::sleep(sleep), if flying.len() < most => {}
             }
         }
     }
