@@ -20,8 +20,8 @@ Checks, once the store has nothing pending:
 Events are published the only way there is locally, `inlet publish` (one process each, from a
 thread pool, while the worker delivers). Figures are printed at the end of the run.
 
-Size: INLET_OUTBOUND_SOAK_EVENTS (default 400, what the test command runs: about 45 s here on
-2 cores; infra/scripts/soak-outbound runs 10,000), INLET_OUTBOUND_SOAK_SEED,
+Size: INLET_OUTBOUND_SOAK_EVENTS (default 2000, what the test command runs: about 47 s here on
+2 cores; infra/scripts/soak-outbound runs 10,000 in about 4 minutes), INLET_OUTBOUND_SOAK_SEED,
 INLET_OUTBOUND_SOAK_PUBLISHERS (parallel `inlet publish` processes, default 4),
 INLET_OUTBOUND_SOAK_SHOW (pairs checked with `inlet deliveries show`, default 200),
 INLET_OUTBOUND_SOAK_PROGRESS=1 (progress on stderr), INLET_OUTBOUND_SOAK_REPORT (append the
@@ -35,7 +35,6 @@ import os
 import random
 import re
 import sys
-import threading
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -44,7 +43,7 @@ from conftest import report
 from receivers import Answer, Hang, Receiver, Received, Reset
 from test_outbound_local import LOOPBACK, Outbound
 
-EVENTS = int(os.environ.get("INLET_OUTBOUND_SOAK_EVENTS", "400"))
+EVENTS = int(os.environ.get("INLET_OUTBOUND_SOAK_EVENTS", "2000"))
 SEED = int(os.environ.get("INLET_OUTBOUND_SOAK_SEED", "20261206"))
 PUBLISHERS = int(os.environ.get("INLET_OUTBOUND_SOAK_PUBLISHERS", "4"))
 SHOW_SAMPLE = int(os.environ.get("INLET_OUTBOUND_SOAK_SHOW", "200"))
@@ -264,7 +263,8 @@ def run(o: Outbound, receivers: list[Receiver]) -> None:
         logged = [(a["status"], a["class"]) for a in d["attempts"]]
         why = {
             "requests": [(answered(r), round(r.at, 3)) for r in rs],
-            "attempt log": [(a.get("number"), a["at"], a["status"], a["class"], a["latency_ms"]) for a in d["attempts"]],
+            "attempt log": [(a.get("number"), a["at"], a["status"], a["class"], a["latency_ms"])
+                            for a in d["attempts"]],
             "settle failed in the server's log": f"{p[0]}/{p[1]}" in unsettled,
         }
         # A lease that ran out mid-attempt: the task was handed out again while its first attempt
@@ -335,5 +335,6 @@ def run(o: Outbound, receivers: list[Receiver]) -> None:
         + "\n".join(json.dumps({"pair": p, "requests": [(answered(r), r.at, r.finished) for r in seen.get(p, [])],
                                  "store": shown[p]}, default=str) for p in miscounted[:5]))
     assert not mismatched, "the attempt log does not match the requests:\n" + "\n".join(map(str, mismatched[:10]))
-    assert not duplicates, "duplicates:\n" + "\n".join(json.dumps(d, default=str) for d in [*unexplained, *explained][:10])
+    assert not duplicates, "duplicates:\n" + "\n".join(
+        json.dumps(d, default=str) for d in [*unexplained, *explained][:10])
     assert sum(injected.values()) > 0 and set(injected) == {name for name, *_ in FAULTS}
