@@ -225,6 +225,9 @@ def verify(secrets: list[str], public_keys: list[str], body: bytes, headers: dic
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a sender with 16 deliveries in flight overflows it after
+    # every reset and hang, and the kernel drops new connections. Real servers listen with 128 or more.
+    request_queue_size = 128
     receiver: "Receiver"
 
 

@@ -420,6 +420,13 @@ pub fn unread_variables<'v>(
         .map(|n| secret_var_of(n))
         .collect();
     known.push(inlet::config::SOURCE_SETTINGS.to_owned());
+    // The outbound side's settings: `inlet serve` and the outbound commands read them as the
+    // functions do.
+    known.extend(
+        inlet::outbound::settings::SETTINGS
+            .iter()
+            .map(|s| (*s).to_owned()),
+    );
     vars.into_iter()
         .filter(|var| var.starts_with("INLET_") && !known.iter().any(|k| k == var))
         .map(|var| {
@@ -599,6 +606,7 @@ mod tests {
             "INLET_GITHUB_SECERT",
             "INLET_CUSTOM_SIGNATURE",
             "INLET_BIN_DIR",
+            "INLET_OUTBOUND_TIMEOUT_SECONDS",
         ];
         let warnings = unread_variables(vars, &settings);
         assert_eq!(warnings.len(), 3, "{warnings:?}");
