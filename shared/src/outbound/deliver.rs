@@ -192,8 +192,9 @@ fn request_headers(
 }
 
 /// The start of a response as the attempt log keeps it: at most [`RESPONSE_KEPT_BYTES`], lossy
-/// UTF-8, with every signature the attempt carried and every secret it was signed with replaced
-/// by `[redacted]` (a receiver that echoes its request must not put them in the log).
+/// UTF-8, with every signature the attempt carried and every secret it was signed with (and any
+/// other value given in `secrets` of 8 bytes or more) replaced by `[redacted]`: a receiver that
+/// echoes its request must not put them in the log.
 pub fn kept_response(head: &[u8], secrets: &[&str], signature: &str) -> String {
     let mut text =
         String::from_utf8_lossy(&head[..head.len().min(RESPONSE_KEPT_BYTES)]).into_owned();
@@ -312,10 +313,13 @@ where
         Observed::Response { status, head, .. } => (Some(*status), "http", head.as_slice()),
         Observed::Failed { class } => (None, *class, &[][..]),
     };
+    // What the log must never show, should the receiver echo its request: the keys, and the
+    // extra headers' values (an Authorization header is a credential).
     let secrets: Vec<&str> = endpoint
         .secrets_at(start)
         .chain(endpoint.ed25519.as_ref())
         .map(|s| s.expose())
+        .chain(endpoint.headers.iter().map(|(_, v)| v.as_str()))
         .collect();
     let attempt = Attempt {
         event_id: task.event_id.clone(),
@@ -590,6 +594,32 @@ mod tests {
                 .expect("h")
                 .last_success,
             Some(NOW)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_echoed_request_leaves_no_credential_in_the_log() {
+        let w = World::new([]).await;
+        let mut endpoint = w.endpoint.clone();
+        endpoint.headers = vec![("Authorization".into(), "Bearer s3cr3t-t0ken".into())];
+        w.endpoints.update(&endpoint).await.expect("update");
+        let echo = format!(
+            "you sent Authorization: Bearer s3cr3t-t0ken and {}",
+            w.endpoint.secret.expose()
+        );
+        *w.script.answers.lock().expect("lock") = [Observed::Response {
+            status: 400,
+            retry_after: None,
+            head: echo.into_bytes(),
+        }]
+        .into();
+        w.run(&w.task("evt_1", 1), &Policy::default(), NOW).await;
+        let [attempt] = &w.attempts.list(&Default::default()).await.expect("list")[..] else {
+            panic!("one attempt")
+        };
+        assert_eq!(
+            attempt.response,
+            "you sent Authorization: [redacted] and [redacted]"
         );
     }
 
