@@ -25,10 +25,40 @@ pub const METRICS_NAMESPACE: &str = "INLET_METRICS_NAMESPACE";
 /// `system` makes the functions trust the system's bundle instead of the Amazon roots (see `aws`).
 pub const INLET_TLS_ROOTS: &str = "INLET_TLS_ROOTS";
 
+/// The names of the outbound side's settings (read by `outbound::settings`).
+pub mod outbound {
+    /// The retry schedule: comma-separated durations (`5s,1m,5m,30m,2h,5h,10h,12h`).
+    pub const SCHEDULE: &str = "INLET_OUTBOUND_SCHEDULE";
+    /// Seconds an attempt may take in all (default 15, at most 60).
+    pub const TIMEOUT: &str = "INLET_OUTBOUND_TIMEOUT_SECONDS";
+    /// `true` lets endpoints use http:// (default `false`).
+    pub const ALLOW_HTTP: &str = "INLET_OUTBOUND_ALLOW_HTTP";
+    /// Comma-separated CIDR ranges endpoints may resolve to although they are not globally routable
+    /// (`10.1.0.0/16,127.0.0.1/32`); none by default.
+    pub const ALLOW_NETWORKS: &str = "INLET_OUTBOUND_ALLOW_NETWORKS";
+    /// How long an endpoint may fail without a success before it is disabled (default `5d`).
+    pub const DISABLE_AFTER: &str = "INLET_OUTBOUND_DISABLE_AFTER";
+    /// How long the attempt log keeps an attempt (default `30d`).
+    pub const ATTEMPTS_KEPT: &str = "INLET_OUTBOUND_ATTEMPTS_KEPT";
+    /// Failures in a row that open an endpoint's circuit (default 5).
+    pub const CIRCUIT_THRESHOLD: &str = "INLET_OUTBOUND_CIRCUIT_THRESHOLD";
+
+    /// Every outbound setting, for the unknown-setting check.
+    pub const SETTINGS: &[&str] = &[
+        SCHEDULE,
+        TIMEOUT,
+        ALLOW_HTTP,
+        ALLOW_NETWORKS,
+        DISABLE_AFTER,
+        ATTEMPTS_KEPT,
+        CIRCUIT_THRESHOLD,
+    ];
+}
+
 /// Every `INLET_*` variable a function reads, besides the custom scheme's
 /// ([`crate::custom::SETTINGS`]): any other name that starts with `INLET_` stops it at start-up
 /// ([`unknown_variables`]), so that a misspelt setting is never silently left out. The outbound
-/// side's are [`crate::outbound::settings::SETTINGS`].
+/// side's are [`outbound::SETTINGS`].
 pub const INLET_VARIABLES: &[&str] = &[
     crate::sources::INLET_SOURCE,
     crate::sources::INLET_SCHEME,
@@ -184,7 +214,7 @@ pub fn unknown_variables(env: &Env) -> Result<(), ConfigError> {
         INLET_VARIABLES
             .iter()
             .chain(crate::custom::SETTINGS)
-            .chain(crate::outbound::settings::SETTINGS)
+            .chain(outbound::SETTINGS)
             .copied()
     };
     match env

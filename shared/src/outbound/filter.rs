@@ -6,7 +6,8 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::model::MAX_EVENT_TYPE_BYTES;
+/// Longest event type accepted, in bytes (a filter's, and a published event's).
+pub const MAX_EVENT_TYPE_BYTES: usize = 256;
 
 /// One event-type filter.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,8 +23,7 @@ pub fn now() -> Millis {
 
 /// Longest event id accepted: ids are keys (task records, FIFO de-duplication, S3).
 pub const MAX_EVENT_ID_BYTES: usize = 256;
-/// Longest event type accepted, in bytes.
-pub const MAX_EVENT_TYPE_BYTES: usize = 256;
+pub use super::filter::MAX_EVENT_TYPE_BYTES;
 /// Most extra headers an endpoint may carry.
 pub const MAX_EXTRA_HEADERS: usize = 20;
 

@@ -10,32 +10,11 @@ use super::model::Millis;
 use super::schedule::Schedule;
 use crate::config::{ConfigError, Env};
 
-/// The retry schedule: comma-separated durations (`5s,1m,5m,30m,2h,5h,10h,12h`).
-pub const SCHEDULE: &str = "INLET_OUTBOUND_SCHEDULE";
-/// Seconds an attempt may take in all (default 15, at most 60).
-pub const TIMEOUT: &str = "INLET_OUTBOUND_TIMEOUT_SECONDS";
-/// `true` lets endpoints use http:// (default `false`).
-pub const ALLOW_HTTP: &str = "INLET_OUTBOUND_ALLOW_HTTP";
-/// Comma-separated CIDR ranges endpoints may resolve to although they are not globally routable
-/// (`10.1.0.0/16,127.0.0.1/32`); none by default.
-pub const ALLOW_NETWORKS: &str = "INLET_OUTBOUND_ALLOW_NETWORKS";
-/// How long an endpoint may fail without a success before it is disabled (default `5d`).
-pub const DISABLE_AFTER: &str = "INLET_OUTBOUND_DISABLE_AFTER";
-/// How long the attempt log keeps an attempt (default `30d`).
-pub const ATTEMPTS_KEPT: &str = "INLET_OUTBOUND_ATTEMPTS_KEPT";
-/// Failures in a row that open an endpoint's circuit (default 5).
-pub const CIRCUIT_THRESHOLD: &str = "INLET_OUTBOUND_CIRCUIT_THRESHOLD";
-
-/// Every outbound setting, for the unknown-setting check.
-pub const SETTINGS: &[&str] = &[
-    SCHEDULE,
-    TIMEOUT,
-    ALLOW_HTTP,
-    ALLOW_NETWORKS,
-    DISABLE_AFTER,
-    ATTEMPTS_KEPT,
-    CIRCUIT_THRESHOLD,
-];
+// The names live with the rest of the environment's (config), which checks for unknown ones.
+pub use crate::config::outbound::{
+    ALLOW_HTTP, ALLOW_NETWORKS, ATTEMPTS_KEPT, CIRCUIT_THRESHOLD, DISABLE_AFTER, SCHEDULE,
+    SETTINGS, TIMEOUT,
+};
 
 /// Default attempt timeout: the Standard Webhooks spec asks for 15 to 30 s.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
