@@ -51,11 +51,6 @@ use inlet::outbound::model::{
 };
 use inlet::outbound::ports::{AttemptQuery, Attempts, Endpoints, Notice, Notices, Settle, Tasks};
 use inlet::outbound::signing::Secret;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -283,32 +278,6 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 // ---------------------------------------------------------------- the peer thread
 
-/// A CA, and a certificate for `localhost` and `127.0.0.1` it signed (ECDSA P-256), as
-/// `bench-stub` makes them.
-fn certificates() -> Result<(String, CertificateDer<'static>, PrivateKeyDer<'static>), Error> {
-    let mut ca = CertificateParams::new(Vec::<String>::new())?;
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "Inlet outbound benchmark test CA");
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_key = KeyPair::generate()?;
-    let ca_cert = ca.self_signed(&ca_key)?;
-    let issuer = Issuer::new(ca, ca_key);
-    let mut leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
-    leaf.distinguished_name
-        .push(DnType::CommonName, "localhost");
-    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    leaf.use_authority_key_identifier_extension = true;
-    let leaf_key = KeyPair::generate()?;
-    let leaf_cert = leaf.signed_by(&leaf_key, &issuer)?;
-    Ok((
-        ca_cert.pem(),
-        leaf_cert.der().clone(),
-        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
-    ))
-}
-
 /// What the peer thread serves: the subscriber, and the fake DynamoDB of the SDK probe.
 struct Peer {
     tid: String,
@@ -346,7 +315,8 @@ fn start_peer(https: bool, delay: Duration) -> Result<Peer, Error> {
             rt.block_on(async move {
                 let ready = async {
                     let tls = if https {
-                        let (ca_pem, cert, key) = certificates()?;
+                        let (ca_pem, cert, key) =
+                            inlet_bench::certificates("Inlet outbound benchmark test CA")?;
                         let provider = Arc::new(rustls::crypto::ring::default_provider());
                         let config = rustls::ServerConfig::builder_with_provider(provider)
                             .with_safe_default_protocol_versions()?
