@@ -14,7 +14,8 @@ import re
 from conftest import ROOT
 from test_observability_template import template, translated  # noqa: F401 - fixtures
 
-SETTINGS = ROOT / "shared" / "src" / "outbound" / "settings.rs"
+# The outbound settings' names live with the others in config (outbound::settings reads them).
+SETTINGS = ROOT / "shared" / "src" / "config.rs"
 LAMBDA = ROOT / "shared" / "src" / "outbound" / "lambda.rs"
 
 
