@@ -25,6 +25,13 @@ pub const METRICS_NAMESPACE: &str = "INLET_METRICS_NAMESPACE";
 /// `system` makes the functions trust the system's bundle instead of the Amazon roots (see `aws`).
 pub const INLET_TLS_ROOTS: &str = "INLET_TLS_ROOTS";
 
+/// Which received events also go to the outbound subscriptions: envelope types as endpoint
+/// filters write them (`stripe.invoice.*,github.push`, `*`); deployment-wide or in a source's
+/// entry (see `outbound::relay`).
+pub const RELAY: &str = "INLET_RELAY";
+/// The outbox queue: where `inlet publish` and the relay put events for fan-out.
+pub const OUTBOX_QUEUE_URL: &str = "OUTBOX_QUEUE_URL";
+
 /// The names of the outbound side's settings (read by `outbound::settings`).
 pub mod outbound {
     /// The retry schedule: comma-separated durations (`5s,1m,5m,30m,2h,5h,10h,12h`).
@@ -65,6 +72,7 @@ pub const INLET_VARIABLES: &[&str] = &[
     SOURCE_SETTINGS,
     METRICS_NAMESPACE,
     INLET_TLS_ROOTS,
+    RELAY,
 ];
 
 /// What a source's entry in `INLET_SOURCE_SETTINGS` may set, besides `INLET_CUSTOM_*`.
@@ -73,6 +81,7 @@ pub const ENTRY_VARIABLES: &[&str] = &[
     crate::sources::PUBLIC_URL,
     crate::sources::VERIFY_TOKEN,
     TOLERANCE,
+    RELAY,
 ];
 
 /// Default replay window.
@@ -140,8 +149,8 @@ impl Env {
     /// This environment with the settings `INLET_SOURCE_SETTINGS` holds for `source` laid over
     /// it. One deployment passes the same object to every function (a template can't give each
     /// function of a loop its own variables), and each takes its own entry: `INLET_SCHEME`, the
-    /// custom scheme's `INLET_CUSTOM_*`, `PUBLIC_URL`, `VERIFY_TOKEN` and
-    /// `WEBHOOK_TOLERANCE_SECONDS`. A source
+    /// custom scheme's `INLET_CUSTOM_*`, `PUBLIC_URL`, `VERIFY_TOKEN`,
+    /// `WEBHOOK_TOLERANCE_SECONDS` and `INLET_RELAY`. A source
     /// without an entry keeps the environment as it is; anything else in the entry is an error
     /// naming the variable (and the closest one it may set). Whether the source uses what its
     /// entry sets is checked once its scheme is known ([`crate::sources::Source::from_env`]).
@@ -170,7 +179,7 @@ impl Env {
                         .map(|k| format!(" (did you mean {k}?)"))
                         .unwrap_or_default();
                     return Err(bad(format!(
-                        "`{name}` sets {var}{hint}; a source's entry may set INLET_SCHEME, INLET_CUSTOM_*, PUBLIC_URL, VERIFY_TOKEN and WEBHOOK_TOLERANCE_SECONDS"
+                        "`{name}` sets {var}{hint}; a source's entry may set INLET_SCHEME, INLET_CUSTOM_*, PUBLIC_URL, VERIFY_TOKEN, WEBHOOK_TOLERANCE_SECONDS and INLET_RELAY"
                     )));
                 }
                 self.entry.insert(var.clone());

@@ -18,6 +18,7 @@ use tracing::{error, info, info_span, warn, Instrument};
 use crate::config::{self, ConfigError, Env, SecretsConfig, Settings};
 use crate::event::{ApiEvent, ApiResponse};
 use crate::idempotency::{DynamoDbStore, IdempotencyStore};
+use crate::outbound::relay::{Relay, Relaying};
 use crate::outcome::Outcome;
 use crate::payloads::{PayloadStore, S3Store};
 use crate::pipeline::{Inbound, Pipeline};
@@ -68,7 +69,7 @@ pub async fn run(default_name: Option<&str>) -> Result<(), Error> {
     // Both serve until the process ends. The runtime's loop runs as a task rather than as the
     // future `main` blocks on: on a current-thread runtime that takes the scheduler to epoll
     // less often (strace, 8 KB deliveries: 3.8 epoll_wait calls per request instead of 6.4).
-    let pipeline: &'static Pipeline<SqsQueue> = Box::leak(Box::new(pipeline));
+    let pipeline: &'static Pipeline<ReceiverQueue> = Box::leak(Box::new(pipeline));
     let telemetry: &'static Telemetry = Box::leak(Box::new(telemetry));
     let handler = service_fn(move |event: LambdaEvent<ApiEvent>| async move {
         let (event, context) = event.into_parts();
@@ -233,19 +234,65 @@ where
     }
 }
 
+/// The events queue, and the outbox when the source relays (`INLET_RELAY`).
+type ReceiverQueue = Relaying<SqsQueue, SqsQueue>;
+
+/// `OUTBOX_QUEUE_URL`, which a relay needs: without it the function does not start.
+fn outbox_url(env: &Env) -> Result<String, ConfigError> {
+    let url = env
+        .get(config::OUTBOX_QUEUE_URL)
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| ConfigError::Missing {
+            var: config::OUTBOX_QUEUE_URL.into(),
+            expected: format!(
+                "{} relays events to the outbox queue (the stack's OutboxQueueUrl output)",
+                config::RELAY
+            ),
+        })?;
+    // Held to the events queue's rules.
+    config::queue_url(&Env::from_pairs([(config::QUEUE_URL, url)])).map_err(|e| {
+        ConfigError::Invalid {
+            var: config::OUTBOX_QUEUE_URL.into(),
+            expected: e.to_string(),
+        }
+    })
+}
+
 /// Everything the request path needs, built once: configuration, secrets, SDK clients. The
-/// secret is fetched while the queue is checked, not after.
+/// secret is fetched while the queues are checked, not after.
 async fn build(
     source: &'static Source,
     env: &Env,
-) -> Result<(Pipeline<SqsQueue>, xray::Resources), ConfigError> {
+) -> Result<(Pipeline<ReceiverQueue>, xray::Resources), ConfigError> {
     let queue_url = config::queue_url(env)?;
+    let relay = Relay::from_env(env, source.name())?;
+    let outbox_url = relay.as_ref().map(|_| outbox_url(env)).transpose()?;
     let mut settings = Settings::from_env(env)?;
     let secrets_config = config::secrets_config(source, env)?;
     let table = config::idempotency_table(env)?;
     let bucket = config::payload_bucket(env)?;
     let sdk = crate::aws::function_sdk_config(env)?;
-    let queue = SqsQueue::connect(&sdk, queue_url);
+    let queue = async {
+        let events = SqsQueue::connect(&sdk, queue_url)
+            .await
+            .map_err(|problem| ConfigError::Invalid {
+                var: config::QUEUE_URL.into(),
+                expected: problem,
+            })?;
+        Ok::<_, ConfigError>(match (relay, outbox_url) {
+            (Some(relay), Some(url)) => {
+                let outbox =
+                    SqsQueue::connect(&sdk, url)
+                        .await
+                        .map_err(|problem| ConfigError::Invalid {
+                            var: config::OUTBOX_QUEUE_URL.into(),
+                            expected: problem,
+                        })?;
+                Relaying::new(events, relay, outbox)
+            }
+            _ => Relaying::off(events),
+        })
+    };
     let secrets = async {
         match secrets_config {
             SecretsConfig::Env(set) => Ok((SecretStore::from(set), "environment")),
@@ -280,10 +327,7 @@ async fn build(
     };
     let (queue, secrets) = tokio::join!(queue, secrets);
     let (secrets, origin) = secrets?;
-    let queue = queue.map_err(|problem| ConfigError::Invalid {
-        var: config::QUEUE_URL.into(),
-        expected: problem,
-    })?;
+    let queue = queue?;
     settings.fit_body_limit(env, bucket.is_some(), queue.max_message_bytes());
     let idempotency = match &table {
         Some(t) => IdempotencyStore::DynamoDb(DynamoDbStore::from_sdk(&sdk, t)),
@@ -307,11 +351,12 @@ async fn build(
         idempotency = idempotency.kind(),
         idempotency_window_seconds = settings.idempotency_window.as_secs(),
         payload_bucket = bucket.is_some(),
+        relay = queue.relays(),
         "started"
     );
     let resources = xray::Resources {
         region: sdk.region().map(|r| r.to_string()),
-        queue_url: Some(queue.url().to_owned()),
+        queue_url: Some(queue.events().url().to_owned()),
         table_name: table,
         bucket,
     };

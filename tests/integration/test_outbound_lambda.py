@@ -25,9 +25,10 @@ from typing import Callable
 
 import pytest
 
-from conftest import ROOT, binary, receive_all
+from conftest import DEV_SECRETS, ROOT, binary, receive_all
 from receivers import SDK_DIR, Answer, NodeReceiver, Receiver
 from runtime_api import Function
+from signers import api_event, response_body, sample, sdk_signed
 
 # Retries a second apart (±20 %; a task is taken when it is due within a second, so at once): the
 # whole file runs in well under two minutes.
@@ -122,6 +123,13 @@ class Stack:
                              env=env, timeout=60)
         assert out.returncode == 0, out
         return out.stdout
+
+    def receiver(self, source: str, events_queue: str, relay: str, **env: str) -> Function:
+        """A receiving function (the source's, as the template makes it) that relays `relay`."""
+        return self.start(source, **{
+            "INLET_SOURCE": source, "QUEUE_URL": events_queue, "WEBHOOK_SECRET": DEV_SECRETS[source],
+            "OUTBOX_QUEUE_URL": self.outbox, "INLET_RELAY": relay, **env,
+        })
 
     def fanout(self, **env: str) -> Function:
         return self.start("inlet-fanout", **env)
@@ -542,3 +550,107 @@ def test_keys_copied_from_another_endpoint_are_not_used(stack):
         assert not rx.requests
         assert "could not be decrypted" in delivery.logs() and secret not in delivery.logs()
         assert stack.state(endpoint, event["id"]) == "pending"
+
+
+def stripe_event(event_id: str, ty: str, pad: str = "") -> bytes:
+    """A Stripe event as Stripe sends it (the sample, with another id and type)."""
+    event = json.loads(sample("stripe"))
+    event |= {"id": event_id, "type": ty}
+    if pad:
+        event["pad"] = pad
+    return json.dumps(event).encode()
+
+
+def stripe_delivery(fn: Function, body: bytes) -> dict:
+    return fn.invoke(api_event("v2", "stripe", sdk_signed("stripe", DEV_SECRETS["stripe"], body), body))
+
+
+def test_received_events_the_relay_takes_reach_subscribers_once_and_signed(stack):
+    """INLET_RELAY on a receiver: Stripe's events of the chosen types go to the outbox before the
+    events queue, and on to the subscribed endpoints, verified by both SDKs; Stripe's retry of one
+    is delivered once; other types are only queued."""
+    events_queue = stack.aws("sqs").create_queue(QueueName=f"inlet-received-{uuid.uuid4().hex[:10]}")["QueueUrl"]
+    with Receiver() as rx:
+        endpoint, secret = stack.add_endpoint(rx.url, filters=["stripe.invoice.*"])
+        rx.secrets.append(secret)
+        receiver = stack.receiver("stripe", events_queue, "stripe.invoice.*")
+        paid = stripe_event("evt_relay_paid", "invoice.paid")
+        for _ in range(2):  # Stripe retries a delivery it did not see answered
+            resp = stripe_delivery(receiver, paid)
+            assert resp["statusCode"] == 202, resp
+        other = stripe_event("evt_relay_charge", "charge.succeeded")
+        assert stripe_delivery(receiver, other)["statusCode"] == 202
+        queued = [json.loads(m["Body"]) for m in receive_all(stack.aws("sqs"), events_queue)]
+        assert sorted(e["id"] for e in queued) == ["evt_relay_charge", "evt_relay_paid", "evt_relay_paid"]
+        assert all("inletenvelopeid" not in e for e in queued), "the events queue's envelopes are unchanged"
+
+        stack.fan_out_all(stack.fanout())
+        [task] = stack.tasks()
+        relayed_id = task["event_id"]["S"]
+        assert relayed_id.startswith("stripe:") and task["endpoint_id"]["S"] == endpoint
+        stack.pump_until(stack.delivery_fn(), stack.delivery, lambda: stack.state(endpoint, relayed_id) == "delivered")
+        [got] = rx.wait_for(1)
+        time.sleep(0.3)
+        assert len(rx.requests) == 1, "Stripe's retry is delivered once"
+        assert got.verified("standardwebhooks") and got.verified("svix"), got.verdicts
+        event = json.loads(got.body)
+        assert got.header("webhook-id") == event["id"] == relayed_id
+        assert (event["type"], event["source"], event["inletenvelopeid"]) == ("stripe.invoice.paid", "stripe", "evt_relay_paid")
+        assert event["data"] == json.loads(paid), "the sender's event, as received"
+        paid_envelope = next(e for e in queued if e["id"] == "evt_relay_paid")
+        assert {k: v for k, v in event.items() if k not in ("id", "inletenvelopeid")} == \
+            {k: v for k, v in paid_envelope.items() if k != "id"}
+
+
+def test_a_receiver_that_cannot_relay_answers_503_and_queues_nothing(stack):
+    events_queue = stack.aws("sqs").create_queue(QueueName=f"inlet-received-{uuid.uuid4().hex[:10]}")["QueueUrl"]
+    receiver = stack.receiver("stripe", events_queue, "*")
+    receiver.wait_started()
+    stack.aws("sqs").delete_queue(QueueUrl=stack.outbox)  # refused for good: QueueDoesNotExist
+    resp = stripe_delivery(receiver, stripe_event("evt_no_outbox", "invoice.paid"))
+    assert resp["statusCode"] == 503 and "retry-after" in {k.lower() for k in resp["headers"]}, resp
+    assert json.loads(response_body(resp))["type"].endswith("queue-unavailable")
+    assert not receive_all(stack.aws("sqs"), events_queue), "not relayed: not received, so not queued either"
+    assert "did not take the relayed copy" in receiver.logs()
+
+
+@pytest.mark.parametrize("relay, settings, refused", [
+    ("stripe.*.paid", "", "INLET_RELAY"),
+    ("", '{"stripe": {"INLET_RELAY": "invoice.*"}}', "can never match"),
+])
+def test_a_receiver_refuses_to_start_with_a_relay_that_cannot_work(stack, relay, settings, refused):
+    events_queue = stack.aws("sqs").create_queue(QueueName=f"inlet-received-{uuid.uuid4().hex[:10]}")["QueueUrl"]
+    fn = stack.receiver("stripe", events_queue, relay, INLET_SOURCE_SETTINGS=settings)
+    assert fn.wait_exit() != 0
+    assert refused in fn.logs() and "refusing to start" in fn.logs(), fn.logs()
+    fn = stack.receiver("stripe", events_queue, "stripe.invoice.*", OUTBOX_QUEUE_URL="")
+    assert fn.wait_exit() != 0
+    assert "OUTBOX_QUEUE_URL" in fn.logs(), fn.logs()
+
+
+def test_a_claim_checked_relayed_event_is_delivered_with_its_body(stack):
+    """An event too large for the events queue's messages: the receiver claim-checks its body, the
+    relayed envelope carries the dataref, and fan-out puts the body back before delivery."""
+    events_queue = stack.aws("sqs").create_queue(
+        QueueName=f"inlet-received-{uuid.uuid4().hex[:10]}", Attributes={"MaximumMessageSize": "1024"})["QueueUrl"]
+    with Receiver() as rx:
+        endpoint, secret = stack.add_endpoint(rx.url, filters=["stripe.invoice.*"])
+        rx.secrets.append(secret)
+        receiver = stack.receiver("stripe", events_queue, "stripe.invoice.*", PAYLOAD_BUCKET=stack.bucket)
+        big = stripe_event("evt_relay_big", "invoice.paid", pad="x" * 4000)
+        resp = stripe_delivery(receiver, big)
+        assert resp["statusCode"] == 202, resp
+        [queued] = [json.loads(m["Body"]) for m in receive_all(stack.aws("sqs"), events_queue)]
+        assert queued["dataref"].startswith(f"s3://{stack.bucket}/payloads/stripe/") and "data" not in queued
+        messages = stack.receive(stack.outbox)
+        [outboxed] = [json.loads(m["Body"]) for m in messages]
+        assert outboxed["dataref"] == queued["dataref"], "relayed as received"
+        assert not stack.invoke(stack.fanout(), stack.outbox, messages)
+        [task] = stack.tasks()
+        relayed_id = task["event_id"]["S"]
+        stack.pump_until(stack.delivery_fn(), stack.delivery, lambda: stack.state(endpoint, relayed_id) == "delivered")
+        [got] = rx.wait_for(1)
+        assert got.verified("standardwebhooks") and got.verified("svix")
+        event = json.loads(got.body)
+        assert "dataref" not in event and event["data"] == json.loads(big)
+        assert event["inletbodysha256"] == hashlib.sha256(big).hexdigest()

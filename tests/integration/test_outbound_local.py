@@ -9,12 +9,14 @@ import json
 import os
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, free_port, wait_http
+from conftest import DEV_SECRETS, ROOT, free_port, wait_http
 from receivers import Answer, Hang, Huge, NodeReceiver, Receiver, Reset, Trickle
+from signers import sample, sdk_signed
 
 CLI = ROOT / "target" / "debug" / "inlet"
 
@@ -25,7 +27,7 @@ LOOPBACK = {"INLET_OUTBOUND_ALLOW_HTTP": "true", "INLET_OUTBOUND_ALLOW_NETWORKS"
 class Outbound:
     """`inlet serve` with its outbound store, and the CLI against that store."""
 
-    def __init__(self, tmp: Path, env: dict[str, str], time_scale: int):
+    def __init__(self, tmp: Path, env: dict[str, str], time_scale: int, args: tuple[str, ...] = ()):
         self.tmp = tmp
         self.db = tmp / "outbound.db"
         self.spool = tmp / "spool"
@@ -36,9 +38,10 @@ class Outbound:
         self.proc = subprocess.Popen(
             [str(CLI), "serve", "--addr", f"127.0.0.1:{port}", "--spool", str(self.spool),
              "--idempotency-dir", str(tmp / "idempotency"), "--outbound-db", str(self.db),
-             "--time-scale", str(time_scale)],
+             "--time-scale", str(time_scale), *args],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_http(f"http://127.0.0.1:{port}/healthz")
+        self.url = f"http://127.0.0.1:{port}"
+        wait_http(f"{self.url}/healthz")
 
     def cli(self, *args: str, check: bool = True) -> dict | list:
         out = subprocess.run([str(CLI), *args, "--db", str(self.db)], capture_output=True, text=True,
@@ -89,10 +92,10 @@ class Outbound:
 def outbound(tmp_path):
     started: list[Outbound] = []
 
-    def start(env: dict[str, str] | None = None, time_scale: int = 1) -> Outbound:
+    def start(env: dict[str, str] | None = None, time_scale: int = 1, args: tuple[str, ...] = ()) -> Outbound:
         home = tmp_path / f"serve{len(started)}"
         home.mkdir()
-        o = Outbound(home, {**LOOPBACK, **(env or {})}, time_scale)
+        o = Outbound(home, {**LOOPBACK, **(env or {})}, time_scale, args)
         started.append(o)
         return o
 
@@ -404,3 +407,47 @@ def test_inlet_to_inlet_both_ways_through_the_standard_receiver(tmp_path):
             p.kill()
             p.wait()
             log.close()
+
+
+def post_stripe(o: Outbound, event_id: str, ty: str) -> dict:
+    """A Stripe event signed by Stripe's SDK, POSTed to the local server's Stripe source."""
+    body = json.dumps(json.loads(sample("stripe")) | {"id": event_id, "type": ty}).encode()
+    request = urllib.request.Request(f"{o.url}/webhooks/stripe", data=body, method="POST",
+                                     headers=dict(sdk_signed("stripe", DEV_SECRETS["stripe"], body)))
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        assert resp.status == 202
+        return json.loads(resp.read()) | {"body": json.loads(body)}
+
+
+def test_serve_relays_received_events_to_the_subscriptions(outbound):
+    o = outbound(args=("--relay", "stripe.invoice.*"))
+    with Receiver() as rx:
+        ep = o.add(rx.url, "--filter", "stripe.invoice.*")
+        rx.secrets = [ep["secret"]]
+        paid = post_stripe(o, "evt_local_relay", "invoice.paid")
+        assert post_stripe(o, "evt_local_relay", "invoice.paid").get("duplicate") is True
+        post_stripe(o, "evt_local_charge", "charge.succeeded")
+        [got] = rx.wait_for(1)
+        time.sleep(0.5)
+        assert len(rx.requests) == 1
+        assert got.verified("standardwebhooks") and got.verified("svix"), got.verdicts
+        event = json.loads(got.body)
+        assert event["id"].startswith("stripe:") and event["inletenvelopeid"] == "evt_local_relay"
+        assert event["type"] == "stripe.invoice.paid" and event["data"] == paid["body"]
+        [row] = o.cli("deliveries", "list")
+        assert (row["event"], row["endpoint"], row["state"]) == (event["id"], ep["id"], "delivered")
+        spooled = sorted(json.loads(p.read_text())["id"] for p in o.spool.glob("*.json"))
+        assert spooled == ["evt_local_charge", "evt_local_relay"], "every event is queued as before"
+        assert "Relaying events of types stripe.invoice.* from every source to the endpoints" in o.logs()
+
+
+def test_serve_refuses_a_relay_it_has_nowhere_to_send(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INLET_") and k != "QUEUE_URL"}
+    out = subprocess.run([str(CLI), "serve", "--addr", f"127.0.0.1:{free_port()}", "--spool", str(tmp_path / "s"),
+                          "--no-outbound", "--relay", "stripe.invoice.*"], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert out.returncode != 0 and "--no-outbound" in out.stderr, out
+    out = subprocess.run([str(CLI), "serve", "--addr", f"127.0.0.1:{free_port()}", "--spool", str(tmp_path / "s"),
+                          "--outbound-db", str(tmp_path / "o.db"), "--relay", "stripe.*.paid"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode != 0 and "INLET_RELAY" in out.stderr, out

@@ -132,3 +132,19 @@ def test_fan_out_cannot_read_keys_and_only_delivery_may_decrypt_them(translated)
     assert [s["Principal"] for s in decrypting] == [{"AWS": {"Fn::GetAtt": ["DeliveryFunctionRole", "Arn"]}}]
     assert decrypting[0]["Condition"]["ForAllValues:StringEquals"] == {"kms:EncryptionContextKeys": ["inlet:endpoint"]}
     assert r["EndpointKeysKey"]["Properties"]["EnableKeyRotation"] is True
+
+
+def test_receivers_may_relay_to_the_outbox_and_fan_out_reads_what_they_claim_checked(template, translated):  # noqa: F811
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["INLET_RELAY"] == {"Ref": "Relay"} and env["OUTBOX_QUEUE_URL"] == {"Ref": "OutboxQueue"}
+    assert template["Parameters"]["Relay"]["Default"] == "", "nothing is relayed unless asked"
+    assert "INLET_RELAY" in re.findall(r'"(INLET_[A-Z_]+)"', SETTINGS.read_text())
+    r = translated["Resources"]
+    receivers = [k for k in r if k.endswith("FunctionRole") and k not in ("FanoutFunctionRole", "DeliveryFunctionRole")]
+    assert receivers
+    for role in receivers:
+        [relay] = [s for s in statements(r[role]) if isinstance(s, dict) and s.get("Sid") == "RelayToTheOutbox"]
+        assert actions(relay) == {"sqs:SendMessage", "sqs:GetQueueAttributes"}, role
+        assert relay["Resource"] == {"Fn::GetAtt": ["OutboxQueue", "Arn"]}, role
+    [read] = [s for s in statements(r["FanoutFunctionRole"]) if s.get("Sid") == "ReadRelayedBodies"]
+    assert actions(read) == {"s3:GetObject"} and read["Resource"]["Fn::Sub"].endswith("/payloads/*")

@@ -7,6 +7,7 @@ USAGE:
   inlet serve [--addr 127.0.0.1:3000] [--spool .inlet/spool] [--idempotency-dir .inlet/idempotency]
               [--no-idempotency] [--read-timeout 10] [--max-connections 256]
               [--outbound-db .inlet/outbound.db | --no-outbound] [--time-scale 1]
+              [--relay stripe.invoice.*,github.push]
       Serves POST /webhooks/<source> for every source with the same pipeline as the Lambda
       functions. Without QUEUE_URL, each event is written to the spool directory as one JSON
       file; with QUEUE_URL it goes to that SQS queue (and PAYLOAD_BUCKET, IDEMPOTENCY_TABLE are
@@ -18,6 +19,8 @@ USAGE:
       and settings a function would refuse stop it. It also delivers what `inlet publish` puts in
       the outbound store to the endpoints `inlet endpoints add` subscribed, retrying on the schedule
       (INLET_OUTBOUND_SCHEDULE) divided by --time-scale; operational events go where events go.
+      --relay (or INLET_RELAY, also per source in INLET_SOURCE_SETTINGS) relays received events
+      of those types to the subscriptions too, before spooling them.
   inlet send <source> [--url URL] [SIGN OPTIONS]
       Signs a payload as <source> would and POSTs it (default URL: the local server).
   inlet sign <source> [SIGN OPTIONS]
@@ -95,6 +98,8 @@ pub struct ServeArgs {
     pub outbound_db: Option<String>,
     /// Divides the retry schedule, so it can be watched (3600: an hour is a second).
     pub time_scale: u32,
+    /// Which received events also go to the outbound subscriptions (`INLET_RELAY`'s value).
+    pub relay: Option<String>,
 }
 
 impl Default for ServeArgs {
@@ -107,6 +112,7 @@ impl Default for ServeArgs {
             max_connections: 256,
             outbound_db: Some(".inlet/outbound.db".into()),
             time_scale: 1,
+            relay: None,
         }
     }
 }
@@ -197,6 +203,7 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
             }
             "--outbound-db" => serve.outbound_db = Some(value()?),
             "--no-outbound" => serve.outbound_db = None,
+            "--relay" => serve.relay = Some(value()?),
             "--time-scale" => {
                 serve.time_scale = u32::try_from(positive(flag, &value()?)?)
                     .map_err(|_| format!("{flag} is too large"))?

@@ -420,6 +420,7 @@ pub fn unread_variables<'v>(
         .map(|n| secret_var_of(n))
         .collect();
     known.push(inlet::config::SOURCE_SETTINGS.to_owned());
+    known.push(inlet::config::RELAY.to_owned());
     // The outbound side's settings: `inlet serve` and the outbound commands read them as the
     // functions do.
     known.extend(

@@ -27,11 +27,12 @@ use inlet::idempotency::{DynamoDbStore, IdempotencyStore, LocalStore};
 use inlet::outbound::http::Client;
 use inlet::outbound::local::LocalStore as OutboundStore;
 use inlet::outbound::notices::QueueNotices;
+use inlet::outbound::relay::{Relay, Relaying};
 use inlet::outbound::settings::Outbound;
-use inlet::outbound::worker::Worker;
+use inlet::outbound::worker::{LocalOutbox, Worker};
 use inlet::outcome::{Outcome, Trace};
 use inlet::payloads::{PayloadStore, S3Store};
-use inlet::queue::{AnyQueue, Queue, SpoolQueue, SqsQueue};
+use inlet::queue::{AnyQueue, Message, Queue, QueueError, SpoolQueue, SqsQueue};
 use inlet::response::Rejection;
 use inlet::telemetry::{self, Meter};
 use inlet::verify::{Secret, SecretSet};
@@ -48,7 +49,57 @@ use crate::dev;
 const REQUEST_BUDGET: Duration = Duration::from_secs(5);
 
 /// Each source's pipeline and its metrics.
-type Pipelines = Arc<Vec<(Pipeline<AnyQueue>, Meter)>>;
+type Pipelines = Arc<Vec<(Pipeline<Relaying<AnyQueue, Outbox>>, Meter)>>;
+
+/// Where relayed events go: the outbox queue when `OUTBOX_QUEUE_URL` is set (with `QUEUE_URL`),
+/// else the local outbound store the worker delivers from.
+#[derive(Debug, Clone)]
+enum Outbox {
+    Sqs(SqsQueue),
+    Local(LocalOutbox),
+}
+
+impl Queue for Outbox {
+    fn max_message_bytes(&self) -> usize {
+        match self {
+            Self::Sqs(q) => q.max_message_bytes(),
+            Self::Local(q) => q.max_message_bytes(),
+        }
+    }
+
+    async fn send(&self, message: Message) -> Result<String, QueueError> {
+        match self {
+            Self::Sqs(q) => q.send(message).await,
+            Self::Local(q) => q.send(message).await,
+        }
+    }
+}
+
+/// The outbox relayed events go to, when any source relays: `None` when none does.
+async fn outbox(
+    aws: Option<&Aws>,
+    env: &Env,
+    worker: Option<&Worker<Client, QueueNotices<AnyQueue>>>,
+) -> Result<Outbox, String> {
+    match (aws, env.get(config::OUTBOX_QUEUE_URL).filter(|u| !u.trim().is_empty()), worker) {
+        (Some(aws), Some(url), _) => SqsQueue::connect(&aws.sdk, url.to_owned())
+            .await
+            .map(Outbox::Sqs)
+            .map_err(|e| format!("{}: {e}", config::OUTBOX_QUEUE_URL)),
+        (None, Some(_), _) => Err(format!(
+            "{} is set without QUEUE_URL: the local server relays to the local outbound store, or to an outbox queue beside an events queue",
+            config::OUTBOX_QUEUE_URL
+        )),
+        (_, None, Some(worker)) => Ok(Outbox::Local(LocalOutbox {
+            store: worker.store.clone(),
+            wake: worker.wake.clone(),
+        })),
+        (_, None, None) => Err(format!(
+            "{} relays events, but --no-outbound leaves no outbound store to relay them to (or set OUTBOX_QUEUE_URL with QUEUE_URL)",
+            config::RELAY
+        )),
+    }
+}
 
 /// Where events go when `QUEUE_URL` is set, and the stores the environment names.
 struct Aws {
@@ -94,7 +145,10 @@ fn idempotency(aws: Option<&Aws>, dir: Option<&String>) -> Result<IdempotencySto
 }
 
 pub async fn serve(args: &ServeArgs) -> Result<(), String> {
-    let env = Env::from_process();
+    let mut env = Env::from_process();
+    if let Some(relay) = &args.relay {
+        env = Env::from_pairs(env.vars().chain([(config::RELAY, relay.as_str())]));
+    }
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .map_err(|e| format!("cannot set up the metrics: {e}"))?;
@@ -104,6 +158,22 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
     if let Some(aws) = &aws {
         settings.fit_body_limit(&env, aws.bucket.is_some(), aws.queue.max_message_bytes());
     }
+    let worker = match &args.outbound_db {
+        Some(db) => {
+            let notices =
+                match &aws {
+                    Some(aws) => AnyQueue::Sqs(aws.queue.clone()),
+                    None => AnyQueue::Spool(SpoolQueue::new(&args.spool).map_err(|e| {
+                        format!("cannot create spool directory {}: {e}", args.spool)
+                    })?),
+                };
+            Some(outbound_worker(args, &env, db, notices)?)
+        }
+        None => None,
+    };
+    let mut outbox_for_relay: Option<Outbox> = None;
+    // Each relay's filters, and the sources it is theirs.
+    let mut relayed: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
     let mut pipelines = Vec::new();
     let mut defaults = Vec::new();
     let mut configured = dev::settings()?;
@@ -121,6 +191,27 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
                 SpoolQueue::new(&args.spool)
                     .map_err(|e| format!("cannot create spool directory {}: {e}", args.spool))?,
             ),
+        };
+        // As a function reads it: the deployment-wide value, or the source's entry.
+        let source_env = env
+            .clone()
+            .with_source_settings(source.name())
+            .map_err(|e| e.to_string())?;
+        let relay = Relay::from_env(&source_env, source.name())
+            .map_err(|e| format!("{}: {e}", source.name()))?;
+        let queue = match relay {
+            Some(relay) => {
+                if outbox_for_relay.is_none() {
+                    outbox_for_relay = Some(outbox(aws.as_ref(), &env, worker.as_ref()).await?);
+                }
+                relayed
+                    .entry(relay.to_string())
+                    .or_default()
+                    .push(source.name());
+                let outbox = outbox_for_relay.clone().ok_or("no outbox")?;
+                Relaying::new(queue, relay, outbox)
+            }
+            None => Relaying::off(queue),
         };
         let idempotency = idempotency(aws.as_ref(), args.idempotency_dir.as_ref())?;
         let payloads = match aws.as_ref().and_then(|a| a.bucket.as_ref().map(|b| (a, b))) {
@@ -175,21 +266,19 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
         (None, None) => println!("Duplicates are not recognised (--no-idempotency)"),
     }
     println!("Metrics: http://{local}/metrics (Prometheus text)");
-    let outbound = match &args.outbound_db {
-        Some(db) => {
-            let notices =
-                match &aws {
-                    Some(aws) => AnyQueue::Sqs(aws.queue.clone()),
-                    None => AnyQueue::Spool(SpoolQueue::new(&args.spool).map_err(|e| {
-                        format!("cannot create spool directory {}: {e}", args.spool)
-                    })?),
-                };
-            Some(tokio::spawn(deliver(outbound_worker(
-                args, &env, db, notices,
-            )?)))
-        }
-        None => None,
+    let to = match &outbox_for_relay {
+        Some(Outbox::Sqs(q)) => q.url().to_owned(),
+        _ => "the endpoints `inlet endpoints add` subscribed".to_owned(),
     };
+    for (filters, sources) in &relayed {
+        let from = if sources.len() == pipelines.len() {
+            "every source".to_owned()
+        } else {
+            sources.join(", ")
+        };
+        println!("Relaying events of types {filters} from {from} to {to}");
+    }
+    let outbound = worker.map(|w| tokio::spawn(deliver(w)));
     println!("Try: cargo run -p inlet-cli -- send github");
     let pipelines: Pipelines = Arc::new(pipelines);
     let read_timeout = Duration::from_secs(args.read_timeout);

@@ -119,11 +119,14 @@ pub enum DeliverError {
     Keys(String),
 }
 
+/// Longest event id sent as `webhook-id` as it is: receivers keep it, often in a short column.
+const MAX_WEBHOOK_ID_BYTES: usize = 256;
+
 /// The `webhook-id` of an event: its id, unless that holds a `.`, which would let one signed
-/// content (`id.timestamp.body`) pose as another's; then `msg_` and 40 hex digits of its SHA-256,
-/// as stable across retries as the id itself.
+/// content (`id.timestamp.body`) pose as another's, or is longer than 256 bytes; then `msg_` and
+/// 40 hex digits of its SHA-256, as stable across retries as the id itself.
 pub fn webhook_id(event_id: &str) -> String {
-    if event_id.contains('.') {
+    if event_id.contains('.') || event_id.len() > MAX_WEBHOOK_ID_BYTES {
         format!(
             "msg_{}",
             &hex::encode(Sha256::digest(event_id.as_bytes()))[..40]
@@ -833,6 +836,9 @@ mod tests {
         assert!(dotted.starts_with("msg_") && !dotted.contains('.') && dotted.len() == 44);
         assert_eq!(dotted, webhook_id("a.1"), "stable across retries");
         assert_ne!(dotted, webhook_id("a.2"));
+        let long = "k".repeat(300);
+        assert!(webhook_id(&long).starts_with("msg_") && webhook_id(&long).len() == 44);
+        assert_eq!(webhook_id(&"k".repeat(256)), "k".repeat(256));
     }
 
     #[test]

@@ -14,10 +14,11 @@ use tracing::{error, info, warn};
 
 use super::deliver::{deliver, Policy, Ports};
 use super::dynamodb::{DynamoAttempts, DynamoEndpoints};
-use super::fanout::fan_out;
+use super::fanout::{fan_out, subscribers};
 use super::http::Client;
 use super::model::{now, Body, Event};
 use super::notices::QueueNotices;
+use super::relay;
 use super::schedule::unit;
 use super::settings::Outbound;
 use super::sqs::{Received, SqsTasks};
@@ -240,7 +241,7 @@ async fn fan_out_batch(
         }
     };
     for record in event.records {
-        let published = match Event::parse(record.body.into_bytes()) {
+        let mut published = match Event::parse(record.body.into_bytes()) {
             Ok(e) => e,
             Err(e) => {
                 // Kept on the queue it would come back until the DLQ took it: nothing can
@@ -250,7 +251,19 @@ async fn fan_out_batch(
                 continue;
             }
         };
+        if subscribers(&all, &published.ty).next().is_none() {
+            info!(event = %published.id, "no endpoint takes the event");
+            continue;
+        }
         let created = async {
+            // A relayed envelope the receiver claim-checked: its body back in, as a subscriber
+            // cannot read the payload bucket.
+            let claim = bucket.and_then(|(_, name)| relay::claim_checked(&published.body, name));
+            if let (Some(key), Some((_, name))) = (claim, bucket) {
+                let data = body_of(&Body::Stored(format!("s3://{name}/{key}")), bucket).await?;
+                published.body = relay::with_data(&published.body, &data)
+                    .map_err(|e| StoreError::permanent(e.to_string()))?;
+            }
             let body = if published.body.len() > INLINE_BODY_MAX {
                 let (s3, name) = bucket.ok_or_else(|| {
                     StoreError::permanent(

@@ -35,6 +35,7 @@ pub mod memory;
 pub mod model;
 pub mod notices;
 pub mod ports;
+pub mod relay;
 pub mod schedule;
 pub mod settings;
 pub mod signing;

@@ -21,8 +21,11 @@ pub fn now() -> Millis {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Longest event id accepted: ids are keys (task records, FIFO de-duplication, S3).
-pub const MAX_EVENT_ID_BYTES: usize = 256;
+/// Longest event id accepted: ids are keys (task records, the attempt log's index), as long as an
+/// envelope's.
+pub const MAX_EVENT_ID_BYTES: usize = 1024;
+/// Longest event type accepted, in bytes: an envelope's 256 characters, in UTF-8.
+pub const MAX_TYPE_BYTES: usize = 4 * MAX_EVENT_TYPE_BYTES;
 pub use super::filter::MAX_EVENT_TYPE_BYTES;
 /// Most extra headers an endpoint may carry.
 pub const MAX_EXTRA_HEADERS: usize = 20;
@@ -183,8 +186,8 @@ pub enum EventError {
 }
 
 impl Event {
-    /// Reads a published CloudEvent. The id becomes `webhook-id`, and with the endpoint the key
-    /// that makes publishing idempotent, so it is held to the header rules (printable ASCII).
+    /// Reads a published CloudEvent. The id becomes `webhook-id` (see `deliver::webhook_id`), and
+    /// with the endpoint the key that makes publishing idempotent, so it is printable ASCII.
     pub fn parse(body: Vec<u8>) -> Result<Self, EventError> {
         let value: Value = serde_json::from_slice(&body).map_err(|_| EventError::NotAnObject)?;
         let object = value.as_object().ok_or(EventError::NotAnObject)?;
@@ -204,8 +207,10 @@ impl Event {
         if !printable(id, MAX_EVENT_ID_BYTES) {
             return Err(EventError::Invalid("id"));
         }
+        // A type is only stored and matched (never a header): any text without control
+        // characters, as received events' types are.
         let ty = text("type")?;
-        if !printable(ty, MAX_EVENT_TYPE_BYTES) {
+        if ty.len() > MAX_TYPE_BYTES || ty.chars().any(char::is_control) {
             return Err(EventError::Invalid("type"));
         }
         let source = text("source")?.to_owned();
@@ -431,5 +436,23 @@ mod tests {
                 String::from_utf8_lossy(body)
             );
         }
+        // As long as an envelope's id, and types as received events have them.
+        let event = |id: &str, ty: &str| {
+            Event::parse(
+                serde_json::json!({"specversion": "1.0", "id": id, "type": ty, "source": "s"})
+                    .to_string()
+                    .into_bytes(),
+            )
+        };
+        assert!(event(&"i".repeat(MAX_EVENT_ID_BYTES), "t").is_ok());
+        assert_eq!(
+            event(&"i".repeat(MAX_EVENT_ID_BYTES + 1), "t").err(),
+            Some(EventError::Invalid("id"))
+        );
+        assert!(event("1", "custom.order créé").is_ok());
+        assert_eq!(
+            event("1", &"é".repeat(MAX_EVENT_TYPE_BYTES * 2 + 1)).err(),
+            Some(EventError::Invalid("type"))
+        );
     }
 }

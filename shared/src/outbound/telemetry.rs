@@ -23,6 +23,11 @@ pub const HELD: &str = "OutboundHeld";
 pub const FANNED_OUT: &str = "OutboundTasksCreated";
 /// Published events that were not CloudEvents Inlet can deliver (dropped, logged).
 pub const INVALID_EVENTS: &str = "OutboundInvalidEvents";
+/// Received events a receiver relayed to the outbox (`INLET_RELAY`).
+pub const RELAYED: &str = "OutboundRelayed";
+/// Received events the relay takes whose outbound copy could not be made (they went to the events
+/// queue only; logged).
+pub const NOT_RELAYED: &str = "OutboundNotRelayed";
 
 /// Units, for recorders that keep them.
 pub fn describe() {
@@ -34,6 +39,8 @@ pub fn describe() {
         HELD,
         FANNED_OUT,
         INVALID_EVENTS,
+        RELAYED,
+        NOT_RELAYED,
     ] {
         metrics::describe_counter!(name, Unit::Count, "");
     }

@@ -17,6 +17,7 @@ use super::model::{now, Body, Event, Millis, Task};
 use super::ports::{Endpoints, Notices, Transport};
 use super::schedule::unit;
 use crate::failure::StoreError;
+use crate::queue::QueueError;
 
 /// How long a worker holds a task it is delivering: longer than any attempt takes.
 const LEASE_MS: Millis = 120_000;
@@ -29,6 +30,37 @@ pub async fn publish(store: &LocalStore, event: &Event, at: Millis) -> Result<Fa
     let endpoints = Endpoints::list(store).await?;
     let body = Body::Inline(String::from_utf8_lossy(&event.body).into_owned());
     fan_out(store, &endpoints, event, &body, at).await
+}
+
+/// The local outbox, the relay's for `inlet serve`: an event sent to it is fanned out into the
+/// store at once and wakes the worker. Fan-out is idempotent, as on AWS, so a sender's retry
+/// relays harmlessly.
+#[derive(Debug, Clone)]
+pub struct LocalOutbox {
+    pub store: LocalStore,
+    pub wake: Arc<Notify>,
+}
+
+impl crate::queue::Queue for LocalOutbox {
+    fn max_message_bytes(&self) -> usize {
+        usize::MAX
+    }
+
+    async fn send(&self, message: crate::queue::Message) -> Result<String, QueueError> {
+        let event = Event::parse(message.body.into_bytes())
+            .map_err(|e| QueueError::permanent(e.to_string()))?;
+        let fanned = publish(&self.store, &event, now())
+            .await
+            .map_err(|e| QueueError {
+                failure: e.failure,
+                too_large: false,
+                detail: e.detail,
+            })?;
+        if !fanned.created.is_empty() {
+            self.wake.notify_one();
+        }
+        Ok(event.id)
+    }
 }
 
 /// Delivers due tasks until `shutdown` resolves.

@@ -71,12 +71,14 @@ pub(crate) fn id_segment(id: &str) -> String {
     }
 }
 
+/// Where claim-checked bodies are kept (see [`body_key`]).
+pub const CLAIM_CHECK_PREFIX: &str = "payloads/";
 /// Where parked envelopes are kept (see [`parked_key`]).
 pub const PARKED_PREFIX: &str = "undelivered/";
 
 /// Where a body is claim-checked, from its source, its id's [`id_segment`] and its hex digest.
 pub(crate) fn claim_check_key(source: &str, segment: &str, digest: &str) -> String {
-    format!("payloads/{source}/{segment}/{digest}")
+    format!("{CLAIM_CHECK_PREFIX}{source}/{segment}/{digest}")
 }
 
 /// Where an envelope's raw body goes when the envelope does not fit a queue message.
