@@ -29,8 +29,9 @@ pub const INLET_TLS_ROOTS: &str = "INLET_TLS_ROOTS";
 /// filters write them (`stripe.invoice.*,github.push`, `*`); deployment-wide or in a source's
 /// entry (see `outbound::relay`).
 pub const RELAY: &str = "INLET_RELAY";
-/// The outbox queue: where `inlet publish` and the relay put events for fan-out.
-pub const OUTBOX_QUEUE_URL: &str = "OUTBOX_QUEUE_URL";
+/// The relay queue: where receivers put the events they relay, for fan-out. Not the outbox that
+/// publishers use: fan-out trusts what arrives on it (see `outbound::relay`).
+pub const RELAY_QUEUE_URL: &str = "RELAY_QUEUE_URL";
 
 /// The names of the outbound side's settings (read by `outbound::settings`).
 pub mod outbound {

@@ -237,22 +237,22 @@ where
 /// The events queue, and the outbox when the source relays (`INLET_RELAY`).
 type ReceiverQueue = Relaying<SqsQueue, SqsQueue>;
 
-/// `OUTBOX_QUEUE_URL`, which a relay needs: without it the function does not start.
+/// `RELAY_QUEUE_URL`, which a relay needs: without it the function does not start.
 fn outbox_url(env: &Env) -> Result<String, ConfigError> {
     let url = env
-        .get(config::OUTBOX_QUEUE_URL)
+        .get(config::RELAY_QUEUE_URL)
         .filter(|u| !u.trim().is_empty())
         .ok_or_else(|| ConfigError::Missing {
-            var: config::OUTBOX_QUEUE_URL.into(),
+            var: config::RELAY_QUEUE_URL.into(),
             expected: format!(
-                "{} relays events to the outbox queue (the stack's OutboxQueueUrl output)",
+                "{} relays events to the relay queue (the stack's RelayQueueUrl output)",
                 config::RELAY
             ),
         })?;
     // Held to the events queue's rules.
     config::queue_url(&Env::from_pairs([(config::QUEUE_URL, url)])).map_err(|e| {
         ConfigError::Invalid {
-            var: config::OUTBOX_QUEUE_URL.into(),
+            var: config::RELAY_QUEUE_URL.into(),
             expected: e.to_string(),
         }
     })
@@ -285,7 +285,7 @@ async fn build(
                     SqsQueue::connect(&sdk, url)
                         .await
                         .map_err(|problem| ConfigError::Invalid {
-                            var: config::OUTBOX_QUEUE_URL.into(),
+                            var: config::RELAY_QUEUE_URL.into(),
                             expected: problem,
                         })?;
                 Relaying::new(events, relay, outbox)

@@ -85,6 +85,7 @@ class Stack:
     endpoints: str = ""
     deliveries: str = ""
     outbox: str = ""
+    relay: str = ""
     delivery: str = ""
     ordered: str = ""
     events: str = ""
@@ -128,11 +129,11 @@ class Stack:
         """A receiving function (the source's, as the template makes it) that relays `relay`."""
         return self.start(source, **{
             "INLET_SOURCE": source, "QUEUE_URL": events_queue, "WEBHOOK_SECRET": DEV_SECRETS[source],
-            "OUTBOX_QUEUE_URL": self.outbox, "INLET_RELAY": relay, **env,
+            "RELAY_QUEUE_URL": self.relay, "INLET_RELAY": relay, **env,
         })
 
     def fanout(self, **env: str) -> Function:
-        return self.start("inlet-fanout", **env)
+        return self.start("inlet-fanout", **{"RELAY_QUEUE_ARN": self.arn(self.relay), **env})
 
     def delivery_fn(self, **env: str) -> Function:
         return self.start("inlet-delivery", **{
@@ -213,9 +214,10 @@ class Stack:
             assert time.monotonic() < deadline, f"not done in {timeout}s: {fn.logs()[-3000:]}"
             self.pump(fn, queue_url, wait=1, most=most)
 
-    def fan_out_all(self, fn: Function) -> None:
+    def fan_out_all(self, fn: Function, queue: str = "") -> None:
+        """Fans out everything on the outbox (or `queue`: the relay queue)."""
         while True:
-            messages, failed = self.pump(fn, self.outbox)
+            messages, failed = self.pump(fn, queue or self.outbox)
             if not messages:
                 return
             assert not failed, fn.logs()[-3000:]
@@ -276,6 +278,7 @@ def stack(aws, moto_url, tmp_path):
     for table in (s.endpoints, s.deliveries):
         ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
     s.outbox = sqs.create_queue(QueueName=f"inlet-outbox-{suffix}")["QueueUrl"]
+    s.relay = sqs.create_queue(QueueName=f"inlet-relay-{suffix}")["QueueUrl"]
     s.delivery = sqs.create_queue(QueueName=f"inlet-delivery-{suffix}")["QueueUrl"]
     s.ordered = sqs.create_queue(QueueName=f"inlet-ordered-{suffix}.fifo",
                                  Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"})["QueueUrl"]
@@ -584,7 +587,7 @@ def test_received_events_the_relay_takes_reach_subscribers_once_and_signed(stack
         assert sorted(e["id"] for e in queued) == ["evt_relay_charge", "evt_relay_paid", "evt_relay_paid"]
         assert all("inletenvelopeid" not in e for e in queued), "the events queue's envelopes are unchanged"
 
-        stack.fan_out_all(stack.fanout())
+        stack.fan_out_all(stack.fanout(), stack.relay)
         [task] = stack.tasks()
         relayed_id = task["event_id"]["S"]
         assert relayed_id.startswith("stripe:") and task["endpoint_id"]["S"] == endpoint
@@ -606,7 +609,7 @@ def test_a_receiver_that_cannot_relay_answers_503_and_queues_nothing(stack):
     events_queue = stack.aws("sqs").create_queue(QueueName=f"inlet-received-{uuid.uuid4().hex[:10]}")["QueueUrl"]
     receiver = stack.receiver("stripe", events_queue, "*")
     receiver.wait_started()
-    stack.aws("sqs").delete_queue(QueueUrl=stack.outbox)  # refused for good: QueueDoesNotExist
+    stack.aws("sqs").delete_queue(QueueUrl=stack.relay)  # refused for good: QueueDoesNotExist
     resp = stripe_delivery(receiver, stripe_event("evt_no_outbox", "invoice.paid"))
     assert resp["statusCode"] == 503 and "retry-after" in {k.lower() for k in resp["headers"]}, resp
     assert json.loads(response_body(resp))["type"].endswith("queue-unavailable")
@@ -623,9 +626,9 @@ def test_a_receiver_refuses_to_start_with_a_relay_that_cannot_work(stack, relay,
     fn = stack.receiver("stripe", events_queue, relay, INLET_SOURCE_SETTINGS=settings)
     assert fn.wait_exit() != 0
     assert refused in fn.logs() and "refusing to start" in fn.logs(), fn.logs()
-    fn = stack.receiver("stripe", events_queue, "stripe.invoice.*", OUTBOX_QUEUE_URL="")
+    fn = stack.receiver("stripe", events_queue, "stripe.invoice.*", RELAY_QUEUE_URL="")
     assert fn.wait_exit() != 0
-    assert "OUTBOX_QUEUE_URL" in fn.logs(), fn.logs()
+    assert "RELAY_QUEUE_URL" in fn.logs(), fn.logs()
 
 
 def test_a_claim_checked_relayed_event_is_delivered_with_its_body(stack):
@@ -642,10 +645,10 @@ def test_a_claim_checked_relayed_event_is_delivered_with_its_body(stack):
         assert resp["statusCode"] == 202, resp
         [queued] = [json.loads(m["Body"]) for m in receive_all(stack.aws("sqs"), events_queue)]
         assert queued["dataref"].startswith(f"s3://{stack.bucket}/payloads/stripe/") and "data" not in queued
-        messages = stack.receive(stack.outbox)
-        [outboxed] = [json.loads(m["Body"]) for m in messages]
-        assert outboxed["dataref"] == queued["dataref"], "relayed as received"
-        assert not stack.invoke(stack.fanout(), stack.outbox, messages)
+        messages = stack.receive(stack.relay)
+        [relayed] = [json.loads(m["Body"]) for m in messages]
+        assert relayed["dataref"] == queued["dataref"], "relayed as received"
+        assert not stack.invoke(stack.fanout(), stack.relay, messages)
         [task] = stack.tasks()
         relayed_id = task["event_id"]["S"]
         stack.pump_until(stack.delivery_fn(), stack.delivery, lambda: stack.state(endpoint, relayed_id) == "delivered")
@@ -654,3 +657,11 @@ def test_a_claim_checked_relayed_event_is_delivered_with_its_body(stack):
         event = json.loads(got.body)
         assert "dataref" not in event and event["data"] == json.loads(big)
         assert event["inletbodysha256"] == hashlib.sha256(big).hexdigest()
+
+        # The same envelope published on the outbox: a publisher may not name a body in the bucket.
+        stack.publish(relayed | {"id": "evt_published_dataref"})
+        stack.fan_out_all(stack.fanout())
+        stack.pump_until(stack.delivery_fn(), stack.delivery,
+                         lambda: stack.state(endpoint, "evt_published_dataref") == "delivered")
+        published = json.loads(rx.wait_for(2)[1].body)
+        assert published["dataref"] == relayed["dataref"] and "data" not in published, "delivered as published"

@@ -54,7 +54,7 @@ def test_the_tables_are_the_adapters_shapes(template):
 def test_the_queues_outlast_their_functions_and_have_dead_letter_queues(template):
     r = template["Resources"]
     timeout = {q: r[f]["Properties"]["Timeout"] for q, f in [
-        ("OutboxQueue", "FanoutFunction"), ("DeliveryQueue", "DeliveryFunction"), ("OrderedDeliveryQueue", "DeliveryFunction")]}
+        ("OutboxQueue", "FanoutFunction"), ("RelayQueue", "FanoutFunction"), ("DeliveryQueue", "DeliveryFunction"), ("OrderedDeliveryQueue", "DeliveryFunction")]}
     for queue, seconds in timeout.items():
         props = r[queue]["Properties"]
         assert props["VisibilityTimeout"] >= 6 * seconds, queue
@@ -78,12 +78,12 @@ def test_the_functions_are_fed_by_their_queues_and_told_their_settings(template)
     fanout, delivery = r["FanoutFunction"], r["DeliveryFunction"]
     assert fanout["Metadata"]["BuildProperties"]["Binary"] == "inlet-fanout"
     assert delivery["Metadata"]["BuildProperties"]["Binary"] == "inlet-delivery"
-    [outbox] = fanout["Properties"]["Events"].values()
-    assert outbox["Properties"]["Queue"] == {"Fn::GetAtt": ["OutboxQueue", "Arn"]}
-    assert outbox["Properties"]["BatchSize"] == 10
+    outboxes = {e["Properties"]["Queue"]["Fn::GetAtt"][0]: e["Properties"] for e in fanout["Properties"]["Events"].values()}
+    assert set(outboxes) == {"OutboxQueue", "RelayQueue"}
+    assert all(e["BatchSize"] == 10 for e in outboxes.values())
     sources = {e["Properties"]["Queue"]["Fn::GetAtt"][0]: e["Properties"] for e in delivery["Properties"]["Events"].values()}
     assert set(sources) == {"DeliveryQueue", "OrderedDeliveryQueue"}
-    for e in [outbox["Properties"], *sources.values()]:
+    for e in [*outboxes.values(), *sources.values()]:
         assert e["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     for e in sources.values():
         assert e["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "OutboundMaximumConcurrency"}}
@@ -134,17 +134,22 @@ def test_fan_out_cannot_read_keys_and_only_delivery_may_decrypt_them(translated)
     assert r["EndpointKeysKey"]["Properties"]["EnableKeyRotation"] is True
 
 
-def test_receivers_may_relay_to_the_outbox_and_fan_out_reads_what_they_claim_checked(template, translated):  # noqa: F811
+def test_receivers_relay_on_their_own_queue_and_fan_out_trusts_only_its_claim_checks(template, translated):  # noqa: F811
     env = template["Globals"]["Function"]["Environment"]["Variables"]
-    assert env["INLET_RELAY"] == {"Ref": "Relay"} and env["OUTBOX_QUEUE_URL"] == {"Ref": "OutboxQueue"}
+    assert env["INLET_RELAY"] == {"Ref": "Relay"} and env["RELAY_QUEUE_URL"] == {"Ref": "RelayQueue"}
     assert template["Parameters"]["Relay"]["Default"] == "", "nothing is relayed unless asked"
     assert "INLET_RELAY" in re.findall(r'"(INLET_[A-Z_]+)"', SETTINGS.read_text())
     r = translated["Resources"]
     receivers = [k for k in r if k.endswith("FunctionRole") and k not in ("FanoutFunctionRole", "DeliveryFunctionRole")]
     assert receivers
     for role in receivers:
-        [relay] = [s for s in statements(r[role]) if isinstance(s, dict) and s.get("Sid") == "RelayToTheOutbox"]
+        [relay] = [s for s in statements(r[role]) if isinstance(s, dict) and s.get("Sid") == "RelayReceivedEvents"]
         assert actions(relay) == {"sqs:SendMessage", "sqs:GetQueueAttributes"}, role
-        assert relay["Resource"] == {"Fn::GetAtt": ["OutboxQueue", "Arn"]}, role
+        assert relay["Resource"] == {"Fn::GetAtt": ["RelayQueue", "Arn"]}, role
+        assert "OutboxQueue" not in json.dumps(statements(r[role])), "receivers cannot publish"
     [read] = [s for s in statements(r["FanoutFunctionRole"]) if s.get("Sid") == "ReadRelayedBodies"]
     assert actions(read) == {"s3:GetObject"} and read["Resource"]["Fn::Sub"].endswith("/payloads/*")
+    fanout = template["Resources"]["FanoutFunction"]["Properties"]
+    assert fanout["Environment"]["Variables"]["RELAY_QUEUE_ARN"] == {"Fn::GetAtt": ["RelayQueue", "Arn"]}
+    queues = {e["Properties"]["Queue"]["Fn::GetAtt"][0] for e in fanout["Events"].values()}
+    assert queues == {"OutboxQueue", "RelayQueue"}

@@ -51,7 +51,7 @@ const REQUEST_BUDGET: Duration = Duration::from_secs(5);
 /// Each source's pipeline and its metrics.
 type Pipelines = Arc<Vec<(Pipeline<Relaying<AnyQueue, Outbox>>, Meter)>>;
 
-/// Where relayed events go: the outbox queue when `OUTBOX_QUEUE_URL` is set (with `QUEUE_URL`),
+/// Where relayed events go: the relay queue when `RELAY_QUEUE_URL` is set (with `QUEUE_URL`),
 /// else the local outbound store the worker delivers from.
 #[derive(Debug, Clone)]
 enum Outbox {
@@ -81,21 +81,21 @@ async fn outbox(
     env: &Env,
     worker: Option<&Worker<Client, QueueNotices<AnyQueue>>>,
 ) -> Result<Outbox, String> {
-    match (aws, env.get(config::OUTBOX_QUEUE_URL).filter(|u| !u.trim().is_empty()), worker) {
+    match (aws, env.get(config::RELAY_QUEUE_URL).filter(|u| !u.trim().is_empty()), worker) {
         (Some(aws), Some(url), _) => SqsQueue::connect(&aws.sdk, url.to_owned())
             .await
             .map(Outbox::Sqs)
-            .map_err(|e| format!("{}: {e}", config::OUTBOX_QUEUE_URL)),
+            .map_err(|e| format!("{}: {e}", config::RELAY_QUEUE_URL)),
         (None, Some(_), _) => Err(format!(
-            "{} is set without QUEUE_URL: the local server relays to the local outbound store, or to an outbox queue beside an events queue",
-            config::OUTBOX_QUEUE_URL
+            "{} is set without QUEUE_URL: the local server relays to the local outbound store, or to a deployment's relay queue beside its events queue",
+            config::RELAY_QUEUE_URL
         )),
         (_, None, Some(worker)) => Ok(Outbox::Local(LocalOutbox {
             store: worker.store.clone(),
             wake: worker.wake.clone(),
         })),
         (_, None, None) => Err(format!(
-            "{} relays events, but --no-outbound leaves no outbound store to relay them to (or set OUTBOX_QUEUE_URL with QUEUE_URL)",
+            "{} relays events, but --no-outbound leaves no outbound store to relay them to (or set RELAY_QUEUE_URL with QUEUE_URL)",
             config::RELAY
         )),
     }

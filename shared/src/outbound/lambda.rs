@@ -37,6 +37,8 @@ pub const DELIVERIES_TABLE: &str = "DELIVERIES_TABLE";
 pub const DELIVERY_QUEUE_URL: &str = "DELIVERY_QUEUE_URL";
 /// The FIFO queue of endpoints with ordered delivery.
 pub const ORDERED_QUEUE_URL: &str = "ORDERED_QUEUE_URL";
+/// The relay queue's ARN: only its messages may have a claim-checked body put back.
+pub const RELAY_QUEUE_ARN: &str = "RELAY_QUEUE_ARN";
 /// The KMS key endpoints' signing keys are encrypted under.
 pub const ENDPOINT_KEYS_KEY_ID: &str = "ENDPOINT_KEYS_KEY_ID";
 /// Bodies larger than this go to the payload bucket and the task carries a reference: a task
@@ -64,6 +66,9 @@ pub struct SqsRecord {
     pub body: String,
     #[serde(default)]
     pub attributes: HashMap<String, String>,
+    /// The queue the message came from, as Lambda says: not something a sender can set.
+    #[serde(default, rename = "eventSourceARN")]
+    pub event_source_arn: String,
 }
 
 impl SqsRecord {
@@ -210,22 +215,39 @@ pub async fn run_fanout() -> Result<(), Error> {
         .filter(|v| !v.trim().is_empty())
         .map(|b| (crate::aws::s3_client(&sdk, &env), b.to_owned()));
     let emf = metrics_recorder(namespace);
-    let state: &'static _ = Box::leak(Box::new((tasks, endpoints, bucket)));
+    let relay_queue = env
+        .get(RELAY_QUEUE_ARN)
+        .filter(|v| !v.trim().is_empty())
+        .map(str::to_owned);
+    let state: &'static _ = Box::leak(Box::new((tasks, endpoints, bucket, relay_queue)));
     let handler = service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let (tasks, endpoints, bucket) = state;
-        let response = fan_out_batch(tasks, endpoints, bucket.as_ref(), event.payload).await;
+        let (tasks, endpoints, bucket, relay_queue) = state;
+        let sources = Sources {
+            bucket: bucket.as_ref(),
+            relay_queue: relay_queue.as_deref(),
+        };
+        let response = fan_out_batch(tasks, endpoints, &sources, event.payload).await;
         flush(emf);
         Ok::<_, Error>(response)
     });
     Runtime::new(handler).run().await
 }
 
+/// Where fan-out reads bodies from: the payload bucket, and for the relay queue's messages the
+/// receivers' claim checks in it.
+struct Sources<'a> {
+    bucket: Option<&'a (aws_sdk_s3::Client, String)>,
+    /// The relay queue's ARN: its messages come from receivers, never from a publisher.
+    relay_queue: Option<&'a str>,
+}
+
 async fn fan_out_batch(
     tasks: &SqsTasks,
     endpoints: &DynamoEndpoints,
-    bucket: Option<&(aws_sdk_s3::Client, String)>,
+    sources: &Sources<'_>,
     event: SqsEvent,
 ) -> BatchResponse {
+    let bucket = sources.bucket;
     let mut response = BatchResponse::default();
     // One read of the endpoints per batch: their filters and whether they are enabled.
     let all = match endpoints.list_without_keys().await {
@@ -241,6 +263,9 @@ async fn fan_out_batch(
         }
     };
     for record in event.records {
+        // Only a receiver's relayed envelope may name a claim-checked body to put back: on the
+        // outbox, a publisher could name any body in the bucket and have it delivered.
+        let relayed = sources.relay_queue == Some(record.event_source_arn.as_str());
         let mut published = match Event::parse(record.body.into_bytes()) {
             Ok(e) => e,
             Err(e) => {
@@ -258,7 +283,9 @@ async fn fan_out_batch(
         let created = async {
             // A relayed envelope the receiver claim-checked: its body back in, as a subscriber
             // cannot read the payload bucket.
-            let claim = bucket.and_then(|(_, name)| relay::claim_checked(&published.body, name));
+            let claim = bucket
+                .filter(|_| relayed)
+                .and_then(|(_, name)| relay::claim_checked(&published.body, name));
             if let (Some(key), Some((_, name))) = (claim, bucket) {
                 let data = body_of(&Body::Stored(format!("s3://{name}/{key}")), bucket).await?;
                 published.body = relay::with_data(&published.body, &data)

@@ -1,7 +1,7 @@
 //! Relay: received events of chosen types go straight to the outbound subscriptions, with no
 //! code. `INLET_RELAY` (deployment-wide, or in a source's `INLET_SOURCE_SETTINGS` entry) lists
 //! envelope types as endpoint filters do (`stripe.invoice.*,github.push`, or `*`); a receiver
-//! puts each matching envelope on the outbox (`OUTBOX_QUEUE_URL`) **before** the events queue,
+//! puts each matching envelope on the relay queue (`RELAY_QUEUE_URL`) **before** the events queue,
 //! so an event the sender was told is received has been handed to fan-out. A failure to relay
 //! is a failure to receive, always a transient one (503, the sender retries), even when the
 //! outbox refuses for good (deleted, access denied): the pipeline parks an envelope only when the
@@ -17,7 +17,11 @@
 //! The envelope's own id stays in `inletenvelopeid`.
 //!
 //! A claim-checked envelope (`dataref`) is relayed as it is; fan-out puts its body back
-//! ([`with_data`]) before it delivers it, as a subscriber cannot read the payload bucket.
+//! ([`with_data`]) before it delivers it, as a subscriber cannot read the payload bucket. The
+//! relay queue is not the outbox for that reason: only receivers may send to it, and fan-out
+//! follows a `dataref` only in what arrives on it (the record's `eventSourceARN`, which Lambda
+//! sets), so a publisher cannot have the payload bucket's bodies delivered to an endpoint by
+//! naming them in an event.
 
 use std::collections::BTreeMap;
 
