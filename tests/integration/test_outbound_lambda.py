@@ -479,6 +479,15 @@ def test_inlet_endpoints_and_publish_against_a_deployment(stack):
         assert got.verified("standardwebhooks") and got.verified("svix")
         assert got.header("authorization") == "Bearer t0ken-value"
         assert json.loads(got.body)["data"] == {"amount": 3}
+        # A test event for that endpoint alone, whatever its filters take.
+        tested = json.loads(stack.cli("endpoints", "test", added["id"]))
+        assert tested["delivery"] == f"{added['id']}/{tested['id']}"
+        stack.pump_until(stack.delivery_fn(), stack.delivery,
+                         lambda: stack.state(added["id"], tested["id"]) == "delivered")
+        test = rx.wait_for(2)[1]
+        assert test.verified("standardwebhooks") and test.verified("svix")
+        body = json.loads(test.body)
+        assert (body["type"], body["data"]) == ("inlet.endpoint.test", {"endpoint_id": added["id"], "test": True})
 
 
 def test_an_ordered_endpoint_gets_its_events_in_publish_order_across_a_retry(stack):

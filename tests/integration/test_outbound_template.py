@@ -128,9 +128,17 @@ def test_fan_out_cannot_read_keys_and_only_delivery_may_decrypt_them(translated)
     # Neither role names the endpoints' key: its policy is where Decrypt is granted.
     assert "EndpointKeysKey" not in json.dumps(fanout) + json.dumps(delivery)
     policy = r["EndpointKeysKey"]["Properties"]["KeyPolicy"]["Statement"]
-    decrypting = [s for s in policy if "kms:Decrypt" in actions(s) or "kms:*" in actions(s)]
+    plain = [s for s in policy if "Fn::If" not in s]
+    decrypting = [s for s in plain if "kms:Decrypt" in actions(s) or "kms:*" in actions(s)]
     assert [s["Principal"] for s in decrypting] == [{"AWS": {"Fn::GetAtt": ["DeliveryFunctionRole", "Arn"]}}]
     assert decrypting[0]["Condition"]["ForAllValues:StringEquals"] == {"kms:EncryptionContextKeys": ["inlet:endpoint"]}
+    # Operators decrypt only when EndpointAdminArns names them (update, rotate-secret need it), and
+    # only under the same condition.
+    [(condition, admins, otherwise)] = [s["Fn::If"] for s in policy if "Fn::If" in s]
+    assert (condition, otherwise) == ("HasEndpointAdmins", {"Ref": "AWS::NoValue"})
+    assert admins["Principal"] == {"AWS": {"Ref": "EndpointAdminArns"}} and actions(admins) == {"kms:Decrypt"}
+    assert admins["Condition"] == decrypting[0]["Condition"]
+    assert translated["Parameters"]["EndpointAdminArns"]["Default"] == ""
     assert r["EndpointKeysKey"]["Properties"]["EnableKeyRotation"] is True
 
 

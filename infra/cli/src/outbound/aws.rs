@@ -55,7 +55,16 @@ pub async fn run(env: &Env, command: Command, allow_http: bool) -> Result<ExitCo
             Ok(ExitCode::SUCCESS)
         }
         Command::Deliveries(d) => deliveries(env, &sdk, d).await,
-        Command::Test { .. } => Err("`inlet endpoints test` works against the local store; against a deployment, `inlet publish` an event the endpoint's filters take".into()),
+        Command::Test { id, ty } => {
+            // Without its keys: the operator needs no kms:Decrypt to ask for a test delivery.
+            let endpoint = DynamoEndpoints::without_keys(aws_sdk_dynamodb::Client::new(&sdk), table)
+                .get_without_keys(&id)
+                .await
+                .map_err(failed)?
+                .ok_or(format!("no endpoint {id}"))?;
+            super::send_test(&tasks(env, &sdk)?, &endpoint, ty).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         other => {
             let key = need(env, ENDPOINT_KEYS_KEY_ID, "the KMS key endpoints' keys are encrypted under (the stack's EndpointKeysKeyId output)")?;
             let store = DynamoEndpoints::from_sdk(&sdk, table, key);
@@ -65,26 +74,31 @@ pub async fn run(env: &Env, command: Command, allow_http: bool) -> Result<ExitCo
     }
 }
 
-async fn deliveries(
-    env: &Env,
-    sdk: &inlet::aws::SdkConfig,
-    command: Deliveries,
-) -> Result<ExitCode, String> {
+/// The deployment's delivery tasks: their records and the delivery queues.
+fn tasks(env: &Env, sdk: &inlet::aws::SdkConfig) -> Result<SqsTasks, String> {
     let table = need(env, DELIVERIES_TABLE, "the deliveries table")?;
     let queue = need(env, DELIVERY_QUEUE_URL, "the delivery queue")?;
     let ordered = env
         .get(ORDERED_QUEUE_URL)
         .filter(|v| !v.trim().is_empty())
         .map(str::to_owned);
-    let tasks = SqsTasks::new(
+    Ok(SqsTasks::new(
         aws_sdk_sqs::Client::new(sdk),
         aws_sdk_dynamodb::Client::new(sdk),
         table,
         queue,
         ordered,
         60_000,
-    );
-    let attempts = DynamoAttempts::from_sdk(sdk, table);
+    ))
+}
+
+async fn deliveries(
+    env: &Env,
+    sdk: &inlet::aws::SdkConfig,
+    command: Deliveries,
+) -> Result<ExitCode, String> {
+    let tasks = tasks(env, sdk)?;
+    let attempts = DynamoAttempts::from_sdk(sdk, need(env, DELIVERIES_TABLE, "the deliveries table")?);
     match command {
         Deliveries::List {
             endpoint,

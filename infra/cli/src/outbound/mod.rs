@@ -105,29 +105,40 @@ async fn local(store: &LocalStore, command: Command, allow_http: bool) -> Result
                 .await
                 .map_err(failed)?
                 .ok_or(format!("no endpoint {id}"))?;
-            let event = event(&Publish {
-                ty,
-                data: Some(json!({"endpoint_id": endpoint.id, "test": true}).to_string()),
-                ..Publish::default()
-            })?;
-            let at = now();
-            let task = Task {
-                event_id: event.id.clone(),
-                event_type: event.ty.clone(),
-                endpoint_id: endpoint.id.clone(),
-                attempt: 1,
-                created_at: at,
-                due_at: at,
-                body: Body::Inline(String::from_utf8_lossy(&event.body).into_owned()),
-                ordered: endpoint.ordered,
-            };
-            Tasks::create(store, &task).await.map_err(failed)?;
-            print(&json!({"id": event.id, "type": event.ty, "endpoints": [endpoint.id]}));
+            send_test(store, &endpoint, ty).await?;
         }
         Command::Deliveries(d) => return deliveries(store, d).await,
         other => endpoints(store, other, allow_http).await?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `inlet endpoints test`: a test event's task for `endpoint` alone (its filters are not asked),
+/// created as fan-out creates tasks, so the delivery path sends it as any other.
+pub(crate) async fn send_test<T: Tasks>(
+    tasks: &T,
+    endpoint: &Endpoint,
+    ty: String,
+) -> Result<(), String> {
+    let event = event(&Publish {
+        ty,
+        data: Some(json!({"endpoint_id": endpoint.id, "test": true}).to_string()),
+        ..Publish::default()
+    })?;
+    let at = now();
+    let task = Task {
+        event_id: event.id.clone(),
+        event_type: event.ty.clone(),
+        endpoint_id: endpoint.id.clone(),
+        attempt: 1,
+        created_at: at,
+        due_at: at,
+        body: Body::Inline(String::from_utf8_lossy(&event.body).into_owned()),
+        ordered: endpoint.ordered,
+    };
+    tasks.create(&task).await.map_err(failed)?;
+    print(&json!({"id": event.id, "type": event.ty, "endpoints": [endpoint.id], "delivery": task.key()}));
+    Ok(())
 }
 
 /// The endpoint commands, the same for every store.
