@@ -466,15 +466,16 @@ def sender_cost(cpu_us: float, sdk_us_per_call: float, record_bytes: int, subscr
     invocation is billed about one delivery's time for the ten."""
     p = {k: v[0] for k, v in SENDER_PRICES.items()}
     record_wru = -(-record_bytes // 1024)
-    delivery_cpu_ms = (cpu_us + 8 * sdk_us_per_call) / 1000
-    delivery_ms = delivery_cpu_ms + 8 * SENDER_STORE_MS + subscriber_ms
+    # 7 DynamoDB calls: a healthy endpoint's success writes no health (outbound::deliver::quiet).
+    delivery_cpu_ms = (cpu_us + 7 * sdk_us_per_call) / 1000
+    delivery_ms = delivery_cpu_ms + 7 * SENDER_STORE_MS + subscriber_ms
     # Only if the CPU needed more than the 128 MB share of the time would it stretch the duration.
     delivery_ms = max(delivery_ms, delivery_cpu_ms / SENDER_CPU_SHARE)
     # Ten at once: the invocation lasts about as long as its slowest, unless the CPU of ten is more.
     delivery_ms = max(delivery_ms / 10, delivery_cpu_ms / SENDER_CPU_SHARE)
     fanout_ms = 3 * SENDER_STORE_MS + SENDER_STORE_MS / 10 + 3.1 * sdk_us_per_call / 1000
     gb_s = (delivery_ms + fanout_ms) / 1000 * SENDER_MEMORY_MB / 1024
-    wru = 4 * record_wru + 1 + 3
+    wru = 4 * record_wru + 3
     rru = 4 + 0.1
     m = 1e6
     items = [
@@ -484,7 +485,7 @@ def sender_cost(cpu_us: float, sdk_us_per_call: float, record_bytes: int, subscr
         ("SQS standard (delivery queue)", "SendMessage 1 + receive/delete 0.2", 1.2 * p["sqs_standard_request"] * m),
         ("SQS FIFO (outbox)", "SendMessage 1 + receive/delete 0.2", 1.2 * p["sqs_fifo_request"] * m),
         ("DynamoDB writes", f"{wru} WRU (task record {record_bytes} B × 4 writes = {4 * record_wru}, "
-         "health 1, attempt + 2 GSIs 3)", wru * p["dynamodb_wru"] * m),
+         "attempt + 2 GSIs 3; no health write on a healthy endpoint)", wru * p["dynamodb_wru"] * m),
         ("DynamoDB reads", f"{rru:.1f} RRU (4 consistent GetItem, Scan ÷ 10)", rru * p["dynamodb_rru"] * m),
         ("KMS Decrypt", "cached 5 min per instance and endpoint", 0.0),
         ("CloudWatch Logs", f"~{SENDER_LOG_BYTES} B per delivery (estimate)", SENDER_LOG_BYTES / 1e9 * p["logs_gb"] * m),
@@ -533,7 +534,7 @@ def sender_report(s: dict) -> str:
     for c, r in s["at_once"].items():
         lines.append(f"| {c} | {fmt_spread(r['deliveries_per_second'], 0)} | {r['p50_ms']['median']:.2f} | "
                      f"{r['p99_ms']['median']:.2f} | {fmt_spread(r['cpu_us_per_delivery'], 0)} |")
-    lines += ["", f"Peak RSS {s['peak_rss_mib']['median']:.1f} MiB; the SDK's DynamoDB calls (8 per delivery) "
+    lines += ["", f"Peak RSS {s['peak_rss_mib']['median']:.1f} MiB; the SDK's DynamoDB calls (7 per delivery) "
                   f"{s['sdk_dynamodb_cpu_us_per_call']['median']:.0f} µs CPU each. With every store call held 5 ms "
                   "and the subscriber answering in 50 ms:", "",
               "| concurrency | deliveries/s | p50 ms | p99 ms | CPU µs per delivery |", "|---|---|---|---|---|"]

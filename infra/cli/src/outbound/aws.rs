@@ -36,7 +36,11 @@ pub async fn run(env: &Env, command: Command, allow_http: bool) -> Result<ExitCo
     let table = need(env, ENDPOINTS_TABLE, "the endpoints table")?;
     match command {
         Command::Publish(p) => {
-            let url = need(env, OUTBOX_QUEUE_URL, "the outbox queue (the stack's OutboxQueueUrl output)")?;
+            let url = need(
+                env,
+                OUTBOX_QUEUE_URL,
+                "the outbox queue (the stack's OutboxQueueUrl output)",
+            )?;
             let event = event(&p)?;
             let sqs = aws_sdk_sqs::Client::new(&sdk);
             let mut send = sqs
@@ -48,20 +52,25 @@ pub async fn run(env: &Env, command: Command, allow_http: bool) -> Result<ExitCo
                 // makes it idempotent after that.
                 send = send
                     .message_group_id(p.subject.clone().unwrap_or_else(|| event.source.clone()))
-                    .message_deduplication_id(hex::encode(sha2::Sha256::digest(event.id.as_bytes())));
+                    .message_deduplication_id(hex::encode(sha2::Sha256::digest(
+                        event.id.as_bytes(),
+                    )));
             }
-            send.send().await.map_err(|e| inlet::aws::classify(&e).to_string())?;
+            send.send()
+                .await
+                .map_err(|e| inlet::aws::classify(&e).to_string())?;
             print(&json!({"id": event.id, "type": event.ty, "queued": url}));
             Ok(ExitCode::SUCCESS)
         }
         Command::Deliveries(d) => deliveries(env, &sdk, d).await,
         Command::Test { id, ty } => {
             // Without its keys: the operator needs no kms:Decrypt to ask for a test delivery.
-            let endpoint = DynamoEndpoints::without_keys(aws_sdk_dynamodb::Client::new(&sdk), table)
-                .get_without_keys(&id)
-                .await
-                .map_err(failed)?
-                .ok_or(format!("no endpoint {id}"))?;
+            let endpoint =
+                DynamoEndpoints::without_keys(aws_sdk_dynamodb::Client::new(&sdk), table)
+                    .get_without_keys(&id)
+                    .await
+                    .map_err(failed)?
+                    .ok_or(format!("no endpoint {id}"))?;
             super::send_test(&tasks(env, &sdk)?, &endpoint, ty).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -98,7 +107,8 @@ async fn deliveries(
     command: Deliveries,
 ) -> Result<ExitCode, String> {
     let tasks = tasks(env, sdk)?;
-    let attempts = DynamoAttempts::from_sdk(sdk, need(env, DELIVERIES_TABLE, "the deliveries table")?);
+    let attempts =
+        DynamoAttempts::from_sdk(sdk, need(env, DELIVERIES_TABLE, "the deliveries table")?);
     match command {
         Deliveries::List {
             endpoint,

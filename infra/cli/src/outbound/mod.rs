@@ -137,7 +137,9 @@ pub(crate) async fn send_test<T: Tasks>(
         ordered: endpoint.ordered,
     };
     tasks.create(&task).await.map_err(failed)?;
-    print(&json!({"id": event.id, "type": event.ty, "endpoints": [endpoint.id], "delivery": task.key()}));
+    print(
+        &json!({"id": event.id, "type": event.ty, "endpoints": [endpoint.id], "delivery": task.key()}),
+    );
     Ok(())
 }
 
