@@ -17,6 +17,7 @@ import pytest
 from conftest import DEV_SECRETS, ROOT, free_port, wait_http
 from receivers import Answer, Hang, Huge, NodeReceiver, Receiver, Reset, Trickle
 from signers import sample, sdk_signed
+from test_local import prometheus
 
 CLI = ROOT / "target" / "debug" / "inlet"
 
@@ -439,6 +440,9 @@ def test_serve_relays_received_events_to_the_subscriptions(outbound):
         spooled = sorted(json.loads(p.read_text())["id"] for p in o.spool.glob("*.json"))
         assert spooled == ["evt_local_charge", "evt_local_relay"], "every event is queued as before"
         assert "Relaying events of types stripe.invoice.* from every source to the endpoints" in o.logs()
+        with urllib.request.urlopen(o.url + "/metrics", timeout=10) as r:
+            samples = prometheus(r.read().decode())
+        assert samples.get(("OutboundRelayed", frozenset({("Source", "stripe")}))) == 1, "one relayed, once"
 
 
 def test_serve_refuses_a_relay_it_has_nowhere_to_send(tmp_path):

@@ -202,6 +202,12 @@ pub fn with_data(event: &[u8], body: &[u8]) -> Result<Vec<u8>, RelayError> {
     Ok(write(&envelope, vec![data]).into_bytes())
 }
 
+/// Counts one relayed event, by source as the receivers' metrics are.
+fn relayed_one(source: &str) {
+    metrics::counter!(super::telemetry::RELAYED, crate::telemetry::SOURCE => source.to_owned())
+        .increment(1);
+}
+
 /// An outbox failure as the pipeline sees it: transient whatever the outbox said, so the
 /// envelope is never parked unrelayed; one too large for the outbox is still too large (the
 /// pipeline claim-checks it and sends again).
@@ -255,7 +261,8 @@ impl<Q: Queue, O: Queue> Relaying<Q, O> {
         match relayed(message) {
             Ok(copy) => Some(copy),
             Err(e) => {
-                metrics::counter!(super::telemetry::NOT_RELAYED).increment(1);
+                metrics::counter!(super::telemetry::NOT_RELAYED, crate::telemetry::SOURCE => message.source.clone())
+                    .increment(1);
                 error!(source = %message.source, error = %e, "an event the relay takes cannot be relayed; it goes to the events queue only");
                 None
             }
@@ -294,7 +301,7 @@ impl<Q: Queue, O: Queue> Queue for Relaying<Q, O> {
         if let Some((relay, outbox)) = &self.outbox {
             if let Some(copy) = Self::copy(relay, &message) {
                 outbox.send(copy).await.map_err(not_relayed)?;
-                metrics::counter!(super::telemetry::RELAYED).increment(1);
+                relayed_one(&message.source);
             }
         }
         self.events.send(message).await
@@ -313,7 +320,7 @@ impl<Q: Queue, O: Queue> Queue for Relaying<Q, O> {
         if !copies.is_empty() {
             for (i, sent) in picked.into_iter().zip(outbox.send_batch(copies).await) {
                 match sent {
-                    Ok(_) => metrics::counter!(super::telemetry::RELAYED).increment(1),
+                    Ok(_) => relayed_one(&messages[i].source),
                     // Not relayed: not received either, so the sender's retry relays it.
                     Err(e) => results[i] = Some(Err(not_relayed(e))),
                 }
