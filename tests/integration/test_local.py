@@ -151,6 +151,23 @@ def test_server_uses_sqs_when_given_a_queue_url(server, new_queue, sqs, moto_url
     assert not spool.exists()
 
 
+def test_server_relays_to_a_deployments_relay_queue_beside_its_events_queue(server, new_queue, sqs, moto_url):
+    queue_url, relay_url = new_queue(), new_queue()
+    url, _ = server({"QUEUE_URL": queue_url, "RELAY_QUEUE_URL": relay_url, "AWS_ENDPOINT_URL": moto_url,
+                     "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+                    args=("--no-outbound", "--relay", "github.push"))
+    for event, data in [("push", '{"ref":"refs/heads/main"}'), ("star", '{"action":"created"}')]:
+        out = cli("send", "github", "--url", f"{url}/webhooks/github", "--event", event, "--data", data)
+        assert out.stdout.startswith("202"), out
+    queued = [json.loads(m["Body"]) for m in receive_all(sqs, queue_url)]
+    [relayed] = [json.loads(m["Body"]) for m in receive_all(sqs, relay_url)]
+    assert sorted(e["type"] for e in queued) == ["github.push", "github.star.created"]
+    push = next(e for e in queued if e["type"] == "github.push")
+    assert relayed["inletenvelopeid"] == push["id"] and relayed["id"].startswith("github:")
+    assert {k: v for k, v in relayed.items() if k not in ("id", "inletenvelopeid")} == \
+        {k: v for k, v in push.items() if k != "id"}
+
+
 def signed_request(url: str, source: str, *sign_args: str) -> urllib.request.Request:
     """A request signed by `inlet sign`, with the sample body (or --data)."""
     out = cli("sign", source, *sign_args)
