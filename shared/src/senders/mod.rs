@@ -3,6 +3,7 @@
 //! exports `SCHEMES`, and its module in [`FILES`].
 
 pub mod adyen;
+pub mod alchemy;
 pub mod bitbucket;
 pub mod boxcom;
 pub mod braintree;
@@ -15,14 +16,18 @@ pub mod coinbase;
 pub mod discord;
 pub mod docusign;
 pub mod dropbox;
+pub mod fastspring;
 pub mod gitea;
 pub mod github;
 pub mod gitlab;
 pub mod gocardless;
 pub mod graph;
+pub mod heroku;
 pub mod hubspot;
 pub mod intercom;
+pub mod launchdarkly;
 pub mod lemonsqueezy;
+pub mod line;
 pub mod linear;
 pub mod mailgun;
 pub mod meta;
@@ -33,6 +38,7 @@ pub mod pagerduty;
 pub mod postmark;
 pub mod razorpay;
 pub mod sanity;
+pub mod segment;
 pub mod sendgrid;
 pub mod sentry;
 pub mod shopify;
@@ -40,6 +46,7 @@ pub mod slack;
 pub mod square;
 pub mod standard;
 pub mod stripe;
+pub mod tally;
 pub mod telegram;
 pub mod telnyx;
 pub mod trello;
@@ -118,6 +125,13 @@ static FILES: &[&[&Scheme]] = &[
     braintree::SCHEMES,
     zendesk::SCHEMES,
     docusign::SCHEMES,
+    heroku::SCHEMES,
+    launchdarkly::SCHEMES,
+    line::SCHEMES,
+    segment::SCHEMES,
+    tally::SCHEMES,
+    alchemy::SCHEMES,
+    fastspring::SCHEMES,
 ];
 
 /// Every named sender.
