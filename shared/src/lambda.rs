@@ -234,11 +234,11 @@ where
     }
 }
 
-/// The events queue, and the outbox when the source relays (`INLET_RELAY`).
+/// The events queue, and the relay queue when the source relays (`INLET_RELAY`).
 type ReceiverQueue = Relaying<SqsQueue, SqsQueue>;
 
 /// `RELAY_QUEUE_URL`, which a relay needs: without it the function does not start.
-fn outbox_url(env: &Env) -> Result<String, ConfigError> {
+fn relay_queue_url(env: &Env) -> Result<String, ConfigError> {
     let url = env
         .get(config::RELAY_QUEUE_URL)
         .filter(|u| !u.trim().is_empty())
@@ -266,30 +266,31 @@ async fn build(
 ) -> Result<(Pipeline<ReceiverQueue>, xray::Resources), ConfigError> {
     let queue_url = config::queue_url(env)?;
     let relay = Relay::from_env(env, source.name())?;
-    let outbox_url = relay.as_ref().map(|_| outbox_url(env)).transpose()?;
+    let relay_queue_url = relay.as_ref().map(|_| relay_queue_url(env)).transpose()?;
     let mut settings = Settings::from_env(env)?;
     let secrets_config = config::secrets_config(source, env)?;
     let table = config::idempotency_table(env)?;
     let bucket = config::payload_bucket(env)?;
     let sdk = crate::aws::function_sdk_config(env)?;
+    // The relay queue, when there is one, is checked at the same time as the events queue.
     let queue = async {
-        let events = SqsQueue::connect(&sdk, queue_url)
-            .await
-            .map_err(|problem| ConfigError::Invalid {
-                var: config::QUEUE_URL.into(),
-                expected: problem,
-            })?;
-        Ok::<_, ConfigError>(match (relay, outbox_url) {
-            (Some(relay), Some(url)) => {
-                let outbox =
-                    SqsQueue::connect(&sdk, url)
-                        .await
-                        .map_err(|problem| ConfigError::Invalid {
-                            var: config::RELAY_QUEUE_URL.into(),
-                            expected: problem,
-                        })?;
-                Relaying::new(events, relay, outbox)
+        let relay_queue = async {
+            match relay_queue_url {
+                Some(url) => SqsQueue::connect(&sdk, url).await.map(Some),
+                None => Ok(None),
             }
+        };
+        let (events, relay_queue) = tokio::join!(SqsQueue::connect(&sdk, queue_url), relay_queue);
+        let events = events.map_err(|problem| ConfigError::Invalid {
+            var: config::QUEUE_URL.into(),
+            expected: problem,
+        })?;
+        let relay_queue = relay_queue.map_err(|problem| ConfigError::Invalid {
+            var: config::RELAY_QUEUE_URL.into(),
+            expected: problem,
+        })?;
+        Ok::<_, ConfigError>(match (relay, relay_queue) {
+            (Some(relay), Some(relay_queue)) => Relaying::new(events, relay, relay_queue),
             _ => Relaying::off(events),
         })
     };

@@ -49,17 +49,17 @@ use crate::dev;
 const REQUEST_BUDGET: Duration = Duration::from_secs(5);
 
 /// Each source's pipeline and its metrics.
-type Pipelines = Arc<Vec<(Pipeline<Relaying<AnyQueue, Outbox>>, Meter)>>;
+type Pipelines = Arc<Vec<(Pipeline<Relaying<AnyQueue, RelayTarget>>, Meter)>>;
 
 /// Where relayed events go: the relay queue when `RELAY_QUEUE_URL` is set (with `QUEUE_URL`),
 /// else the local outbound store the worker delivers from.
 #[derive(Debug, Clone)]
-enum Outbox {
+enum RelayTarget {
     Sqs(SqsQueue),
     Local(LocalOutbox),
 }
 
-impl Queue for Outbox {
+impl Queue for RelayTarget {
     fn max_message_bytes(&self) -> usize {
         match self {
             Self::Sqs(q) => q.max_message_bytes(),
@@ -75,22 +75,22 @@ impl Queue for Outbox {
     }
 }
 
-/// The outbox relayed events go to, when any source relays: `None` when none does.
-async fn outbox(
+/// Where relayed events go, once any source relays.
+async fn connect_relay_target(
     aws: Option<&Aws>,
     env: &Env,
     worker: Option<&Worker<Client, QueueNotices<AnyQueue>>>,
-) -> Result<Outbox, String> {
+) -> Result<RelayTarget, String> {
     match (aws, env.get(config::RELAY_QUEUE_URL).filter(|u| !u.trim().is_empty()), worker) {
         (Some(aws), Some(url), _) => SqsQueue::connect(&aws.sdk, url.to_owned())
             .await
-            .map(Outbox::Sqs)
+            .map(RelayTarget::Sqs)
             .map_err(|e| format!("{}: {e}", config::RELAY_QUEUE_URL)),
         (None, Some(_), _) => Err(format!(
             "{} is set without QUEUE_URL: the local server relays to the local outbound store, or to a deployment's relay queue beside its events queue",
             config::RELAY_QUEUE_URL
         )),
-        (_, None, Some(worker)) => Ok(Outbox::Local(LocalOutbox {
+        (_, None, Some(worker)) => Ok(RelayTarget::Local(LocalOutbox {
             store: worker.store.clone(),
             wake: worker.wake.clone(),
         })),
@@ -171,7 +171,7 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
         }
         None => None,
     };
-    let mut outbox_for_relay: Option<Outbox> = None;
+    let mut relay_target: Option<RelayTarget> = None;
     // Each relay's filters, and the sources it is theirs.
     let mut relayed: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
     let mut pipelines = Vec::new();
@@ -201,15 +201,16 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
             .map_err(|e| format!("{}: {e}", source.name()))?;
         let queue = match relay {
             Some(relay) => {
-                if outbox_for_relay.is_none() {
-                    outbox_for_relay = Some(outbox(aws.as_ref(), &env, worker.as_ref()).await?);
+                if relay_target.is_none() {
+                    relay_target =
+                        Some(connect_relay_target(aws.as_ref(), &env, worker.as_ref()).await?);
                 }
                 relayed
                     .entry(relay.to_string())
                     .or_default()
                     .push(source.name());
-                let outbox = outbox_for_relay.clone().ok_or("no outbox")?;
-                Relaying::new(queue, relay, outbox)
+                let target = relay_target.clone().ok_or("no relay target")?;
+                Relaying::new(queue, relay, target)
             }
             None => Relaying::off(queue),
         };
@@ -266,8 +267,8 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
         (None, None) => println!("Duplicates are not recognised (--no-idempotency)"),
     }
     println!("Metrics: http://{local}/metrics (Prometheus text)");
-    let to = match &outbox_for_relay {
-        Some(Outbox::Sqs(q)) => q.url().to_owned(),
+    let to = match &relay_target {
+        Some(RelayTarget::Sqs(q)) => q.url().to_owned(),
         _ => "the endpoints `inlet endpoints add` subscribed".to_owned(),
     };
     for (filters, sources) in &relayed {

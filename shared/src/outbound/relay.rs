@@ -4,7 +4,7 @@
 //! puts each matching envelope on the relay queue (`RELAY_QUEUE_URL`) **before** the events queue,
 //! so an event the sender was told is received has been handed to fan-out. A failure to relay
 //! is a failure to receive, always a transient one (503, the sender retries), even when the
-//! outbox refuses for good (deleted, access denied): the pipeline parks an envelope only when the
+//! relay queue refuses for good (deleted, access denied): the pipeline parks an envelope only when the
 //! events queue refuses it, and such an envelope has been relayed already, so `inlet replay`
 //! never needs to relay. A retry relays the same event again, which fan-out takes once, as it
 //! takes any published event once.
@@ -46,7 +46,7 @@ pub struct Relay {
 
 /// What the relayed copy may add to a message: the longer id (at most [`MAX_EVENT_ID_BYTES`],
 /// each byte written at most twice by JSON), the `inletenvelopeid` member holding the old one
-/// (at most 1,024 bytes, also escaped) and their names. The outbox must take the copy of any
+/// (at most 1,024 bytes, also escaped) and their names. The relay queue must take the copy of any
 /// message the events queue takes.
 pub const RELAY_OVERHEAD: usize = 2 * MAX_EVENT_ID_BYTES + 2 * 1024 + 64;
 
@@ -138,7 +138,7 @@ fn write(members: &BTreeMap<String, &RawValue>, added: Vec<(&str, Box<RawValue>)
     sqs_safe(serde_json::to_string(&all).unwrap_or_default())
 }
 
-/// The outbox copy of `message`: its envelope with the relayed id, checked as fan-out will read it.
+/// The relayed copy of `message`: its envelope with the relayed id, checked as fan-out will read it.
 pub fn relayed(message: &Message) -> Result<Message, RelayError> {
     let mut envelope = members(&message.body)?;
     envelope.remove("id");
@@ -208,22 +208,25 @@ fn relayed_one(source: &str) {
         .increment(1);
 }
 
-/// An outbox failure as the pipeline sees it: transient whatever the outbox said, so the
-/// envelope is never parked unrelayed; one too large for the outbox is still too large (the
+/// A relay queue failure as the pipeline sees it: transient whatever the queue said, so the
+/// envelope is never parked unrelayed; one too large for the relay queue is still too large (the
 /// pipeline claim-checks it and sends again).
 fn not_relayed(e: QueueError) -> QueueError {
     QueueError {
         failure: Failure::Transient,
         too_large: e.too_large,
-        detail: format!("the outbox did not take the relayed copy: {}", e.detail),
+        detail: format!(
+            "the relay queue did not take the relayed copy: {}",
+            e.detail
+        ),
     }
 }
 
-/// The receivers' queue: the events queue, and the outbox for the envelopes [`Relay`] takes.
+/// The receivers' queue: the events queue, and the relay queue for the envelopes [`Relay`] takes.
 #[derive(Debug)]
 pub struct Relaying<Q, O> {
     events: Q,
-    outbox: Option<(Relay, O)>,
+    relay_queue: Option<(Relay, O)>,
 }
 
 impl<Q, O> Relaying<Q, O> {
@@ -231,14 +234,14 @@ impl<Q, O> Relaying<Q, O> {
     pub fn off(events: Q) -> Self {
         Self {
             events,
-            outbox: None,
+            relay_queue: None,
         }
     }
 
-    pub fn new(events: Q, relay: Relay, outbox: O) -> Self {
+    pub fn new(events: Q, relay: Relay, relay_queue: O) -> Self {
         Self {
             events,
-            outbox: Some((relay, outbox)),
+            relay_queue: Some((relay, relay_queue)),
         }
     }
 
@@ -247,7 +250,7 @@ impl<Q, O> Relaying<Q, O> {
     }
 
     pub fn relays(&self) -> bool {
-        self.outbox.is_some()
+        self.relay_queue.is_some()
     }
 }
 
@@ -272,12 +275,13 @@ impl<Q: Queue, O: Queue> Relaying<Q, O> {
 
 impl<Q: Queue, O: Queue> Queue for Relaying<Q, O> {
     fn max_message_bytes(&self) -> usize {
-        match &self.outbox {
+        match &self.relay_queue {
             None => self.events.max_message_bytes(),
-            Some((_, outbox)) => self
-                .events
-                .max_message_bytes()
-                .min(outbox.max_message_bytes().saturating_sub(RELAY_OVERHEAD)),
+            Some((_, relay_queue)) => self.events.max_message_bytes().min(
+                relay_queue
+                    .max_message_bytes()
+                    .saturating_sub(RELAY_OVERHEAD),
+            ),
         }
     }
 
@@ -287,10 +291,10 @@ impl<Q: Queue, O: Queue> Queue for Relaying<Q, O> {
 
     fn batch_limits(&self) -> (usize, usize) {
         let (count, bytes) = self.events.batch_limits();
-        match &self.outbox {
+        match &self.relay_queue {
             None => (count, bytes),
-            Some((_, outbox)) => {
-                let (c, b) = outbox.batch_limits();
+            Some((_, relay_queue)) => {
+                let (c, b) = relay_queue.batch_limits();
                 let count = count.min(c);
                 (count, bytes.min(b.saturating_sub(count * RELAY_OVERHEAD)))
             }
@@ -298,9 +302,9 @@ impl<Q: Queue, O: Queue> Queue for Relaying<Q, O> {
     }
 
     async fn send(&self, message: Message) -> Result<String, QueueError> {
-        if let Some((relay, outbox)) = &self.outbox {
+        if let Some((relay, relay_queue)) = &self.relay_queue {
             if let Some(copy) = Self::copy(relay, &message) {
-                outbox.send(copy).await.map_err(not_relayed)?;
+                relay_queue.send(copy).await.map_err(not_relayed)?;
                 relayed_one(&message.source);
             }
         }
@@ -308,7 +312,7 @@ impl<Q: Queue, O: Queue> Queue for Relaying<Q, O> {
     }
 
     async fn send_batch(&self, messages: Vec<Message>) -> Vec<Result<String, QueueError>> {
-        let Some((relay, outbox)) = &self.outbox else {
+        let Some((relay, relay_queue)) = &self.relay_queue else {
             return self.events.send_batch(messages).await;
         };
         let (picked, copies): (Vec<usize>, Vec<Message>) = messages
@@ -318,7 +322,7 @@ impl<Q: Queue, O: Queue> Queue for Relaying<Q, O> {
             .unzip();
         let mut results: Vec<Option<Result<String, QueueError>>> = vec![None; messages.len()];
         if !copies.is_empty() {
-            for (i, sent) in picked.into_iter().zip(outbox.send_batch(copies).await) {
+            for (i, sent) in picked.into_iter().zip(relay_queue.send_batch(copies).await) {
                 match sent {
                     Ok(_) => relayed_one(&messages[i].source),
                     // Not relayed: not received either, so the sender's retry relays it.
@@ -510,12 +514,16 @@ mod tests {
         assert_eq!(back["data_base64"], B64.encode(b"{not json"));
     }
 
-    fn queues(outbox: MemoryQueue) -> Relaying<MemoryQueue, MemoryQueue> {
-        Relaying::new(MemoryQueue::default(), relay("stripe.invoice.*"), outbox)
+    fn queues(relay_queue: MemoryQueue) -> Relaying<MemoryQueue, MemoryQueue> {
+        Relaying::new(
+            MemoryQueue::default(),
+            relay("stripe.invoice.*"),
+            relay_queue,
+        )
     }
 
     #[tokio::test]
-    async fn matching_events_reach_the_outbox_before_the_events_queue() {
+    async fn matching_events_reach_the_relay_queue_before_the_events_queue() {
         let q = queues(MemoryQueue::default());
         q.send(message("evt_1", "evt_1", "stripe.invoice.paid", "{}"))
             .await
@@ -523,16 +531,19 @@ mod tests {
         q.send(message("evt_2", "evt_2", "stripe.charge.succeeded", "{}"))
             .await
             .expect("sent");
-        let (events, outbox) = (
+        let (events, relay_queue) = (
             q.events.messages(),
-            q.outbox.as_ref().expect("on").1.messages(),
+            q.relay_queue.as_ref().expect("on").1.messages(),
         );
         assert_eq!(
             events.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
             ["evt_1", "evt_2"]
         );
         assert_eq!(
-            outbox.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+            relay_queue
+                .iter()
+                .map(|m| m.id.as_str())
+                .collect::<Vec<_>>(),
             ["stripe:evt_1"]
         );
         assert_eq!(
@@ -541,7 +552,7 @@ mod tests {
             "the events queue's envelope is unchanged"
         );
 
-        // The outbox fails, even for good: the event is not received (the sender retries), and
+        // The relay queue fails, even for good: the event is not received (the sender retries), and
         // not queued, nor parked.
         let q = queues(MemoryQueue::default().fail_next([QueueError::permanent("AccessDenied")]));
         let e = q
@@ -567,13 +578,13 @@ mod tests {
         let ids = |msgs: Vec<Message>| msgs.into_iter().map(|m| m.id).collect::<Vec<_>>();
         assert_eq!(ids(q.events.messages()), ["b", "c"]);
         assert_eq!(
-            ids(q.outbox.as_ref().expect("on").1.messages()),
+            ids(q.relay_queue.as_ref().expect("on").1.messages()),
             ["stripe:c"]
         );
     }
 
     #[tokio::test]
-    async fn the_outbox_limit_bounds_what_the_pipeline_sends() {
+    async fn the_relay_queues_limit_bounds_what_the_pipeline_sends() {
         let q = queues(MemoryQueue::default().with_max_message_bytes(100_000));
         assert_eq!(q.max_message_bytes(), 100_000 - RELAY_OVERHEAD);
         // The largest id and envelope id still fit the copy.
@@ -585,7 +596,7 @@ mod tests {
             .body
             .replacen("{}", &format!("\"{}\"", "x".repeat(pad)), 1);
         assert_eq!(m.size(), q.max_message_bytes());
-        q.send(m).await.expect("the copy fits the outbox");
+        q.send(m).await.expect("the copy fits the relay queue");
         assert_eq!(
             Relaying::<MemoryQueue, MemoryQueue>::off(MemoryQueue::default()).max_message_bytes(),
             262_144
