@@ -6,7 +6,8 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Longest event type accepted, in bytes (a filter's, and a published event's).
+/// Longest event-type filter accepted, in bytes (a published event's type may be longer:
+/// `model::MAX_TYPE_BYTES`).
 pub const MAX_EVENT_TYPE_BYTES: usize = 256;
 
 /// One event-type filter.
