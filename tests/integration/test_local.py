@@ -82,6 +82,28 @@ def listed_senders() -> dict[str, str]:
     return dict(rows)
 
 
+def test_sources_can_be_narrowed_by_name_scheme_and_evidence():
+    """`inlet sources <name> --scheme S --verified-by K`: the rows shown, the README table narrowed
+    alike, and a name matching nothing an error (status 2) that suggests the nearest sender."""
+    every = listed_senders()
+    out = cli("sources", "stripe")
+    assert out.returncode == 0, out
+    assert [line.split()[0] for line in out.stdout.splitlines()[1:]] == ["stripe"]
+    out = cli("sources", "--scheme", "ED25519", "--markdown")
+    ed25519 = re.findall(r"^\| `([^`]+)` \| [^|]+ \| ed25519 ", out.stdout, re.M)
+    assert out.returncode == 0 and {"discord", "telnyx"} <= set(ed25519), out.stdout
+    assert len(out.stdout.splitlines()) == 2 + len(ed25519), "only Ed25519 rows"
+    sdk = cli("sources", "--verified-by", "sdk", "--markdown").stdout
+    rows = re.findall(r"^\| `[^`]+` .*\| ([^|]+) \|$", sdk, re.M)
+    assert rows and all(r.startswith("SDK: ") for r in rows), sdk
+    assert len(rows) < len(every)
+    out = cli("sources", "stirpe")
+    assert (out.returncode, out.stdout) == (2, ""), out
+    assert "did you mean `stripe`?" in out.stderr
+    out = cli("sources", "--verified-by", "hearsay")
+    assert out.returncode != 0 and "sdk, vectors, docs, configured" in out.stderr, out
+
+
 def test_defect14_every_listed_source_sends_its_default_sample(server):
     """`inlet send <source>` with the generated sample and the development secret, for every
     sender: a 2xx, and its envelope(s) in the spool under its name and type."""

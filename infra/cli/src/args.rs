@@ -41,9 +41,12 @@ USAGE:
       the deployment's Sources (the template's default unless given): `sam local invoke` inputs.
       Names that are not senders take their scheme from INLET_SOURCE_SETTINGS, as deployed.
 
-  inlet sources [--markdown]
+  inlet sources [<name>] [--scheme S] [--verified-by sdk|vectors|docs|configured] [--markdown]
       Lists every sender Inlet knows: its scheme, id, handshakes, routed methods and how our tests
-      verify it (--markdown: the README's table of supported senders).
+      verify it (--markdown: the README's table of supported senders). <name> narrows it to senders
+      whose name or title holds it, --scheme to those whose algorithm or signature location holds
+      S (`ed25519`, `hmac-sha1`, `x-hub-signature`), --verified-by to one kind of evidence; any
+      case. Nothing matching is an error (exit status 2).
 
 SOURCES: every name `inlet sources` lists (github, stripe, slack, standard, shopify, …).
 
@@ -150,6 +153,7 @@ pub enum Command {
     },
     Sources {
         markdown: bool,
+        filter: crate::catalogue::Filter,
     },
     Help,
 }
@@ -174,6 +178,7 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
     let mut serve = ServeArgs::default();
     let mut dir = "infra".to_owned();
     let mut markdown = false;
+    let mut filter = crate::catalogue::Filter::default();
     let mut sources = crate::devfiles::TEMPLATE_SOURCES
         .iter()
         .map(|s| (*s).to_owned())
@@ -210,6 +215,10 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
             }
             "--dir" => dir = value()?,
             "--markdown" => markdown = true,
+            "--scheme" => filter.scheme = Some(value()?),
+            "--verified-by" => {
+                filter.verified_by = Some(crate::catalogue::VerifiedBy::parse(&value()?)?)
+            }
             "--sources" => {
                 sources = value()?.split(',').map(|s| s.trim().to_owned()).collect();
             }
@@ -252,7 +261,13 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
     };
     Ok(match command.as_str() {
         "serve" => Command::Serve(serve),
-        "sources" => Command::Sources { markdown },
+        "sources" => Command::Sources {
+            markdown,
+            filter: crate::catalogue::Filter {
+                name: source,
+                ..filter
+            },
+        },
         "dev-files" => Command::DevFiles { dir, sources },
         "replay" => Command::Replay {
             source,

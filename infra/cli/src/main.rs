@@ -1,6 +1,7 @@
 //! `inlet`: the local dev server and a CLI that signs and sends test webhooks like each provider.
 
 mod args;
+mod catalogue;
 mod dev;
 mod devfiles;
 mod events;
@@ -67,13 +68,20 @@ fn run() -> Result<ExitCode, String> {
             devfiles::write(std::path::Path::new(&dir), &sources, settings.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sources { markdown } => {
+        Command::Sources { markdown, filter } => {
+            let shown = match filter.apply(inlet::sources::all()) {
+                Ok(shown) => shown,
+                Err(e) => {
+                    eprintln!("inlet: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
             print!(
                 "{}",
                 if markdown {
-                    senders_markdown()
+                    senders_markdown(&shown)
                 } else {
-                    sources_table()
+                    sources_table(&shown, filter.shows_custom())
                 }
             );
             Ok(ExitCode::SUCCESS)
@@ -164,7 +172,7 @@ fn default_url(source: &Source) -> Option<String> {
 
 /// `inlet sources`: every sender, its scheme, handshakes, routed methods and how our tests
 /// verify it, in columns as wide as their widest value.
-fn sources_table() -> String {
+fn sources_table(shown: &[&Source], custom: bool) -> String {
     let mut rows: Vec<[String; 8]> = vec![[
         "SOURCE",
         "SENDER",
@@ -176,7 +184,7 @@ fn sources_table() -> String {
         "HOW VERIFIED",
     ]
     .map(str::to_owned)];
-    for src in inlet::sources::all() {
+    for src in shown {
         let s = src.scheme();
         let header = s
             .signature
@@ -208,19 +216,21 @@ fn sources_table() -> String {
             s.evidence.to_string(),
         ]);
     }
-    rows.push(
-        [
-            "<any name>",
-            "Custom (INLET_SCHEME=custom)",
-            "configured: INLET_CUSTOM_*",
-            "configured",
-            "configured",
-            "-",
-            "POST",
-            "unit tests of the settings",
-        ]
-        .map(str::to_owned),
-    );
+    if custom {
+        rows.push(
+            [
+                "<any name>",
+                "Custom (INLET_SCHEME=custom)",
+                "configured: INLET_CUSTOM_*",
+                "configured",
+                "configured",
+                "-",
+                "POST",
+                "unit tests of the settings",
+            ]
+            .map(str::to_owned),
+        );
+    }
     let widths: Vec<usize> = (0..7)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
@@ -244,7 +254,7 @@ fn retries(s: &inlet::scheme::Scheme) -> String {
 }
 
 /// `inlet sources --markdown`: the README's table of supported senders (a test keeps them equal).
-fn senders_markdown() -> String {
+fn senders_markdown(shown: &[&Source]) -> String {
     use inlet::scheme::TypePart;
     let code = |s: &str| format!("`{s}`");
     let locs = |l: &[inlet::scheme::Loc]| {
@@ -256,7 +266,7 @@ fn senders_markdown() -> String {
     let mut out = String::from(
         "| source | sender | signature | envelope `id` | under retries | envelope `type` | `subject` | handshakes | verified by |\n|---|---|---|---|---|---|---|---|---|\n",
     );
-    for src in inlet::sources::all() {
+    for src in shown {
         let s = src.scheme();
         let header = s
             .signature
