@@ -74,6 +74,7 @@ pub const INLET_VARIABLES: &[&str] = &[
     METRICS_NAMESPACE,
     INLET_TLS_ROOTS,
     RELAY,
+    crate::fetched::TEST_ONLY_KEY_SERVER,
 ];
 
 /// What a source's entry in `INLET_SOURCE_SETTINGS` may set, besides `INLET_CUSTOM_*`.

@@ -8,7 +8,7 @@
 //! | `INLET_CUSTOM_SIGNATURE` | where: `header:<name>`, `json:<path>` or `query:<name>`; alternatives with `\|` (required; `header:Authorization` for `basic`) |
 //! | `INLET_CUSTOM_SIGNATURE_FORMAT` | `plain`, `prefix:<p>`, `kv:<sep>:<key>`, `versioned:<v>`, `list:<prefix>` (`plain`; `prefix:Basic ` for `basic`) |
 //! | `INLET_CUSTOM_SIGNED` | template of `{body}` `{timestamp}` `{id}` `{header:<n>}` `{json:<p>}` `{url}` `{method}` `{secret}` and literal text (`{body}`; none for `token`, `basic`) |
-//! | `INLET_CUSTOM_ALGORITHM` | `hmac-sha256`, `hmac-sha1`, `hmac-sha512`, `sha256`, `sha1`, `sha512`, `ed25519`, `ecdsa-p256`, `token`, `basic` (`hmac-sha256`) |
+//! | `INLET_CUSTOM_ALGORITHM` | `hmac-sha256`, `hmac-sha1`, `hmac-sha384`, `hmac-sha512`, `sha256`, `sha1`, `sha512`, `ed25519`, `ecdsa-p256`, `ecdsa-p384`, `rsa-sha1`, `rsa-sha256`, `rsa-sha512`, `rsa-pss-sha256`, `rsa-pss-sha512`, `jwt-hs256`, `jwt-rs256`, `jwt-es256`, `token`, `basic` (`hmac-sha256`); for `rsa-*`, `ecdsa-p384` and `jwt-rs256`/`jwt-es256` the secret is the sender's public key (PEM, JWK or base64 DER); a `jwt-*` signature is a JWT whose `iat` must be within the tolerance and whose `exp`, when present, holds |
 //! | `INLET_CUSTOM_ENCODING` | `hex`, `base64`, `base64url`, `raw` (`hex`; `raw` for `token`; `basic` is `base64`) |
 //! | `INLET_CUSTOM_KEY` | `utf8`, `base64`, `hex`, `whsec` (`utf8`) |
 //! | `INLET_CUSTOM_TIMESTAMP` | `header:<name>`, `kv:<key>` or `json:<path>`, which the signature must cover (none) |
@@ -29,10 +29,11 @@
 
 use crate::config::{ConfigError, Env};
 use crate::scheme::{
-    Algorithm, Body, Encoding, Evidence, Format, Hash, KeyDecoding, Loc, Part, Scheme, Signature,
-    TimeLoc, Timestamp, TypePart, Unit,
+    Algorithm, Body, Curve, Encoding, Evidence, Format, Hash, KeyDecoding, Loc, Padding, Part,
+    Scheme, Signature, TimeLoc, Timestamp, TypePart, Unit,
 };
 use crate::sources::leak;
+use crate::verify::keys::{JwtAlg, JwtRules};
 
 const SIG: &str = "INLET_CUSTOM_SIGNATURE";
 const FORMAT: &str = "INLET_CUSTOM_SIGNATURE_FORMAT";
@@ -103,13 +104,26 @@ pub fn from_env(env: &Env, name: &'static str) -> Result<Scheme, ConfigError> {
         "sha512" => Algorithm::Digest(Hash::Sha512),
         "ed25519" => Algorithm::Ed25519,
         "ecdsa-p256" => Algorithm::EcdsaP256,
+        "hmac-sha384" => Algorithm::Hmac(Hash::Sha384),
+        "ecdsa-p384" => Algorithm::Ecdsa(Curve::P384, Hash::Sha384),
+        "rsa-sha1" => Algorithm::Rsa(Padding::Pkcs1v15, Hash::Sha1),
+        "rsa-sha256" => Algorithm::Rsa(Padding::Pkcs1v15, Hash::Sha256),
+        "rsa-sha512" => Algorithm::Rsa(Padding::Pkcs1v15, Hash::Sha512),
+        "rsa-pss-sha256" => Algorithm::Rsa(Padding::Pss, Hash::Sha256),
+        "rsa-pss-sha512" => Algorithm::Rsa(Padding::Pss, Hash::Sha512),
+        "jwt-hs256" => Algorithm::Jwt(custom_jwt(&[JwtAlg::HS256])),
+        "jwt-rs256" => Algorithm::Jwt(custom_jwt(&[JwtAlg::RS256])),
+        "jwt-es256" => Algorithm::Jwt(custom_jwt(&[JwtAlg::ES256])),
         "token" => Algorithm::Token,
         "basic" => Algorithm::Basic,
-        _ => return Err(bad(ALG, "one of hmac-sha256, hmac-sha1, hmac-sha512, sha256, sha1, sha512, ed25519, ecdsa-p256, token, basic")),
+        _ => return Err(bad(ALG, "one of hmac-sha256, hmac-sha1, hmac-sha384, hmac-sha512, sha256, sha1, sha512, ed25519, ecdsa-p256, ecdsa-p384, rsa-sha1, rsa-sha256, rsa-sha512, rsa-pss-sha256, rsa-pss-sha512, jwt-hs256, jwt-rs256, jwt-es256, token, basic")),
     };
     let basic = algorithm == Algorithm::Basic;
     // A token or credentials are compared whole: nothing is signed.
-    let signs_nothing = matches!(algorithm, Algorithm::Token | Algorithm::Basic);
+    let signs_nothing = matches!(
+        algorithm,
+        Algorithm::Token | Algorithm::Basic | Algorithm::Jwt(_)
+    );
 
     // HTTP Basic credentials are where RFC 7617 puts them, as Postmark's are.
     let signature_at = match (get(SIG), basic) {
@@ -166,7 +180,7 @@ pub fn from_env(env: &Env, name: &'static str) -> Result<Scheme, ConfigError> {
         (Some(_), true) => {
             return Err(unused(
                 SIGNED,
-                "a `token` or `basic` credential is compared whole and signs nothing",
+                "a `token` or `basic` credential is compared whole and a custom `jwt-*` token signs nothing of the request",
             ))
         }
         (None, true) => &[][..],
@@ -174,7 +188,7 @@ pub fn from_env(env: &Env, name: &'static str) -> Result<Scheme, ConfigError> {
     };
 
     let default_encoding = match algorithm {
-        Algorithm::Token => "raw",
+        Algorithm::Token | Algorithm::Jwt(_) => "raw",
         Algorithm::Basic => "base64",
         _ => "hex",
     };
@@ -347,6 +361,7 @@ fn covered(scheme: &Scheme, unsigned: Unsigned) -> Result<(), ConfigError> {
     let alg = match scheme.algorithm {
         Algorithm::Token => Some("`token`"),
         Algorithm::Basic => Some("`basic`"),
+        Algorithm::Jwt(_) => Some("a `jwt-*` token (a custom one names no body-hash claim)"),
         _ => None,
     };
     let uncovered = |var: &str, what: String| ConfigError::Invalid {
@@ -520,9 +535,57 @@ fn template(text: &str) -> Result<&'static [Part], String> {
     Ok(Box::leak(parts.into_boxed_slice()))
 }
 
+/// The rules of a custom JWT scheme: these algorithms, `iat` within the tolerance (the engine
+/// holds `max_age` to the deployment's), `exp` when present; the signed parts are what no claim
+/// covers (a custom JWT names no body-hash claim).
+const fn custom_jwt(algorithms: &'static [JwtAlg]) -> JwtRules {
+    JwtRules {
+        algorithms,
+        max_age: Some(u64::MAX),
+        ..JwtRules::BASE
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_key_and_jwt_algorithms() {
+        let with = |alg: &str| {
+            let jwt = alg.starts_with("jwt-");
+            let mut pairs = vec![
+                ("INLET_CUSTOM_SIGNATURE", "header:X-Signature"),
+                ("INLET_CUSTOM_ALGORITHM", alg),
+            ];
+            if jwt {
+                pairs.push(("INLET_CUSTOM_UNSIGNED", "body"));
+            }
+            from_env(&env(&pairs), "x")
+        };
+        // A custom JWT binds no body: it must be accepted as unsigned, as a token is.
+        let err = from_env(
+            &env(&[
+                ("INLET_CUSTOM_SIGNATURE", "header:X-Signature"),
+                ("INLET_CUSTOM_ALGORITHM", "jwt-hs256"),
+            ]),
+            "x",
+        )
+        .expect_err("body uncovered");
+        assert!(err.to_string().contains("INLET_CUSTOM_UNSIGNED"), "{err}");
+        let s = with("rsa-pss-sha256").expect("valid");
+        assert_eq!(s.algorithm, Algorithm::Rsa(Padding::Pss, Hash::Sha256));
+        assert!(s.algorithm.public_key());
+        assert_eq!(
+            with("ecdsa-p384").expect("valid").algorithm,
+            Algorithm::Ecdsa(Curve::P384, Hash::Sha384)
+        );
+        let jwt = with("jwt-hs256").expect("valid");
+        assert_eq!(jwt.encoding, Encoding::Raw);
+        assert!(!jwt.algorithm.public_key());
+        assert!(with("jwt-rs256").expect("valid").algorithm.public_key());
+        assert!(with("rsa-md5").is_err());
+    }
 
     fn env(pairs: &[(&str, &str)]) -> Env {
         Env::from_pairs(pairs.iter().copied())

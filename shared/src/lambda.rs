@@ -300,9 +300,13 @@ async fn build(
             SecretsConfig::SecretsManager(arn) => {
                 let fetcher =
                     SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk), arn, source);
+                // The function may write its own secret only to store a handshake's (Asana's,
+                // Notion's), and only while the secret awaits one.
+                let writer = Box::new(fetcher.clone());
                 match fetcher.fetch().await {
                     Ok(set) => Ok((
-                        SecretStore::refreshing(set, Box::new(fetcher), settings.secret_refresh),
+                        SecretStore::refreshing(set, Box::new(fetcher), settings.secret_refresh)
+                            .with_writer(writer),
                         "secrets-manager",
                     )),
                     // Secrets Manager throttled or unreachable: start anyway and answer 503 +
@@ -314,7 +318,8 @@ async fn build(
                             "Secrets Manager could not be reached at start-up; requests are answered 503 with Retry-After until the secret can be read"
                         );
                         Ok((
-                            SecretStore::unread(Box::new(fetcher), settings.secret_refresh),
+                            SecretStore::unread(Box::new(fetcher), settings.secret_refresh)
+                                .with_writer(writer),
                             "secrets-manager (not read yet)",
                         ))
                     }
@@ -361,11 +366,27 @@ async fn build(
         table_name: table,
         bucket,
     };
-    let pipeline = Pipeline::new(source, secrets, settings, queue)
+    let mut pipeline = Pipeline::new(source, secrets, settings, queue)
         .with_idempotency(idempotency)
         .with_payloads(payloads);
+    // A sender that publishes its keys (SNS, PayPal, Plaid): the HTTPS key port, its cache
+    // living as long as this process (every invocation it serves).
+    #[cfg(feature = "sender")]
+    if source.scheme().custom.is_some_and(|c| c.fetches_keys()) {
+        let keys = crate::fetched::HttpKeys::from_env(env, KEY_FETCH_TIMEOUT).map_err(|e| {
+            ConfigError::Invalid {
+                var: crate::fetched::TEST_ONLY_KEY_SERVER.into(),
+                expected: e,
+            }
+        })?;
+        pipeline = pipeline.with_keys(std::sync::Arc::new(keys));
+    }
     Ok((pipeline, resources))
 }
+
+/// The most one key fetch may take; the request's deadline bounds it further.
+#[cfg(feature = "sender")]
+const KEY_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The instant `deadline_ms` (milliseconds since the epoch, from the runtime) stands for.
 fn deadline_instant(deadline_ms: u64, now: SystemTime) -> Instant {

@@ -15,6 +15,7 @@ pub mod custom;
 pub mod envelope;
 pub mod event;
 pub mod failure;
+pub mod fetched;
 pub mod handshake;
 pub mod idempotency;
 pub mod json;

@@ -19,6 +19,7 @@ use tracing::{error, info, warn};
 use crate::config::Settings;
 use crate::envelope::Envelope;
 use crate::failure::Failure;
+use crate::fetched::KeySource;
 use crate::idempotency::{Begin, Claim, Done, IdempotencyStore, Times};
 use crate::normalize::Disposition;
 use crate::outcome::{Call, Outcome, Step, Trace, Verdict};
@@ -77,6 +78,9 @@ pub struct Pipeline<Q> {
     queue: Q,
     idempotency: IdempotencyStore,
     payloads: PayloadStore,
+    /// Where a sender's published keys are fetched (SNS, PayPal, Plaid); without one such a
+    /// sender is answered 503.
+    keys: Option<Arc<dyn KeySource>>,
 }
 
 /// The 202 body: the envelope id lets a sender or operator find the event downstream.
@@ -168,7 +172,14 @@ impl<Q: Queue> Pipeline<Q> {
             queue,
             idempotency: IdempotencyStore::Off,
             payloads: PayloadStore::Off,
+            keys: None,
         }
+    }
+
+    /// Fetches the keys of senders that publish theirs through `keys` ([`crate::fetched`]).
+    pub fn with_keys(mut self, keys: Arc<dyn KeySource>) -> Self {
+        self.keys = Some(keys);
+        self
     }
 
     /// De-duplicates deliveries in `store`.
@@ -288,6 +299,10 @@ impl<Q: Queue> Pipeline<Q> {
                     .ok_or(Rejection::VerificationUnavailable)?,
             },
         };
+        // A handshake that hands over the secret: answered only if it is stored as the secret.
+        if let Some(claim) = crate::handshake::stateful(self.source.scheme(), &unverified) {
+            return self.claim_secret(claim?, respond_by).await;
+        }
         if let Some(answer) = self.source.handshake(&unverified, &secrets) {
             let reply = answer?;
             info!(
@@ -305,17 +320,60 @@ impl<Q: Queue> Pipeline<Q> {
                 header: first.map_or("signature", crate::verify::engine::label),
             }));
         }
-        let verified = match self.source.verify(&secrets, unverified, &clock) {
-            // The secret may have been rotated since start-up: re-fetch (bounded) and try once more.
-            Err(VerifyError::SignatureMismatch { header }) => {
-                match self.refresh(respond_by, trace).await? {
-                    Some(fresh) => self.source.verify(&fresh, unverified, &clock)?,
-                    None => return Err(VerifyError::SignatureMismatch { header }.into()),
+        let scheme = self.source.scheme();
+        let verified = match crate::verify::fetch::key_request(scheme, &unverified, &secrets) {
+            // A key the sender publishes: named by the unverified request, checked against the
+            // sender's hosts (a 401 before any connection when it is not), fetched within the
+            // deadline, then the same pure check.
+            Some(request) => {
+                let fetched = self.fetch_key(&request?, respond_by).await?;
+                let check = |secrets: &crate::verify::SecretSet| {
+                    crate::verify::fetch::verify(scheme, secrets, unverified, &clock, &fetched)
+                };
+                match check(&secrets) {
+                    Err(VerifyError::SignatureMismatch { header }) => {
+                        match self.refresh(respond_by, trace).await? {
+                            Some(fresh) => check(&fresh)?,
+                            None => return Err(VerifyError::SignatureMismatch { header }.into()),
+                        }
+                    }
+                    other => other?,
                 }
             }
-            other => other?,
+            None => match self.source.verify(&secrets, unverified, &clock) {
+                // The secret may have been rotated since start-up: re-fetch (bounded) and try once more.
+                Err(VerifyError::SignatureMismatch { header }) => {
+                    match self.refresh(respond_by, trace).await? {
+                        Some(fresh) => self.source.verify(&fresh, unverified, &clock)?,
+                        None => return Err(VerifyError::SignatureMismatch { header }.into()),
+                    }
+                }
+                other => other?,
+            },
         };
         let source = self.source.name();
+        // A verified request that asks for a URL to be visited (SNS's SubscriptionConfirmation):
+        // visited only now, only on the sender's hosts, and answered without queueing anything.
+        if let Some(visit) = scheme.custom.and_then(|c| c.visit(&verified)) {
+            let url = visit?;
+            let keys = self.keys.as_ref().ok_or(Rejection::KeyUnavailable)?;
+            match within(respond_by, keys.visit(&url)).await {
+                Some(Ok(())) => {
+                    info!(
+                        source,
+                        status = 200,
+                        outcome = "handshake",
+                        "subscription confirmed"
+                    );
+                    return Ok((Reply::text(200, "confirmed".into()), Verdict::Handshake));
+                }
+                Some(Err(e)) => {
+                    warn!(source, error = %e, "the subscription could not be confirmed");
+                    return Err(Rejection::KeyUnavailable);
+                }
+                None => return Err(Rejection::KeyUnavailable),
+            }
+        }
         let mut envelope = match self.source.normalize(&verified, now)? {
             Disposition::Reply(reply) => {
                 info!(
@@ -435,6 +493,74 @@ impl<Q: Queue> Pipeline<Q> {
             }
         };
         Ok((reply, verdict))
+    }
+
+    /// Answers a handshake that hands over the source's secret: 200 once the secret store has
+    /// taken it as the secret (see [`crate::secrets::SecretStore::claim`]), else refused as an
+    /// unsigned request is, or 503 when the store could not be asked in time. The value is
+    /// never logged.
+    async fn claim_secret(
+        &self,
+        claim: crate::handshake::Claim,
+        respond_by: Instant,
+    ) -> Result<(Reply, Verdict), Rejection> {
+        let source = self.source.name();
+        let handshake = claim.handshake.name();
+        match within(respond_by, self.secrets.claim(self.source, &claim.secret)).await {
+            Some(Ok(crate::secrets::Claimed::Stored)) => {
+                info!(
+                    source,
+                    handshake,
+                    status = 200,
+                    outcome = "handshake",
+                    "handshake answered; its secret is the source's secret from now on"
+                );
+                Ok((crate::handshake::claimed_reply(&claim), Verdict::Handshake))
+            }
+            Some(Ok(crate::secrets::Claimed::Refused(why))) => {
+                warn!(source, handshake, reason = why, "handshake refused");
+                Err(crate::handshake::refused(self.source.scheme()))
+            }
+            Some(Err(e)) if e.failure == Failure::Transient => {
+                warn!(source, handshake, error = %e, "the handshake's secret could not be stored; it is not answered");
+                Err(Rejection::VerificationUnavailable)
+            }
+            Some(Err(e)) => {
+                error!(source, handshake, error = %e, "the handshake's secret could not be stored; it is refused");
+                Err(crate::handshake::refused(self.source.scheme()))
+            }
+            None => {
+                warn!(
+                    source,
+                    handshake, "storing the handshake's secret did not finish in time"
+                );
+                Err(Rejection::VerificationUnavailable)
+            }
+        }
+    }
+
+    /// The key `request` names, from the key port within the deadline: 503 + `Retry-After` when
+    /// it cannot be had (no port, a failed or slow fetch), never an accept.
+    async fn fetch_key(
+        &self,
+        request: &crate::verify::fetch::KeyRequest,
+        respond_by: Instant,
+    ) -> Result<Arc<[u8]>, Rejection> {
+        let keys = self.keys.as_ref().ok_or(Rejection::KeyUnavailable)?;
+        match within(respond_by, keys.fetch(request)).await {
+            Some(Ok(bytes)) => Ok(bytes),
+            Some(Err(e)) => {
+                warn!(source = self.source.name(), error = %e, "the sender's key could not be fetched");
+                Err(Rejection::KeyUnavailable)
+            }
+            None => {
+                warn!(
+                    source = self.source.name(),
+                    "fetching the sender's key did not finish in time"
+                );
+                Err(Rejection::KeyUnavailable)
+            }
+        }
     }
 
     /// Re-reads the secrets (bounded by `SECRET_REFRESH_SECONDS`) in a task of its own, so a

@@ -85,6 +85,12 @@ pub enum Rejection {
     DeliveryInProgress,
     #[error("the signing secrets could not be re-read in time to check this request; retry later")]
     VerificationUnavailable,
+    /// A sender's published key (SNS's certificate, PayPal's, Plaid's JWK) could not be fetched
+    /// in time: the same 503 as a secret that could not be read, never an accept.
+    #[error(
+        "the sender's signing key could not be fetched in time to check this request; retry later"
+    )]
+    KeyUnavailable,
     #[error("the queue refused the event and it could not be kept; the operator has been alerted")]
     QueueRejected,
     #[error("there is no webhook endpoint here; POST to /webhooks/<source>: {0}")]
@@ -138,7 +144,9 @@ impl Rejection {
             },
             Self::QueueUnavailable => (503, "queue-unavailable"),
             Self::DeliveryInProgress => (503, "delivery-in-progress"),
-            Self::VerificationUnavailable => (503, "verification-unavailable"),
+            Self::VerificationUnavailable | Self::KeyUnavailable => {
+                (503, "verification-unavailable")
+            }
             Self::QueueRejected => (500, "queue-rejected"),
             Self::NotFound(_) => (404, "not-found"),
             Self::RequestTimeout => (408, "request-timeout"),
@@ -170,11 +178,12 @@ impl Rejection {
         ];
         match self {
             Self::MethodNotAllowed(allow) => reply.headers.push(("allow", allow.clone())),
-            Self::QueueUnavailable | Self::DeliveryInProgress | Self::VerificationUnavailable => {
-                reply
-                    .headers
-                    .push(("retry-after", RETRY_AFTER_SECONDS.to_string()))
-            }
+            Self::QueueUnavailable
+            | Self::DeliveryInProgress
+            | Self::VerificationUnavailable
+            | Self::KeyUnavailable => reply
+                .headers
+                .push(("retry-after", RETRY_AFTER_SECONDS.to_string())),
             _ => {}
         }
         reply

@@ -111,6 +111,8 @@ impl Scheme {
         match self.algorithm {
             // A token or password proves who sent the request, not what it contains.
             Algorithm::Token | Algorithm::Basic => false,
+            // A JWT without a body-hash claim is a bearer token too.
+            Algorithm::Jwt(rules) if rules.body_hash.is_none() => false,
             _ => self.signed.iter().any(covers) || self.custom.is_some_and(|c| c.signs(loc)),
         }
     }
@@ -165,9 +167,24 @@ impl Scheme {
         if self.id.is_empty() {
             return Err("id: at least one location is required (`digest` always works)".into());
         }
-        let asymmetric = matches!(self.algorithm, Algorithm::Ed25519 | Algorithm::EcdsaP256);
+        let asymmetric = self.algorithm.public_key();
         if asymmetric && self.signed.contains(&Part::Secret) {
             return Err("signed: a public-key scheme cannot sign its key".into());
+        }
+        if let Algorithm::Jwt(rules) = self.algorithm {
+            let hs = rules
+                .algorithms
+                .iter()
+                .filter(|a| a.hmac().is_some())
+                .count();
+            if rules.algorithms.is_empty() || (hs != 0 && hs != rules.algorithms.len()) {
+                return Err(
+                    "algorithm: a JWT scheme allows HMAC or public-key algorithms, not both".into(),
+                );
+            }
+            if self.encoding != Encoding::Raw {
+                return Err("encoding: a JWT is read as it is sent (raw)".into());
+            }
         }
         if matches!(self.algorithm, Algorithm::Digest(_)) && !self.signed.contains(&Part::Secret) {
             return Err(
@@ -341,6 +358,8 @@ pub enum Part {
 pub enum Hash {
     Sha1,
     Sha256,
+    /// JWT HS384/RS384/PS384/ES384 and ECDSA P-384 senders.
+    Sha384,
     Sha512,
 }
 
@@ -354,10 +373,50 @@ pub enum Algorithm {
     Ed25519,
     /// ECDSA P-256 with SHA-256, DER signature; the "secret" is the public key (SPKI DER).
     EcdsaP256,
+    /// RSA with this padding and hash; the "secret" is the sender's public key (PEM, a JWK, or
+    /// base64 of SPKI or certificate DER), at least 2048 bits.
+    Rsa(Padding, Hash),
+    /// ECDSA on this curve over this hash, the signature DER or fixed `r || s`; the "secret" is
+    /// the sender's public key, as for [`Algorithm::Rsa`].
+    Ecdsa(Curve, Hash),
+    /// The signature value is a JWT (JWS compact form, [`crate::verify::keys::verify_jwt`])
+    /// checked against these rules; `signed` is what its body-hash claim covers. The secret is
+    /// the HMAC key when the rules allow `HS*` algorithms, else the sender's public key. A token
+    /// whose claims fail (expired, issued outside the window, wrong audience or body hash) is
+    /// refused as a signature that does not match. A rule's `max_age` gives way to the
+    /// deployment's timestamp tolerance when that is set lower.
+    Jwt(crate::verify::keys::JwtRules),
     /// The value equals the secret (a shared token), compared in constant time.
     Token,
     /// HTTP Basic credentials `user:password` equal the secret.
     Basic,
+}
+
+/// RSA signature padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Padding {
+    /// RSASSA-PKCS1-v1_5.
+    Pkcs1v15,
+    /// RSASSA-PSS, MGF1 with the same hash, a salt as long as the hash.
+    Pss,
+}
+
+/// An ECDSA curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Curve {
+    P256,
+    P384,
+}
+
+impl Algorithm {
+    /// Whether the configured "secret" is the sender's public key.
+    pub fn public_key(&self) -> bool {
+        match self {
+            Self::Ed25519 | Self::EcdsaP256 | Self::Rsa(..) | Self::Ecdsa(..) => true,
+            Self::Jwt(rules) => rules.algorithms.iter().all(|a| a.hmac().is_none()),
+            _ => false,
+        }
+    }
 }
 
 /// How signature bytes are written in the request.
@@ -500,9 +559,23 @@ pub enum Handshake {
     /// `GET ?bt_challenge=C` (C 20 to 32 lower-case hex digits) → 200 text/plain
     /// `public_key|hex(HMAC-SHA1(SHA1(private_key), C))` (Braintree).
     BraintreeChallenge,
+    /// Unsigned `POST` with `X-Hook-Secret: S` on creation → 200 echoing `X-Hook-Secret: S`, and
+    /// S becomes the source's secret (Asana). Answered only while the source awaits its secret
+    /// ([`crate::secrets::AWAIT_HANDSHAKE`]) and S could be stored first; refused otherwise.
+    AsanaHookSecret,
+    /// Unsigned `POST {"verification_token":T}` on subscription → 200 empty, and T becomes the
+    /// source's secret (Notion), read back by the operator from the secret store. Answered only
+    /// while the source awaits its secret and T could be stored first; refused otherwise.
+    NotionVerification,
 }
 
 impl Handshake {
+    /// Whether the handshake hands over the secret later deliveries are signed with, which
+    /// Inlet stores (create-if-absent) rather than answering from configuration.
+    pub fn stores_secret(&self) -> bool {
+        matches!(self, Self::AsanaHookSecret | Self::NotionVerification)
+    }
+
     /// The extra HTTP method the handshake arrives with, if not POST.
     pub fn method(&self) -> Option<http::Method> {
         match self {
@@ -533,6 +606,8 @@ impl Handshake {
             Self::WooCommercePing => "creation ping",
             Self::TrelloHead => "HEAD",
             Self::BraintreeChallenge => "GET bt_challenge",
+            Self::AsanaHookSecret => "X-Hook-Secret (stored)",
+            Self::NotionVerification => "verification_token (stored)",
         }
     }
 }
@@ -650,6 +725,46 @@ pub trait Custom: Send + Sync + fmt::Debug {
         _req: &crate::verify::Unverified<'_>,
         _key: &[u8],
     ) -> Option<Result<bool, crate::verify::VerifyError>> {
+        None
+    }
+
+    /// Whether the sender's key is fetched from it (SNS, PayPal, Plaid): the function then
+    /// builds its key port ([`crate::fetched`]) at start-up.
+    fn fetches_keys(&self) -> bool {
+        false
+    }
+
+    /// For a sender whose key is fetched: the key `req` names (SNS's `SigningCertURL`, PayPal's
+    /// `PAYPAL-CERT-URL`, Plaid's `kid`), already checked against the hosts the sender documents
+    /// ([`crate::verify::fetch::check_url`]); `Err` when the request names none, or one from
+    /// anywhere else (401, and nothing is fetched).
+    fn key_request(
+        &self,
+        _req: &crate::verify::Unverified<'_>,
+        _secrets: &crate::verify::SecretSet,
+    ) -> Option<Result<crate::verify::fetch::KeyRequest, crate::verify::VerifyError>> {
+        None
+    }
+
+    /// Whether `req` is signed by the fetched key (`fetched`: the bytes [`Custom::key_request`]
+    /// named) for the configured `secret`: `Ok(Some(signed timestamp))` when it is (the window
+    /// already checked), `Ok(None)` when not for this secret.
+    fn verify_fetched(
+        &self,
+        _req: &crate::verify::Unverified<'_>,
+        _secret: &[u8],
+        _fetched: &[u8],
+        _clock: &crate::verify::Clock,
+    ) -> Option<Result<Option<i64>, crate::verify::VerifyError>> {
+        None
+    }
+
+    /// A URL a verified request asks to be visited before it is answered (SNS's
+    /// `SubscribeURL`), checked like a key URL; the answer is then 200, and nothing is queued.
+    fn visit(
+        &self,
+        _verified: &crate::verify::Verified<'_>,
+    ) -> Option<Result<crate::verify::fetch::CheckedUrl, crate::verify::VerifyError>> {
         None
     }
 }

@@ -12,6 +12,13 @@
 //! unreachable) is read again on the next request, at most once a second, and until it is the
 //! function answers 503 with `Retry-After`; one that cannot be read for good (no such secret,
 //! access denied, a value of the wrong shape) stops the function at start-up.
+//!
+//! A sender whose handshake hands over the secret (Asana's `X-Hook-Secret`, Notion's
+//! `verification_token`) may leave its source's secret at [`AWAIT_HANDSHAKE`]: the first such
+//! handshake's value is then stored as the secret ([`SecretStore::claim`], through a
+//! [`ClaimSecret`] port: Secrets Manager's `PutSecretValue` on the function's own secret, or the
+//! local server's file), create-if-absent, and used from then on without a restart. Any other
+//! value, or no writable store, refuses every such handshake.
 
 use std::fmt;
 use std::future::Future;
@@ -38,8 +45,73 @@ struct SecretList {
     secrets: Vec<String>,
 }
 
+/// The value a source's secret holds while it awaits the handshake that gives it (Asana's
+/// `X-Hook-Secret`, Notion's `verification_token`). The `:` keeps it apart from anything Secrets
+/// Manager generates (the template's placeholder has no punctuation). It is never a key: while
+/// it is the value, deliveries are verified under a random key no one knows (refused), and only
+/// a sender whose scheme stores its handshake's secret may be given it.
+pub const AWAIT_HANDSHAKE: &str = "inlet:await-handshake";
+
+/// How long a Secrets Manager secret may await its handshake, from the moment the awaiting
+/// value was stored: the operator sets it just before creating the subscription. An older
+/// awaiting value takes no handshake (fail closed), so a forgotten one does not leave the
+/// window open. (The local server's file has no such bound: it serves development.)
+pub const AWAIT_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Whether an awaiting value stored at `since` (Unix seconds) is past [`AWAIT_WINDOW`] at `now`.
+pub fn await_expired(since: i64, now: i64) -> bool {
+    now.saturating_sub(since) > i64::try_from(AWAIT_WINDOW.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The label of the random key a source awaiting its handshake holds.
+const AWAITING_LABEL: &str = "awaiting-handshake";
+
+/// Shortest and longest secret a handshake may store (Asana's are 64 hex digits, Notion's
+/// `secret_` and some 43 characters).
+pub const HANDSHAKE_SECRET_LEN: (usize, usize) = (16, 512);
+
+/// Whether `source`'s sender hands over its secret in a handshake (so its secret may await it).
+pub fn stores_handshake_secret(source: &Source) -> bool {
+    source.scheme().handshakes.iter().any(|h| h.stores_secret())
+}
+
+/// Whether `value` may be stored as a secret from a handshake: printable ASCII (it is echoed in
+/// a header), [`HANDSHAKE_SECRET_LEN`] long, and neither [`AWAIT_HANDSHAKE`] nor anything that
+/// looks like the JSON list form (read back, it would be taken for one).
+pub fn claimable(value: &str) -> bool {
+    let (min, max) = HANDSHAKE_SECRET_LEN;
+    (min..=max).contains(&value.len())
+        && value.bytes().all(|b| b.is_ascii_graphic())
+        && !value.starts_with(['{', '['])
+        && value != AWAIT_HANDSHAKE
+}
+
+/// The secrets of a source awaiting its handshake: one random key (refusing every delivery),
+/// labelled so that [`awaiting`] knows it.
+fn awaiting_set() -> Result<SecretSet, String> {
+    let mut key = vec![0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| format!("no randomness for the awaiting key: {e}"))?;
+    SecretSet::new(vec![Secret::new(AWAITING_LABEL, key)])
+}
+
+/// Whether `set` is that of a source awaiting its handshake.
+pub fn awaiting(set: &SecretSet) -> bool {
+    let mut labels = set.iter().map(Secret::label);
+    labels.next() == Some(AWAITING_LABEL) && labels.next().is_none()
+}
+
 /// Turns a Secrets Manager value into the active secrets for `source`.
 pub fn parse_secret_value(source: &Source, value: &str) -> Result<SecretSet, String> {
+    if value.trim() == AWAIT_HANDSHAKE {
+        if !stores_handshake_secret(source) {
+            return Err(format!(
+                "the value is {AWAIT_HANDSHAKE}, but `{}` ({}) hands over no secret in a handshake: store the sender's secret itself",
+                source.name(),
+                source.scheme().title
+            ));
+        }
+        return awaiting_set();
+    }
     let looks_like_json = matches!(value.trim_start().as_bytes().first(), Some(b'{' | b'['));
     let listed = if looks_like_json {
         Some(serde_json::from_str::<SecretList>(value).map_err(|_| {
@@ -68,6 +140,96 @@ pub fn parse_secret_value(source: &Source, value: &str) -> Result<SecretSet, Str
 /// throttled or unreachable); a permanent one will not (no such secret, no access, a bad value).
 pub trait FetchSecrets: Send + Sync + fmt::Debug {
     fn fetch(&self) -> Pin<Box<dyn Future<Output = Result<SecretSet, StoreError>> + Send + '_>>;
+}
+
+/// Where a secret handed over in a handshake is stored: create-if-absent, so that of two
+/// handshakes racing (in one process or several) exactly one is stored.
+pub trait ClaimSecret: Send + Sync + fmt::Debug {
+    /// Stores `value` as the secret if the store still awaits a handshake: `Ok(true)` when it
+    /// was stored (or was already this very value, by the same claim), `Ok(false)` when the
+    /// store holds another secret (set by the operator, or by a handshake that came first).
+    fn claim<'a>(
+        &'a self,
+        value: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<bool, StoreError>> + Send + 'a>>;
+}
+
+/// What [`SecretStore::claim`] came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claimed {
+    /// Stored, and the active secret from now on.
+    Stored,
+    /// Not stored: why, for the operator's log (never for the caller).
+    Refused(&'static str),
+}
+
+/// The local server's store for a handshake's secret: one file per source, created with the
+/// secret in it or not at all (written to a temporary file, then hard-linked into place, which
+/// fails if the file exists), readable by its owner only.
+#[derive(Debug, Clone)]
+pub struct SecretFile {
+    path: std::path::PathBuf,
+}
+
+impl SecretFile {
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// The secret a handshake stored, if one has been.
+    pub fn read(&self) -> Result<Option<String>, String> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("cannot read {}: {e}", self.path.display())),
+        }
+    }
+
+    fn create(&self, value: &str) -> std::io::Result<bool> {
+        use std::io::Write;
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let tmp = self
+            .path
+            .with_extension(format!("{}.tmp", hex::encode(nonce)));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let written = options.open(&tmp).and_then(|mut f| {
+            f.write_all(value.as_bytes())?;
+            f.sync_all()
+        });
+        let linked = written.and_then(|()| std::fs::hard_link(&tmp, &self.path));
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Ok(self.read().ok().flatten().as_deref() == Some(value))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl ClaimSecret for SecretFile {
+    fn claim<'a>(
+        &'a self,
+        value: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<bool, StoreError>> + Send + 'a>> {
+        Box::pin(async move {
+            self.create(value).map_err(|e| {
+                StoreError::permanent(format!("cannot store {}: {e}", self.path.display()))
+            })
+        })
+    }
 }
 
 /// Reads one secret from AWS Secrets Manager.
@@ -121,11 +283,83 @@ impl FetchSecrets for SecretsManager {
     }
 }
 
+/// The `ClientRequestToken` of the version a handshake stores over the awaiting version
+/// `awaiting_version`: the same for every instance of the function, so that Secrets Manager
+/// takes one value under it and refuses any other (`ResourceExistsException`). 48 characters
+/// (Secrets Manager takes 32 to 64).
+pub fn claim_token(awaiting_version: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("inlet-handshake:{awaiting_version}").as_bytes());
+    format!("inlet-handshake-{}", &hex::encode(digest)[..32])
+}
+
+/// Stores a handshake's secret on the function's own secret (IAM lets it write that one only):
+/// reads the current version, which must still be [`AWAIT_HANDSHAKE`], then `PutSecretValue`
+/// with [`claim_token`] of that version. Two instances racing send the same token: the first
+/// value is stored, the second is refused by Secrets Manager itself; a handshake after the
+/// operator or a handshake has stored a secret finds no awaiting value.
+#[cfg(feature = "aws")]
+impl ClaimSecret for SecretsManager {
+    fn claim<'a>(
+        &'a self,
+        value: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<bool, StoreError>> + Send + 'a>> {
+        Box::pin(async move {
+            let fail = |what: &str, failure: crate::aws::AwsFailure| StoreError {
+                failure: failure.failure,
+                detail: format!("cannot {what} the secret: {failure}"),
+            };
+            let current = self
+                .client
+                .get_secret_value()
+                .secret_id(&self.secret_id)
+                .send()
+                .await
+                .map_err(|e| fail("read", crate::aws::classify(&e)))?;
+            if current.secret_string().map(str::trim) != Some(AWAIT_HANDSHAKE) {
+                return Ok(false);
+            }
+            let now = crate::verify::unix_seconds(std::time::SystemTime::now());
+            let since = current.created_date().map(|d| d.secs());
+            if since.is_none_or(|since| await_expired(since, now)) {
+                return Err(StoreError::permanent(format!(
+                    "the secret has awaited a handshake for more than {} s: store {AWAIT_HANDSHAKE} again just before creating the subscription",
+                    AWAIT_WINDOW.as_secs()
+                )));
+            }
+            let version = current.version_id().unwrap_or_default();
+            match self
+                .client
+                .put_secret_value()
+                .secret_id(&self.secret_id)
+                .secret_string(value)
+                .client_request_token(claim_token(version))
+                .send()
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(e) => {
+                    let failure = crate::aws::classify(&e);
+                    if failure.code.as_deref() == Some("ResourceExistsException") {
+                        Ok(false)
+                    } else {
+                        Err(fail("store", failure))
+                    }
+                }
+            }
+        })
+    }
+}
+
 /// The active secrets, possibly refreshable; none yet when they could not be read at start-up.
 #[derive(Debug)]
 pub struct SecretStore {
     current: RwLock<Option<Arc<SecretSet>>>,
     refresher: Option<Refresher>,
+    /// Where a handshake's secret is stored, for sources that may await one.
+    writer: Option<Box<dyn ClaimSecret>>,
+    /// One claim at a time in this process.
+    claiming: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug)]
@@ -140,6 +374,8 @@ impl From<SecretSet> for SecretStore {
         Self {
             current: RwLock::new(Some(Arc::new(set))),
             refresher: None,
+            writer: None,
+            claiming: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -158,6 +394,8 @@ impl SecretStore {
                 min_interval,
                 last: tokio::sync::Mutex::new(Instant::now()),
             }),
+            writer: None,
+            claiming: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -171,6 +409,60 @@ impl SecretStore {
                 min_interval,
                 last: tokio::sync::Mutex::new(Instant::now() - UNREAD_RETRY),
             }),
+            writer: None,
+            claiming: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// With `writer` as the store a handshake's secret goes to: without one, every handshake
+    /// that hands over a secret is refused.
+    pub fn with_writer(mut self, writer: Box<dyn ClaimSecret>) -> Self {
+        self.writer = Some(writer);
+        self
+    }
+
+    /// Stores `value`, handed over by a handshake, as `source`'s secret, if and only if the
+    /// source awaits one ([`AWAIT_HANDSHAKE`]), there is a writable store, `value` is
+    /// [`claimable`] and the store takes it first; the stored secret is active at once. `Err`
+    /// when the store could not be asked or answered with an error.
+    pub async fn claim(&self, source: &Source, value: &str) -> Result<Claimed, StoreError> {
+        let Some(writer) = self.writer.as_ref() else {
+            return Ok(Claimed::Refused(
+                "no writable secret store: only a Secrets Manager secret (or the local server's file) can await a handshake",
+            ));
+        };
+        if !stores_handshake_secret(source) {
+            return Ok(Claimed::Refused("the sender hands over no secret"));
+        }
+        let _one = self.claiming.lock().await;
+        if !self.current().is_some_and(|set| awaiting(&set)) {
+            return Ok(Claimed::Refused(
+                "the source's secret is set: a handshake cannot replace it (set it to inlet:await-handshake to take the next one)",
+            ));
+        }
+        if !claimable(value) {
+            return Ok(Claimed::Refused(
+                "the handshake's value cannot be a secret (16 to 512 printable characters)",
+            ));
+        }
+        let set = parse_secret_value(source, value).map_err(StoreError::permanent)?;
+        if !writer.claim(value).await? {
+            return Ok(Claimed::Refused(
+                "the secret store no longer awaits a handshake: another one, or the operator, set it first",
+            ));
+        }
+        info!(
+            source = source.name(),
+            "a handshake's secret was stored as the source's secret; deliveries are verified with it from now on"
+        );
+        self.set_current(Arc::new(set));
+        Ok(Claimed::Stored)
+    }
+
+    fn set_current(&self, set: Arc<SecretSet>) {
+        match self.current.write() {
+            Ok(mut guard) => *guard = Some(set),
+            Err(poisoned) => *poisoned.into_inner() = Some(set),
         }
     }
 
@@ -199,9 +491,10 @@ impl SecretStore {
         // One refresh at a time; concurrent failures wait and then see the interval has not passed.
         // Secrets never read are asked for again sooner.
         let mut last = refresher.last.lock().await;
+        // A source awaiting its handshake asks as often: another instance may have stored it.
         let interval = match self.current() {
-            Some(_) => refresher.min_interval,
-            None => refresher.min_interval.min(UNREAD_RETRY),
+            Some(set) if !awaiting(&set) => refresher.min_interval,
+            _ => refresher.min_interval.min(UNREAD_RETRY),
         };
         if last.elapsed() < interval {
             return (false, Ok(None));
@@ -243,6 +536,10 @@ impl SecretStore {
 }
 
 fn same_keys(a: &SecretSet, b: &SecretSet) -> bool {
+    // Two awaiting sets are the same state, whatever their random keys.
+    if awaiting(a) && awaiting(b) {
+        return true;
+    }
     a.iter().count() == b.iter().count() && a.iter().zip(b.iter()).all(|(x, y)| x.key() == y.key())
 }
 
@@ -285,6 +582,144 @@ mod tests {
         assert_eq!(labels, ["secretsmanager[0]", "secretsmanager[1]"]);
         assert!(parse_secret_value(github(), r#"{"secrets": []}"#).is_err());
         assert!(parse_secret_value(standard(), r#"{"secrets": ["whsec_!!"]}"#).is_err());
+    }
+
+    fn asana() -> &'static Source {
+        by_name("asana").expect("asana")
+    }
+
+    #[test]
+    fn only_a_sender_that_hands_over_its_secret_may_await_it() {
+        let set = parse_secret_value(asana(), AWAIT_HANDSHAKE).expect("awaiting");
+        assert!(awaiting(&set));
+        assert_eq!(set.iter().next().map(|s| s.key().len()), Some(32));
+        let again =
+            parse_secret_value(asana(), &format!(" {AWAIT_HANDSHAKE}\n")).expect("awaiting");
+        assert_ne!(
+            set.iter().next().map(|s| s.key().to_vec()),
+            again.iter().next().map(|s| s.key().to_vec()),
+            "the awaiting key is random, never the public value"
+        );
+        assert!(same_keys(&set, &again));
+        let err = parse_secret_value(github(), AWAIT_HANDSHAKE).expect_err("github");
+        assert!(err.contains("hands over no secret"), "{err}");
+        // Anywhere else (the environment, `inlet serve`'s variables) it is refused as a key.
+        let err = asana()
+            .decode_secret(AWAIT_HANDSHAKE)
+            .expect_err("not a key");
+        assert!(err.contains("not a secret"), "{err}");
+        assert!(!awaiting(
+            &parse_secret_value(asana(), "a-real-secret").expect("set")
+        ));
+    }
+
+    #[test]
+    fn what_a_handshake_may_store() {
+        assert!(claimable(
+            "b537207f20cbfa02357cf448134da559e8bd39d61597dcd5631b8012eae53e81"
+        ));
+        assert!(claimable(
+            "secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl"
+        ));
+        for bad in [
+            "",
+            "fifteen-chars-x",
+            AWAIT_HANDSHAKE,
+            "{\"secrets\": [\"abcdefghijklmnopq\"]}",
+            "[abcdefghijklmnopq]",
+            "abcdefghijklmnop\r\nx-injected: 1",
+            "with a space in it",
+        ] {
+            assert!(!claimable(bad), "{bad:?}");
+        }
+        assert!(!claimable(&"x".repeat(513)));
+    }
+
+    #[test]
+    fn an_awaiting_value_takes_a_handshake_for_an_hour() {
+        let t = 1_700_000_000;
+        assert!(!await_expired(t, t));
+        assert!(!await_expired(t, t + 3600));
+        assert!(await_expired(t, t + 3601));
+        assert!(
+            !await_expired(t, t - 5),
+            "a clock slightly behind is not expiry"
+        );
+    }
+
+    #[test]
+    fn the_claim_token_is_one_per_awaiting_version() {
+        let a = claim_token("a1b2c3d4-0000-4000-8000-000000000001");
+        assert_eq!(a, claim_token("a1b2c3d4-0000-4000-8000-000000000001"));
+        assert_ne!(a, claim_token("a1b2c3d4-0000-4000-8000-000000000002"));
+        assert!((32..=64).contains(&a.len()), "{a}");
+    }
+
+    #[tokio::test]
+    async fn of_concurrent_handshakes_one_is_stored() {
+        use crate::handshake::testing::MemorySecret;
+        let stored = MemorySecret::default();
+        let store = SecretStore::from(parse_secret_value(asana(), AWAIT_HANDSHAKE).expect("set"))
+            .with_writer(Box::new(stored.clone()));
+        let (a, b) = tokio::join!(
+            store.claim(asana(), "first-handshake-secret-0001"),
+            store.claim(asana(), "second-handshake-secret-002")
+        );
+        let outcomes = [a.expect("a"), b.expect("b")];
+        assert_eq!(
+            outcomes.iter().filter(|c| **c == Claimed::Stored).count(),
+            1,
+            "{outcomes:?}"
+        );
+        let winner = stored.value().expect("stored");
+        let active = store.current().expect("set");
+        assert!(!awaiting(&active));
+        assert_eq!(
+            active.iter().next().map(|s| s.key().to_vec()),
+            Some(winner.into_bytes())
+        );
+        // Without a writable store nothing is ever claimed.
+        let fixed = SecretStore::from(parse_secret_value(asana(), AWAIT_HANDSHAKE).expect("set"));
+        assert!(matches!(
+            fixed.claim(asana(), "first-handshake-secret-0001").await,
+            Ok(Claimed::Refused(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_local_file_is_created_once() {
+        let dir = std::env::temp_dir().join(format!("inlet-secret-file-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let file = SecretFile::new(dir.join("asana"));
+        assert_eq!(file.read(), Ok(None));
+        assert_eq!(
+            file.claim("first-handshake-secret-0001").await.ok(),
+            Some(true)
+        );
+        assert_eq!(
+            file.claim("first-handshake-secret-0001").await.ok(),
+            Some(true)
+        );
+        assert_eq!(
+            file.claim("second-handshake-secret-002").await.ok(),
+            Some(false)
+        );
+        assert_eq!(
+            file.read(),
+            Ok(Some("first-handshake-secret-0001".to_owned()))
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(file.path())
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{mode:o}");
+        }
+        let left: Vec<_> = std::fs::read_dir(&dir).expect("dir").collect();
+        assert_eq!(left.len(), 1, "no temporary file is left");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[derive(Debug)]

@@ -170,8 +170,15 @@ impl Source {
         self.scheme.signed.contains(&Part::Url) || self.scheme.custom.is_some_and(|c| c.signs_url())
     }
 
-    /// Turns a configured secret into the key the scheme uses.
+    /// Turns a configured secret into the key the scheme uses. The value that makes a source
+    /// await its handshake ([`crate::secrets::AWAIT_HANDSHAKE`]) is never a key: it is public.
     pub fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, String> {
+        if secret.trim() == crate::secrets::AWAIT_HANDSHAKE {
+            return Err(format!(
+                "{} is not a secret: only a Secrets Manager secret (WEBHOOK_SECRET_ARN), or the local server's, can await a handshake",
+                crate::secrets::AWAIT_HANDSHAKE
+            ));
+        }
         engine::decode_secret(self.scheme, secret)
     }
 

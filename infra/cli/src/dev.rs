@@ -49,6 +49,12 @@ const WRITTEN: [Written; 4] = [
     },
 ];
 
+/// The development RSA key pair of the RSA senders (Fireblocks, Wise) and of RSA custom schemes,
+/// generated once with Python's `cryptography` and published here on purpose: PKCS#8 and
+/// SubjectPublicKeyInfo DER, base64. RSA keys are too slow to derive from a name as the others are.
+const DEV_RSA_PRIVATE: &str = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDKpxRAW7eoB02sgHOFH/4zgQX5ZtTcdru73iPEYVbxytY+w1AkA+cpK/lX23RDXR3szLAZR6kQn+urdXkKjfyzQxNmz8sLSXlSkriRtKPZPrLuvCp2k8Jk4ohRWuldwpQs39mqnbv3dHrdtnm/d9pGUbMQFl4ghYFmLY7vYj44cadaM/23dckaCwnaRwOslfyuwwy2qC5I2BXQKDz6Va/Rh19bAK8uT00VdFvzsKYoQ+wQOXb/I/yg8ir3X8xFKMDoEimnMWINFNjDH/ixeawXVV6BecAfEKQ85YXsZE3b4jQ0NLWWMRxQ+gLGe0ynEgcCJP52P7ZISnGe06DN5xV9AgMBAAECggEATLOiWZ2dTK6++mx/zMJIL2xFO5ltNaiG89tnRDvncYrpPkYkfg0wIAgxzswUHC8RVYA/osHZvp4Y0AOddZ46KAtaO46odjQwBE3eJ9/sKBywEuYLWGgiqpaHK+ux6jfsZ3OuagJbk5R1sJcRS6PsbLMdiBg/NiXxzR+vOvG/RRMpwpTuB4IeyQU07LqaXGSH+5CZmt3N4gALnjhKJpqhvWYdyQWzifonqR2/ubnveXG+dvW088+vYI5FjB60y4SqJbde84CRZwuK5S9c/WuBBdDmhj2CgG3UgwlQvM/yj1yKyVWv3dJrJw6uHggAm9Y1Xm+HwyflHSunXbiaIC3QTQKBgQD/5LC1/uc5BQydoD9QSrjcQwq5894u+qbEt6IH6Ya2LnGjLbWVIENqekvBRo0TvpDgU19NBIPVme5inUTjhKeSSi6vSyi4iZC7AO7Gu5NgsO6av/qLQyadyfRnR9nIUcQe97Vqk8FSB6BmSg6jSbCxn/k9lDeBHxn/cXHY7WRBqwKBgQDKvLTySIa8olfu2pnuUpx2/5tUzK6j5hcrJ6exiDAeU3v/vmpLe6nirO/FVhwTwXu6mdqGrsYOxZDXl2AT+3NYg5jQBV4DgI3+WyjygIT6XDH7bFTvtlq8aT4NEMvLgmLrTi6DKx39e0rsY+wfm7+2Xm+ZLucWHbxi7hYvR8StdwKBgQD9te6G4665WApEFmfv4cYbjNULvYDjL1092ZvrIFySMMY2tdE9g/mTjqGhhaPGmcDmyYLJx9o2ZCJ439k3g4TphGd5IZnELZCz+J7Fp6Dd008fW4y7mt6kv2F1LUX+WSOMWKkkfE7GWA1unaqZtyxbUHM73MKTYRTTsdTg8a3fdQKBgHcYgeduSZBYgfVzf0esSfPx1errzo/Do8qbIfy9dx7phgdHcaPkAnmBg9zV5+qHF8sXhHLoCrs0vhCYAT3b0femXsecz4yZIVDRdm12qCd2r3n2OrMS2Zyi6mu8eSuU7c0zAUnWs2hr3Cifzl8HHIjiUwaWsfOhBkDLgkbGDzijAoGAO73ZVsCI2pHhiD0RJcUkd0H7CDhWDonIEf4WOqnL7jUrkdNAA4rSBhIKJt5K9XCdDrDcrvKSA0X9rwIh1AOo6B6Dc+Js9JvUH5DhP0WUnBubh/vY0YblPLSozeW+jjBI3xxz/7mzRtw7n3b/lU4s/rQI9HaMc13cmZs8Ytsf5OU=";
+const DEV_RSA_PUBLIC: &str = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAyqcUQFu3qAdNrIBzhR/+M4EF+WbU3Ha7u94jxGFW8crWPsNQJAPnKSv5V9t0Q10d7MywGUepEJ/rq3V5Co38s0MTZs/LC0l5UpK4kbSj2T6y7rwqdpPCZOKIUVrpXcKULN/Zqp2793R63bZ5v3faRlGzEBZeIIWBZi2O72I+OHGnWjP9t3XJGgsJ2kcDrJX8rsMMtqguSNgV0Cg8+lWv0YdfWwCvLk9NFXRb87CmKEPsEDl2/yP8oPIq91/MRSjA6BIppzFiDRTYwx/4sXmsF1VegXnAHxCkPOWF7GRN2+I0NDS1ljEcUPoCxntMpxIHAiT+dj+2SEpxntOgzecVfQIDAQAB";
+
 /// Development defaults for one source.
 #[derive(Debug, Clone)]
 pub struct Defaults {
@@ -78,6 +84,21 @@ pub fn defaults(source: &Source) -> Defaults {
             event: w.event.into(),
         };
     }
+    // Senders whose keys are fetched (SNS, PayPal, Plaid): the secret is what their code reads
+    // (a topic ARN, a webhook id, API credentials); `inlet` signs their deliveries with the
+    // development key pairs (devkeys.rs), whatever their algorithm.
+    if let Some(s) = scheme
+        .custom
+        .filter(|c| c.fetches_keys())
+        .and_then(|c| c.dev_secret(&format!("inlet-dev-{}-secret", scheme.name)))
+    {
+        return Defaults {
+            secret: s.clone(),
+            signing_secret: s,
+            sample: None,
+            event: default_event(scheme).into(),
+        };
+    }
     let seed: [u8; 32] = Sha256::digest(format!("inlet-dev-{}", scheme.name)).into();
     let (secret, signing_secret) = match scheme.algorithm {
         Algorithm::Ed25519 => {
@@ -91,6 +112,25 @@ pub fn defaults(source: &Source) -> Defaults {
             let key = p256::ecdsa::SigningKey::from_slice(&seed).expect("a valid P-256 scalar");
             let point = key.verifying_key().to_encoded_point(false);
             (encode_key(scheme.key, point.as_bytes()), hex::encode(seed))
+        }
+        Algorithm::Rsa(..) => (DEV_RSA_PUBLIC.to_owned(), DEV_RSA_PRIVATE.to_owned()),
+        Algorithm::Ecdsa(curve, _) => {
+            // The scalar in hex (48 bytes for P-384: the seed's hash, then its first 16 bytes);
+            // the public key as SubjectPublicKeyInfo DER, base64.
+            let scalar: Vec<u8> = match curve {
+                inlet::scheme::Curve::P256 => seed.to_vec(),
+                inlet::scheme::Curve::P384 => Sha256::digest(seed)
+                    .iter()
+                    .chain(&seed[..16])
+                    .copied()
+                    .collect(),
+            };
+            let public =
+                inlet::verify::keys::PublicKey::from_private(&scalar).expect("a valid EC scalar");
+            (
+                base64::engine::general_purpose::STANDARD.encode(public.to_spki_der()),
+                hex::encode(scalar),
+            )
         }
         Algorithm::Basic => {
             let s = format!("inlet:dev-{}-password", scheme.name);
@@ -238,6 +278,26 @@ pub fn sample(source: &Source, id: &str, event: &str, at: i64) -> String {
                 put(&mut doc, p, time_value(at, ts.unit));
             }
         }
+    }
+    // A sender that posts only a form with the JSON in one field (Mandrill's `mandrill_events`).
+    if let (false, inlet::scheme::Form::JsonIn(field)) = (scheme.body.json, scheme.body.form) {
+        return form_urlencoded::Serializer::new(String::new())
+            .append_pair(field, &doc.to_string())
+            .finish();
+    }
+    // A sender that posts only form fields (Chargify's `id`, `event`, `payload[subscription][id]`):
+    // the event's members as fields, text as it is and anything else as JSON.
+    if let (false, inlet::scheme::Form::Fields, Value::Object(fields)) =
+        (scheme.body.json, scheme.body.form, &doc)
+    {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in fields {
+            match value {
+                Value::String(text) => form.append_pair(name, text),
+                other => form.append_pair(name, &other.to_string()),
+            };
+        }
+        return form.finish();
     }
     doc.to_string()
 }

@@ -4,6 +4,7 @@ mod args;
 mod catalogue;
 mod dev;
 mod devfiles;
+mod devkeys;
 mod events;
 mod outbound;
 mod serve;

@@ -34,6 +34,7 @@ use inlet::outcome::{Outcome, Trace};
 use inlet::payloads::{PayloadStore, S3Store};
 use inlet::queue::{AnyQueue, Message, Queue, QueueError, SpoolQueue, SqsQueue};
 use inlet::response::Rejection;
+use inlet::secrets::{parse_secret_value, SecretFile, SecretStore, AWAIT_HANDSHAKE};
 use inlet::telemetry::{self, Meter};
 use inlet::verify::{Secret, SecretSet};
 use inlet::{Inbound, Pipeline, Reply};
@@ -99,6 +100,31 @@ async fn connect_relay_target(
             config::RELAY
         )),
     }
+}
+
+/// The secrets of a source whose variable is `inlet:await-handshake` (Asana, Notion): the
+/// secret a handshake stored in `<spool>/../secrets/<source>` (created once, owner-only), else
+/// awaiting one, stored there by the first handshake. The file is where the operator reads
+/// Notion's token to paste it into Notion; it is never printed or logged.
+fn awaiting_secret(source: &'static inlet::Source, spool: &str) -> Result<SecretStore, String> {
+    let dir = std::path::Path::new(spool)
+        .parent()
+        .unwrap_or(std::path::Path::new("."));
+    let file = SecretFile::new(dir.join("secrets").join(source.name()));
+    let value = file.read()?;
+    let set = parse_secret_value(source, value.as_deref().unwrap_or(AWAIT_HANDSHAKE))
+        .map_err(|e| format!("{}: {e}", dev::secret_var(source)))?;
+    println!(
+        "  {:<9} secret: {} {}",
+        source.name(),
+        if value.is_some() {
+            "stored by its handshake in"
+        } else {
+            "awaiting its handshake, to be stored in"
+        },
+        file.path().display()
+    );
+    Ok(SecretStore::from(set).with_writer(Box::new(file)))
 }
 
 /// Where events go when `QUEUE_URL` is set, and the stores the environment names.
@@ -176,15 +202,27 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
     let mut relayed: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
     let mut pipelines = Vec::new();
     let mut defaults = Vec::new();
+    // The senders whose keys are fetched (SNS, PayPal, Plaid) get the development key pairs,
+    // after their host checks; `inlet send` signs with them (devkeys.rs).
+    let dev_keys = Arc::new(crate::devkeys::DevKeys::default());
+    let mut keyed = Vec::new();
     let mut configured = dev::settings()?;
     dev::warn_unread(&configured);
     for name in dev::configured_names(&configured) {
         let source = dev::configured(&name, &mut configured)?;
         let (secret, is_default) = dev::secret(source);
-        let key = source
-            .decode_secret(&secret)
-            .map_err(|e| format!("{}: {e}", dev::secret_var(source)))?;
-        let secrets = SecretSet::new(vec![Secret::new(dev::secret_var(source), key)])?;
+        let awaits = secret.trim() == AWAIT_HANDSHAKE;
+        let secrets = if awaits {
+            awaiting_secret(source, &args.spool)?
+        } else {
+            let key = source
+                .decode_secret(&secret)
+                .map_err(|e| format!("{}: {e}", dev::secret_var(source)))?;
+            SecretStore::from(SecretSet::new(vec![Secret::new(
+                dev::secret_var(source),
+                key,
+            )])?)
+        };
         let queue = match &aws {
             Some(aws) => AnyQueue::Sqs(aws.queue.clone()),
             None => AnyQueue::Spool(
@@ -221,7 +259,7 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
         };
         if is_default {
             defaults.push(source.name());
-        } else {
+        } else if !awaits {
             println!(
                 "  {:<9} secret: from {}",
                 source.name(),
@@ -230,10 +268,14 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
         }
         let meter = Meter::new(source.name());
         meter.cold_start();
+        if crate::devkeys::signs(source) {
+            keyed.push(source.name());
+        }
         pipelines.push((
             Pipeline::new(source, secrets, settings, queue)
                 .with_idempotency(idempotency)
-                .with_payloads(payloads),
+                .with_payloads(payloads)
+                .with_keys(dev_keys.clone()),
             meter,
         ));
     }
@@ -242,6 +284,13 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
         defaults.len(),
         defaults.join(", ")
     );
+    if !keyed.is_empty() {
+        println!(
+            "  {} sources verify with the development key pairs, not their senders' keys (SNS's SubscribeURL is logged, not visited): {}",
+            keyed.len(),
+            keyed.join(", ")
+        );
+    }
     let listener = TcpListener::bind(&args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;

@@ -53,6 +53,26 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
         Some(s) => s.clone(),
         None => dev::signing_secret(source),
     };
+    // Senders whose keys are fetched (SNS, PayPal, Plaid) sign with the development key pairs.
+    let request = crate::devkeys::Request {
+        body: &body,
+        given: args.data.is_some() || args.file.is_some(),
+        at,
+        id: &id,
+        event: &event,
+    };
+    if let Some(delivery) = crate::devkeys::sign(source, &secret, &request) {
+        let mut delivery = delivery?;
+        if let (Some(ct), Some(first)) = (&args.content_type, delivery.headers.first_mut()) {
+            first.1 = ct.clone();
+        }
+        delivery.headers.extend(extra_headers(args)?);
+        return Ok(Signed {
+            headers: delivery.headers,
+            body: delivery.body,
+            url: None,
+        });
+    }
     let key = signing_key(source, &secret)?;
     let content_type = args.content_type.clone().unwrap_or_else(|| {
         if body.first() == Some(&b'{') || body.first() == Some(&b'[') {
@@ -79,13 +99,7 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
     .unwrap_or(body);
     let moved = url.and_then(|u| sender_url(source, u, &body));
     let signing = Signing::post(&body, at, &id, moved.as_deref().or(url));
-    let mut extras = Vec::with_capacity(args.headers.len());
-    for extra in &args.headers {
-        let (k, v) = extra
-            .split_once(':')
-            .ok_or_else(|| format!("--header takes NAME:VALUE, got {extra:?}"))?;
-        extras.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-    }
+    let extras = extra_headers(args)?;
     // The extra headers go out with the request, and may say how it is signed (Twilio's
     // X-Twilio-Webhooks-Signature-Settings).
     headers.extend(
@@ -98,6 +112,18 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
         body,
         url: moved,
     })
+}
+
+/// The `--header NAME:VALUE` options, names lower-cased.
+fn extra_headers(args: &SignArgs) -> Result<Vec<(String, String)>, String> {
+    let mut extras = Vec::with_capacity(args.headers.len());
+    for extra in &args.headers {
+        let (k, v) = extra
+            .split_once(':')
+            .ok_or_else(|| format!("--header takes NAME:VALUE, got {extra:?}"))?;
+        extras.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+    }
+    Ok(extras)
 }
 
 /// The URL `source`'s sender posts `body` to, when it adds to the one it was given: Twilio signs
@@ -122,6 +148,25 @@ fn sender_url(source: &Source, url: &str, body: &[u8]) -> Option<String> {
     Some(format!("{base}{sep}bodySHA256={hash}{fragment}"))
 }
 
+/// A private key's DER from PEM (any label, lines of any width), base64, or hex.
+fn private_key(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let text = text.trim();
+    let b64: String = if text.starts_with("-----BEGIN") {
+        text.lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<Vec<_>>()
+            .concat()
+    } else if text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return hex::decode(text).ok();
+    } else {
+        text.to_owned()
+    };
+    base64::engine::general_purpose::STANDARD
+        .decode(b64.split_ascii_whitespace().collect::<String>())
+        .ok()
+}
+
 /// The key to sign with: the secret decoded as the scheme decodes it, or for public-key
 /// schemes the private key given in hex (32 bytes; for P-256 also PKCS#8 DER).
 fn signing_key(source: &Source, secret: &str) -> Result<Vec<u8>, String> {
@@ -130,6 +175,15 @@ fn signing_key(source: &Source, secret: &str) -> Result<Vec<u8>, String> {
         Algorithm::Ed25519 | Algorithm::EcdsaP256 => hex::decode(secret.trim()).map_err(|_| {
             format!(
                 "{} signs with a private key: give it in hex (--secret or {})",
+                source.name(),
+                dev::secret_var(source)
+            )
+        }),
+        // RSA and the other public-key schemes: a PKCS#8 (or PKCS#1) private key as PEM, base64
+        // DER, or an EC scalar in hex.
+        a if a.public_key() => private_key(secret).ok_or_else(|| {
+            format!(
+                "{} signs with a private key: give it as PEM, base64 DER or hex (--secret or {})",
                 source.name(),
                 dev::secret_var(source)
             )

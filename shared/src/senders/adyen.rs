@@ -315,7 +315,132 @@ fn normalize<'b>(
 }
 
 /// The schemes this file defines, for the catalogue.
-pub const SCHEMES: &[&Scheme] = &[&SCHEME];
+pub const SCHEMES: &[&Scheme] = &[&SCHEME, &PLATFORM];
+
+/// Adyen's other webhooks, those of the Management API and the Balance Platform (Adyen for
+/// Platforms, Issuing, Payouts): `HmacSignature: <base64 HMAC-SHA256(hex-decoded HMAC key, raw
+/// body)>`. Adyen's docs (https://docs.adyen.com/development-resources/webhooks/secure-webhooks/verify-hmac-signatures:
+/// "For other types of webhooks ... the signature is included in the HmacSignature header";
+/// https://docs.adyen.com/platforms/set-up-webhooks) and adyen-python-api-library's
+/// `Adyen/util.py` (`is_valid_hmac_payload` → `generate_payload_sig`: `binascii.a2b_hex(key)`,
+/// `hmac.new(key, payload, sha256)`, base64), "for webhooks that provide the hmacSignature in
+/// the HTTP header (i.e. Banking, Management API)". No timestamp is signed, so no replay window
+/// applies. The body is one event, `{"data":{…},"environment":…,"type":"balancePlatform.accountHolder.created",
+/// "timestamp"|"createdAt":…}`: `type` is the envelope type (`adyen-platform.balanceplatform.accountholder.created`),
+/// the time `timestamp` (Balance Platform) or `createdAt` (Management API). Adyen sends no event
+/// id in these bodies (none is documented), so the id is the body digest; the body holds the
+/// event's time and resource, so identical bytes are a retry (inferred from the documented
+/// payloads). The subject is the resource's id, where the payloads we know put it.
+pub const PLATFORM: Scheme = Scheme {
+    name: "adyen-platform",
+    title: "Adyen (Balance Platform and Management API webhooks)",
+    signature: Signature {
+        at: &[Loc::Header("hmacsignature")],
+        format: Format::Plain,
+        all: false,
+    },
+    signed: &[Part::Body],
+    encoding: Encoding::Base64,
+    key: KeyDecoding::Hex,
+    id: &[Loc::Digest],
+    ty: &[TypePart::Required(Loc::Json("type"))],
+    type_chars: "_-",
+    subject: &[
+        Loc::Json("data.id"),
+        Loc::Json("data.accountHolder.id"),
+        Loc::Json("data.balanceAccount.id"),
+        Loc::Json("data.paymentInstrument.id"),
+        Loc::Json("data.merchantId"),
+    ],
+    time: &[
+        TimeLoc::At(Loc::Json("timestamp"), Unit::Rfc3339),
+        TimeLoc::At(Loc::Json("createdAt"), Unit::Rfc3339),
+    ],
+    custom: None,
+    evidence: Evidence::Docs("adyen-python-api-library Adyen/util.py generate_payload_sig"),
+    note: "the secret is the webhook's HMAC key in hex; HmacSignature header (Balance Platform, Management API); no event id is sent: the id is the body digest; no timestamp is signed",
+    ..Scheme::BASE
+};
+
+#[cfg(test)]
+mod platform_tests {
+    use super::PLATFORM;
+    use crate::senders::testing::*;
+    use crate::sources::Source;
+    use crate::verify::VerifyError;
+
+    /// The HMAC key of adyen-python-api-library's tests.
+    const KEY: &str = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056";
+    /// The `balancePlatform.accountHolder.created` example of
+    /// https://docs.adyen.com/platforms/set-up-webhooks, shortened.
+    const BODY: &[u8] = br#"{"data":{"balancePlatform":"YOUR_BALANCE_PLATFORM","accountHolder":{"description":"S.Hopper - Staff 123","id":"AH00000000000000000000001","legalEntityId":"LE00000000000000000000001","status":"active"}},"environment":"test","timestamp":"2024-12-15T15:42:03+01:00","type":"balancePlatform.accountHolder.created"}"#;
+    /// Derived, not published: base64 HMAC-SHA256 under the hex-decoded key, computed with
+    /// Python's hmac as `generate_payload_sig` does.
+    const SIG: &str = "uBaUid0EC5pJEzWO2Ktfco0gBvskpdZBNvMy1+hgl3c=";
+    const NOW: u64 = 1_734_273_723;
+
+    #[test]
+    fn derived_vector() {
+        vector(&PLATFORM, KEY.as_bytes(), BODY, &[("hmacsignature", SIG)]);
+    }
+
+    #[test]
+    fn round_trip_and_tampering() {
+        round_trip(&PLATFORM, KEY.as_bytes(), BODY);
+    }
+
+    #[test]
+    fn malformed_signatures_are_refused() {
+        let header = "hmacsignature";
+        let cases: &[(&[(&str, &str)], VerifyError)] = &[
+            (&[], VerifyError::MissingSignature { header }),
+            (
+                &[(header, "not base64!")],
+                VerifyError::MalformedSignature { header },
+            ),
+            (
+                &[(header, "AAAAid0EC5pJEzWO2Ktfco0gBvskpdZBNvMy1+hgl3c=")],
+                VerifyError::SignatureMismatch { header },
+            ),
+            (
+                &[(header, SIG), (header, SIG)],
+                VerifyError::DuplicateHeader { header },
+            ),
+        ];
+        refused(&PLATFORM, &[KEY.as_bytes()], BODY, NOW, cases);
+    }
+
+    #[test]
+    fn normalization() {
+        let post = |key: &str| {
+            deliver(
+                Source::new("adyen-platform", &PLATFORM),
+                key,
+                Request::post(
+                    &[("content-type", "application/json"), ("hmacsignature", SIG)],
+                    BODY,
+                    NOW,
+                ),
+            )
+        };
+        let d = post(KEY);
+        assert_eq!(d.reply.status, 202, "{}", d.text());
+        let e = &d.envelopes[0];
+        assert_eq!(
+            e["id"].as_str().map(|id| id.starts_with("sha256:")),
+            Some(true)
+        );
+        assert_eq!(
+            e["type"],
+            "adyen-platform.balanceplatform.accountholder.created"
+        );
+        assert_eq!(e["subject"], "AH00000000000000000000001");
+        assert_eq!(e["time"], "2024-12-15T14:42:03.000Z");
+        let forged = post("74F490DD33F7327BAECC88B2947C011FC02D014A473AAA33A8EC93E4DC069174");
+        assert_eq!(forged.reply.status, 401);
+        assert!(forged.envelopes.is_empty());
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,8 @@
 //! configured `VERIFY_TOKEN` (403 otherwise). The type is the body's `object` plus the first
 //! change's `field` (`meta.whatsapp_business_account.messages`); batches of `entry[]` stay whole in
 //! `data`. Meta sends no stable delivery or event id, so the id is the body digest. No timestamp is
-//! signed.
+//! signed. WhatsApp, Instagram and Messenger are also listed under their own names, as aliases
+//! of this scheme (below).
 
 use crate::scheme::*;
 
@@ -30,8 +31,37 @@ pub const SCHEME: Scheme = Scheme {
     ..Scheme::BASE
 };
 
+/// WhatsApp Business Platform (Cloud API) under its own name (ngrok's `whatsapp`): Meta's scheme
+/// (https://developers.facebook.com/docs/graph-api/webhooks/getting-started#validate-payloads,
+/// https://developers.facebook.com/docs/whatsapp/cloud-api/guides/set-up-webhooks), the secret
+/// the app secret. Types read `whatsapp.whatsapp_business_account.messages`.
+pub const WHATSAPP: Scheme = Scheme {
+    name: "whatsapp",
+    title: "WhatsApp (Meta)",
+    ..SCHEME
+};
+
+/// Instagram webhooks under their own name (ngrok's `instagram`): Meta's scheme
+/// (https://developers.facebook.com/docs/instagram-platform/webhooks, same app-secret signature
+/// and `hub.challenge` check). Types read `instagram.instagram.comments`.
+pub const INSTAGRAM: Scheme = Scheme {
+    name: "instagram",
+    title: "Instagram (Meta)",
+    ..SCHEME
+};
+
+/// Messenger Platform webhooks under their own name (ngrok's `facebook_messenger`): Meta's scheme
+/// (https://developers.facebook.com/docs/messenger-platform/webhooks#validate-payloads). Messenger
+/// entries carry `messaging[]`, not `changes[]`, so types read `messenger.page`; the subject is
+/// the Page.
+pub const MESSENGER: Scheme = Scheme {
+    name: "messenger",
+    title: "Messenger (Meta)",
+    ..SCHEME
+};
+
 /// The schemes this file defines, for the catalogue.
-pub const SCHEMES: &[&Scheme] = &[&SCHEME];
+pub const SCHEMES: &[&Scheme] = &[&SCHEME, &WHATSAPP, &INSTAGRAM, &MESSENGER];
 
 #[cfg(test)]
 mod tests {
@@ -149,5 +179,112 @@ mod tests {
         );
         assert_eq!(forged.reply.status, 401);
         assert!(forged.envelopes.is_empty());
+    }
+}
+
+/// The aliases: Meta's scheme under the names WhatsApp, Instagram and Messenger users look for,
+/// each checked against a body shaped as that product's docs show it.
+#[cfg(test)]
+mod aliases {
+    use super::{INSTAGRAM, MESSENGER, SCHEME, WHATSAPP};
+    use crate::scheme::Scheme;
+    use crate::senders::testing::*;
+    use crate::sources::Source;
+
+    const SECRET: &str = "meta-app-secret";
+    const NOW: u64 = 1_700_000_000;
+    /// A text message, as https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples shows one.
+    const WHATSAPP_BODY: &[u8] = br#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"messages":[{"from":"16505551234","id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQjZCMzlEQUE4OTJBMTE4RTUA","timestamp":"1749416383","type":"text","text":{"body":"Does it come in another color?"}}]},"field":"messages"}]}]}"#;
+    /// A comment, as https://developers.facebook.com/docs/instagram-platform/webhooks shows one.
+    const INSTAGRAM_BODY: &[u8] = br#"{"object":"instagram","entry":[{"id":"17841405309211844","time":1700000000,"changes":[{"field":"comments","value":{"from":{"id":"232323232","username":"test"},"media":{"id":"123123123","media_product_type":"FEED"},"id":"17865799348089039","text":"This is an example."}}]}]}"#;
+    /// A message, as https://developers.facebook.com/docs/messenger-platform/webhooks shows one.
+    const MESSENGER_BODY: &[u8] = br#"{"object":"page","entry":[{"id":"106540352242922","time":1458692752478,"messaging":[{"sender":{"id":"6945283352214412"},"recipient":{"id":"106540352242922"},"timestamp":1458692752478,"message":{"mid":"mid.1457764197618:41d102a3e1ae206a38","text":"hello, world!"}}]}]}"#;
+
+    /// Derived, not published: `sha256=` + hex HMAC-SHA256 of each body with the app secret,
+    /// computed with Python's hmac.
+    const CASES: [(&Scheme, &[u8], &str, &str, &str); 3] = [
+        (
+            &WHATSAPP,
+            WHATSAPP_BODY,
+            "sha256=fe0c023011b80ad579fd25e95c296e3139fc0c011d78672b59e26441df6e2f0c",
+            "whatsapp.whatsapp_business_account.messages",
+            "102290129340398",
+        ),
+        (
+            &INSTAGRAM,
+            INSTAGRAM_BODY,
+            "sha256=92886338384f42c3fe61c1937455f982467009dab37797475672d225f6766cf5",
+            "instagram.instagram.comments",
+            "17841405309211844",
+        ),
+        (
+            &MESSENGER,
+            MESSENGER_BODY,
+            "sha256=b7f3888483e317466725e61f29a2f45fa461e94147fd5f68c5c7ffaab3936728",
+            "messenger.page",
+            "106540352242922",
+        ),
+    ];
+
+    fn source(scheme: &'static Scheme) -> Source {
+        Source::new(scheme.name, scheme).with_verify_token("meatyhamhock")
+    }
+
+    #[test]
+    fn derived_vectors_and_round_trips() {
+        for (scheme, body, sig, _, _) in CASES {
+            vector(
+                scheme,
+                SECRET.as_bytes(),
+                body,
+                &[("x-hub-signature-256", sig)],
+            );
+            round_trip(scheme, SECRET.as_bytes(), body);
+            // The same request verifies under Meta's own name: one scheme, three names.
+            check(
+                &SCHEME,
+                &[SECRET.as_bytes()],
+                &[("x-hub-signature-256", sig)],
+                body,
+                NOW,
+            )
+            .expect("Meta's scheme");
+        }
+    }
+
+    #[test]
+    fn envelopes_and_forgeries() {
+        for (scheme, body, sig, ty, subject) in CASES {
+            let headers = [
+                ("content-type", "application/json"),
+                ("x-hub-signature-256", sig),
+            ];
+            let d = deliver(source(scheme), SECRET, Request::post(&headers, body, NOW));
+            assert_eq!(d.reply.status, 202, "{}", d.text());
+            let e = &d.envelopes[0];
+            assert_eq!(e["source"], scheme.name);
+            assert_eq!(e["type"], ty);
+            assert_eq!(e["subject"], subject);
+            let forged = deliver(
+                source(scheme),
+                "another-app-secret",
+                Request::post(&headers, body, NOW),
+            );
+            assert_eq!(forged.reply.status, 401, "{}", scheme.name);
+            assert!(forged.envelopes.is_empty());
+        }
+    }
+
+    #[test]
+    fn each_answers_the_subscription_check() {
+        for scheme in [&WHATSAPP, &INSTAGRAM, &MESSENGER] {
+            let query = "hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meatyhamhock";
+            let ok = deliver(source(scheme), SECRET, Request::get(query, &[], NOW));
+            assert_eq!(ok.reply.status, 200, "{}", scheme.name);
+            assert_eq!(ok.text(), "1158201444");
+            let wrong = "hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=guess";
+            let no = deliver(source(scheme), SECRET, Request::get(wrong, &[], NOW));
+            assert_eq!(no.reply.status, 403, "{}", scheme.name);
+        }
     }
 }

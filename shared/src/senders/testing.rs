@@ -6,7 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
-use crate::scheme::{Algorithm, Loc, Part, Scheme};
+use crate::scheme::{Loc, Part, Scheme};
 use crate::verify::engine::{self, Signing};
 use crate::verify::{Clock, Secret, SecretSet, Unverified, VerifyError};
 
@@ -116,8 +116,7 @@ pub fn vector_at(
         "a changed body must fail"
     );
     assert!(
-        check(scheme, &[OTHER], pairs, body, now).is_err()
-            || matches!(scheme.algorithm, Algorithm::Ed25519 | Algorithm::EcdsaP256),
+        scheme.algorithm.public_key() || check(scheme, &[OTHER], pairs, body, now).is_err(),
         "another secret must fail"
     );
 }
@@ -157,7 +156,7 @@ pub fn round_trip_keys(scheme: &'static Scheme, private: &[u8], public: &[u8], b
     const AT: i64 = 1_700_000_000;
     let signing = Signing::post(body, AT, "msg_2Zq1", Some(URL));
     let private_key = match scheme.algorithm {
-        Algorithm::Ed25519 | Algorithm::EcdsaP256 => private.to_vec(),
+        _ if scheme.algorithm.public_key() => private.to_vec(),
         _ => engine::decode_secret(scheme, std::str::from_utf8(private).expect("text"))
             .expect("secret"),
     };
@@ -208,7 +207,7 @@ pub fn round_trip_keys(scheme: &'static Scheme, private: &[u8], public: &[u8], b
         ));
         check(scheme, &[public], &pairs, body, now + ts.tolerance - 1).expect("inside the window");
     }
-    if !matches!(scheme.algorithm, Algorithm::Ed25519 | Algorithm::EcdsaP256) {
+    if !scheme.algorithm.public_key() {
         assert!(
             check(scheme, &[OTHER], &pairs, body, now).is_err(),
             "another secret"

@@ -18,11 +18,14 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
+use super::keys::{self, PublicKey};
 use super::{
     check_window, joined_header, single_header, Clock, SecretSet, Unverified, Verified, VerifyError,
 };
 use crate::json::Doc;
-use crate::scheme::{Algorithm, Encoding, Format, Hash, KeyDecoding, Loc, Part, Scheme, Unit};
+use crate::scheme::{
+    Algorithm, Curve, Encoding, Format, Hash, KeyDecoding, Loc, Padding, Part, Scheme, Unit,
+};
 
 const LENIENT: GeneralPurposeConfig =
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
@@ -113,8 +116,10 @@ pub fn verify<'a>(
     if let Format::Kv { sep, key } = scheme.signature.format {
         let sep = sep.trim().chars().next().unwrap_or(',');
         for (_, value) in &values {
+            // Spaces separate whole lists too: Persona sends `t=…,v1=… t=…,v1=…` while a secret
+            // rotates (a value itself never holds one).
             for item in value
-                .split([sep, ','])
+                .split([sep, ',', ' '])
                 .map(str::trim)
                 .filter(|i| !i.is_empty())
             {
@@ -281,7 +286,7 @@ pub fn verify<'a>(
     };
     let secret = secrets
         .iter()
-        .find(|s| matches(scheme.algorithm, s.key(), &content, &candidates))
+        .find(|s| matches(scheme.algorithm, s.key(), &content, &candidates, clock))
         .ok_or(VerifyError::SignatureMismatch { header })?;
 
     // 6. Only a signed timestamp is held to the window.
@@ -414,6 +419,7 @@ fn matches(
     key: &[u8],
     content: &[Piece<'_>],
     candidates: &[Vec<u8>],
+    clock: &Clock,
 ) -> bool {
     let any_equal = |expected: &[u8]| {
         candidates.iter().fold(false, |found, c| {
@@ -455,7 +461,78 @@ fn matches(
                     .is_ok_and(|sig| vk.verify(&message, &sig).is_ok())
             })
         }
+        Algorithm::Rsa(..) | Algorithm::Ecdsa(..) => {
+            let (Some(asym), Ok(public)) = (asym(algorithm), PublicKey::from_spki_der(key)) else {
+                return false;
+            };
+            let message = concat(key, content);
+            candidates.iter().any(|c| public.verify(asym, &message, c))
+        }
+        Algorithm::Jwt(rules) => {
+            let message = concat(key, content);
+            let now = u64::try_from(super::unix_seconds(clock.now)).unwrap_or(0);
+            let rules = keys::JwtRules {
+                max_age: rules
+                    .max_age
+                    .map(|m| m.min(clock.tolerance.as_secs().max(1))),
+                ..rules
+            };
+            let public = if algorithm.public_key() {
+                match PublicKey::from_spki_der(key) {
+                    Ok(public) => Some(public),
+                    Err(_) => return false,
+                }
+            } else {
+                None
+            };
+            let jwt_key = match &public {
+                Some(public) => keys::JwtKey::Public(public),
+                None => keys::JwtKey::Hmac(key),
+            };
+            candidates.iter().any(|c| {
+                std::str::from_utf8(c)
+                    .is_ok_and(|t| keys::verify_jwt(t, jwt_key, &rules, now, &message).is_ok())
+            })
+        }
     }
+}
+
+/// The public-key algorithm of an RSA or ECDSA scheme.
+fn asym(algorithm: Algorithm) -> Option<keys::Asym> {
+    match algorithm {
+        Algorithm::Rsa(Padding::Pkcs1v15, hash) => Some(keys::Asym::RsaPkcs1v15(hash)),
+        Algorithm::Rsa(Padding::Pss, hash) => Some(keys::Asym::RsaPss(hash)),
+        Algorithm::Ecdsa(_, hash) => Some(keys::Asym::Ecdsa(hash)),
+        _ => None,
+    }
+}
+
+/// A configured public key (PEM, a JWK, base64 DER) as SPKI DER, when it fits the algorithm.
+fn public_key_secret(algorithm: Algorithm, secret: &str) -> Result<Vec<u8>, String> {
+    let key = PublicKey::parse(secret).map_err(|e| format!("the sender's public key: {e}"))?;
+    let fits = match (algorithm, &key) {
+        (Algorithm::Rsa(..), PublicKey::Rsa(_))
+        | (Algorithm::Ecdsa(Curve::P256, _), PublicKey::P256(_))
+        | (Algorithm::Ecdsa(Curve::P384, _), PublicKey::P384(_)) => true,
+        (Algorithm::Jwt(rules), key) => rules.algorithms.iter().any(|a| {
+            matches!(
+                (a.asym(), key),
+                (
+                    Some(keys::Asym::RsaPkcs1v15(_) | keys::Asym::RsaPss(_)),
+                    PublicKey::Rsa(_)
+                ) | (Some(keys::Asym::Ed25519), PublicKey::Ed25519(_))
+            ) || (*a == keys::JwtAlg::ES256 && matches!(key, PublicKey::P256(_)))
+                || (*a == keys::JwtAlg::ES384 && matches!(key, PublicKey::P384(_)))
+        }),
+        _ => false,
+    };
+    if !fits {
+        return Err(format!(
+            "the sender's public key is {key:?}, which {} does not sign with",
+            super::algorithm_label(algorithm)
+        ));
+    }
+    Ok(key.to_spki_der())
 }
 
 fn concat(key: &[u8], content: &[Piece<'_>]) -> Vec<u8> {
@@ -481,6 +558,7 @@ fn mac(hash: Hash, key: &[u8], content: &[Piece<'_>]) -> Vec<u8> {
     match hash {
         Hash::Sha1 => run::<Hmac<sha1::Sha1>>(key, content),
         Hash::Sha256 => run::<Hmac<Sha256>>(key, content),
+        Hash::Sha384 => run::<Hmac<sha2::Sha384>>(key, content),
         Hash::Sha512 => run::<Hmac<Sha512>>(key, content),
     }
 }
@@ -496,6 +574,7 @@ fn digest(hash: Hash, key: &[u8], content: &[Piece<'_>]) -> Vec<u8> {
     match hash {
         Hash::Sha1 => run::<sha1::Sha1>(key, content),
         Hash::Sha256 => run::<Sha256>(key, content),
+        Hash::Sha384 => run::<sha2::Sha384>(key, content),
         Hash::Sha512 => run::<Sha512>(key, content),
     }
 }
@@ -508,6 +587,14 @@ pub fn decode_secret(scheme: &Scheme, secret: &str) -> Result<Vec<u8>, String> {
     }
     if let Some(key) = scheme.custom.and_then(|c| c.decode_secret(secret)) {
         return key;
+    }
+    if scheme.algorithm.public_key()
+        && matches!(
+            scheme.algorithm,
+            Algorithm::Rsa(..) | Algorithm::Ecdsa(..) | Algorithm::Jwt(_)
+        )
+    {
+        return public_key_secret(scheme.algorithm, secret);
     }
     let key = match scheme.key {
         KeyDecoding::Utf8 => secret.as_bytes().to_vec(),
@@ -632,9 +719,16 @@ pub fn sign(scheme: &Scheme, key: &[u8], s: &Signing<'_>) -> Result<Vec<(String,
             let sig: p256::ecdsa::Signature = sk.sign(&content);
             sig.to_der().as_bytes().to_vec()
         }
+        Algorithm::Rsa(..) | Algorithm::Ecdsa(..) => {
+            let asym = asym(scheme.algorithm).ok_or("no such algorithm")?;
+            keys::sign(asym, key, &content, false)?
+        }
+        Algorithm::Jwt(rules) => jwt_for(&rules, key, &content, s)?.into_bytes(),
     };
     let encoded = match scheme.algorithm {
-        Algorithm::Token | Algorithm::Basic => String::from_utf8_lossy(&sig).into_owned(),
+        Algorithm::Token | Algorithm::Basic | Algorithm::Jwt(_) => {
+            String::from_utf8_lossy(&sig).into_owned()
+        }
         _ => encode(scheme.encoding, &sig),
     };
     let value = match scheme.signature.format {
@@ -660,6 +754,34 @@ pub fn sign(scheme: &Scheme, key: &[u8], s: &Signing<'_>) -> Result<Vec<(String,
         headers.push(((*h).to_owned(), s.id.to_owned()));
     }
     Ok(headers)
+}
+
+/// The JWT a sender of `rules` sends with `s`: issued at `s.at`, expiring five minutes later,
+/// with the rules' issuer, audience and body hash of `content`, and `jti` the delivery id.
+fn jwt_for(
+    rules: &keys::JwtRules,
+    key: &[u8],
+    content: &[u8],
+    s: &Signing<'_>,
+) -> Result<String, String> {
+    let mut claims = serde_json::Map::new();
+    claims.insert("iat".into(), s.at.into());
+    claims.insert("exp".into(), (s.at + 300).into());
+    claims.insert("jti".into(), s.id.into());
+    if let Some(iss) = rules.issuer {
+        claims.insert("iss".into(), iss.into());
+    }
+    if let Some(aud) = rules.audience {
+        claims.insert("aud".into(), aud.into());
+    }
+    if let Some(rule) = rules.body_hash {
+        claims.insert(
+            rule.claim.into(),
+            hex::encode(keys::digest(rule.hash, content)).into(),
+        );
+    }
+    let alg = *rules.algorithms.first().ok_or("no JWT algorithm")?;
+    keys::sign_jwt(alg, key, &serde_json::Value::Object(claims))
 }
 
 /// As [`sign`], for a request that will also carry `given` headers (the CLI's `--header`), which

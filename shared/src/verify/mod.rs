@@ -5,6 +5,8 @@
 //! CLI and round-trip tests).
 
 pub mod engine;
+pub mod fetch;
+pub mod keys;
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -199,8 +201,28 @@ impl<'a> Verified<'a> {
 
 /// `hmac-sha256`, `ed25519`, … as logged and written in envelopes.
 pub fn algorithm_label(algorithm: Algorithm) -> &'static str {
-    use crate::scheme::Hash;
+    use crate::scheme::{Curve, Hash, Padding};
     match algorithm {
+        Algorithm::Hmac(Hash::Sha384) => "hmac-sha384",
+        Algorithm::Digest(Hash::Sha384) => "sha384",
+        Algorithm::Rsa(Padding::Pkcs1v15, Hash::Sha1) => "rsa-sha1",
+        Algorithm::Rsa(Padding::Pkcs1v15, Hash::Sha256) => "rsa-sha256",
+        Algorithm::Rsa(Padding::Pkcs1v15, Hash::Sha384) => "rsa-sha384",
+        Algorithm::Rsa(Padding::Pkcs1v15, Hash::Sha512) => "rsa-sha512",
+        Algorithm::Rsa(Padding::Pss, Hash::Sha1) => "rsa-pss-sha1",
+        Algorithm::Rsa(Padding::Pss, Hash::Sha256) => "rsa-pss-sha256",
+        Algorithm::Rsa(Padding::Pss, Hash::Sha384) => "rsa-pss-sha384",
+        Algorithm::Rsa(Padding::Pss, Hash::Sha512) => "rsa-pss-sha512",
+        Algorithm::Ecdsa(Curve::P256, Hash::Sha1) => "ecdsa-p256-sha1",
+        Algorithm::Ecdsa(Curve::P256, Hash::Sha256) => "ecdsa-p256-sha256",
+        Algorithm::Ecdsa(Curve::P256, Hash::Sha384) => "ecdsa-p256-sha384",
+        Algorithm::Ecdsa(Curve::P256, Hash::Sha512) => "ecdsa-p256-sha512",
+        Algorithm::Ecdsa(Curve::P384, Hash::Sha1) => "ecdsa-p384-sha1",
+        Algorithm::Ecdsa(Curve::P384, Hash::Sha256) => "ecdsa-p384-sha256",
+        Algorithm::Ecdsa(Curve::P384, Hash::Sha384) => "ecdsa-p384-sha384",
+        Algorithm::Ecdsa(Curve::P384, Hash::Sha512) => "ecdsa-p384-sha512",
+        Algorithm::Jwt(rules) if rules.algorithms.iter().all(|a| a.hmac().is_some()) => "jwt-hmac",
+        Algorithm::Jwt(_) => "jwt-public-key",
         Algorithm::Hmac(Hash::Sha1) => "hmac-sha1",
         Algorithm::Hmac(Hash::Sha256) => "hmac-sha256",
         Algorithm::Hmac(Hash::Sha512) => "hmac-sha512",

@@ -309,10 +309,23 @@ impl Client {
         headers: &HeaderMap,
         body: Bytes,
     ) -> Result<Response, Failure> {
+        self.send(Method::POST, url, headers, body).await
+    }
+
+    /// As [`Client::post`], with `method` (a GET sends no body and no `content-type`): for the
+    /// receiving side's fetched keys ([`crate::fetched`]), which GET a certificate or POST for a
+    /// key through the same guarded connection.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Result<Response, Failure> {
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + self.timeout;
         let target = Target::parse(url, &self.policy)?;
-        let request = self.request(&target, headers, body)?;
+        let request = self.request(method, &target, headers, body)?;
         let server_name = match target.scheme {
             Scheme::Https => Some(server_name(&target.host)?),
             Scheme::Http => None,
@@ -338,6 +351,7 @@ impl Client {
 
     fn request(
         &self,
+        method: Method,
         target: &Target,
         headers: &HeaderMap,
         body: Bytes,
@@ -350,15 +364,19 @@ impl Client {
             .map_err(|_| Failure::InvalidUrl(InvalidUrl::Host))?;
         map.insert(header::HOST, host);
         map.insert(header::USER_AGENT, self.user_agent.clone());
-        map.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-        if !map.contains_key(header::CONTENT_TYPE) {
+        if method == Method::GET {
+            map.remove(header::CONTENT_TYPE);
+        } else {
+            map.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        }
+        if method != Method::GET && !map.contains_key(header::CONTENT_TYPE) {
             map.insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
         }
         let mut request = Request::new(Full::new(body));
-        *request.method_mut() = Method::POST;
+        *request.method_mut() = method;
         *request.uri_mut() = target
             .path_and_query
             .parse()
