@@ -111,8 +111,12 @@ impl Scheme {
         match self.algorithm {
             // A token or password proves who sent the request, not what it contains.
             Algorithm::Token | Algorithm::Basic => false,
-            // A JWT without a body-hash claim is a bearer token too.
-            Algorithm::Jwt(rules) if rules.body_hash.is_none() => false,
+            // A JWT without a body-hash claim is a bearer token too, unless it is the body.
+            Algorithm::Jwt(rules)
+                if rules.body_hash.is_none() && !self.signature.at.contains(&Loc::Body) =>
+            {
+                false
+            }
             _ => self.signed.iter().any(covers) || self.custom.is_some_and(|c| c.signs(loc)),
         }
     }
@@ -186,6 +190,11 @@ impl Scheme {
                 return Err("encoding: a JWT is read as it is sent (raw)".into());
             }
         }
+        if self.signature.at.contains(&Loc::Body)
+            && (self.signature.at.len() != 1 || !matches!(self.algorithm, Algorithm::Jwt(_)))
+        {
+            return Err("signature: `body` is the only location of a JWT that is the body".into());
+        }
         if matches!(self.algorithm, Algorithm::Digest(_)) && !self.signed.contains(&Part::Secret) {
             return Err(
                 "signed: a plain digest must include {secret}, or anyone could sign".into(),
@@ -194,19 +203,24 @@ impl Scheme {
         if self.signed.contains(&Part::Timestamp) && self.timestamp.is_none() {
             return Err("signed: it uses {timestamp} but no timestamp is configured".into());
         }
-        if matches!(self.signature.format, Format::Kv { .. })
-            && self
-                .signature
-                .at
-                .iter()
-                .any(|l| !matches!(l, Loc::Header(_)))
+        if matches!(
+            self.signature.format,
+            Format::Kv { .. } | Format::TimestampFirst
+        ) && self
+            .signature
+            .at
+            .iter()
+            .any(|l| !matches!(l, Loc::Header(_)))
         {
             return Err("signature: a key=value list must be in a header".into());
         }
         if self
             .timestamp
             .is_some_and(|t| t.at.iter().any(|l| matches!(l, Loc::Kv(_))))
-            && !matches!(self.signature.format, Format::Kv { .. })
+            && !matches!(
+                self.signature.format,
+                Format::Kv { .. } | Format::TimestampFirst
+            )
         {
             return Err("timestamp: `kv:` needs a key=value signature format".into());
         }
@@ -232,6 +246,9 @@ pub enum Loc {
     /// change one member and nothing else (HubSpot's `attemptNumber`): the members, sorted by
     /// name, each value as sent.
     DigestWithout(&'static str),
+    /// The whole body, as text: a signature location only, for a sender whose body is itself a
+    /// JWT ([`Algorithm::Jwt`]; Wix), whose claims are then what the signature covers.
+    Body,
 }
 
 impl fmt::Display for Loc {
@@ -243,6 +260,7 @@ impl fmt::Display for Loc {
             Self::Query(q) => write!(f, "query:{q}"),
             Self::Digest => f.write_str("digest"),
             Self::DigestWithout(member) => write!(f, "digest without {member}"),
+            Self::Body => f.write_str("body"),
         }
     }
 }
@@ -329,6 +347,9 @@ pub enum Format {
     Versioned { version: &'static str },
     /// Several comma-separated values, each with this prefix (PagerDuty `v1=<hex>,v1=<hex>`).
     List { prefix: &'static str },
+    /// A comma-separated list whose first item is the timestamp and the rest signatures (Recurly's
+    /// `1542234807239,<hex>,<hex>`): the timestamp's location is `kv:t`.
+    TimestampFirst,
 }
 
 /// One part of the signed content.

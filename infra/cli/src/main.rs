@@ -94,6 +94,15 @@ fn run() -> Result<ExitCode, String> {
             for (k, v) in &signed.headers {
                 println!("{k}: {v}");
             }
+            // A sender whose body is its signature (Wix's token): after a blank line, the body.
+            if src
+                .scheme()
+                .signature
+                .at
+                .contains(&inlet::scheme::Loc::Body)
+            {
+                println!("\n{}", String::from_utf8_lossy(&signed.body));
+            }
             if let Some(url) = &signed.url {
                 eprintln!("inlet: {} sends this body to {url}", src.name());
             }

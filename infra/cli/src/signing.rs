@@ -75,7 +75,15 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
     }
     let key = signing_key(source, &secret)?;
     let content_type = args.content_type.clone().unwrap_or_else(|| {
-        if body.first() == Some(&b'{') || body.first() == Some(&b'[') {
+        // A sender whose body is its token (Wix) posts it as text.
+        if source
+            .scheme()
+            .signature
+            .at
+            .contains(&inlet::scheme::Loc::Body)
+        {
+            "text/plain".into()
+        } else if body.first() == Some(&b'{') || body.first() == Some(&b'[') {
             "application/json".into()
         } else {
             "application/x-www-form-urlencoded".into()

@@ -25,7 +25,7 @@ use crate::verify::engine::{parse_time, query_param};
 
 /// The instant a time value in `unit` names, keeping the milliseconds a sender gives (the
 /// envelope writes milliseconds); `None` when it cannot be read or written.
-fn instant(raw: &str, unit: Unit) -> Option<SystemTime> {
+pub(crate) fn instant(raw: &str, unit: Unit) -> Option<SystemTime> {
     let whole = from_unix(parse_time(raw, unit)?)?;
     let millis = match unit {
         Unit::Seconds => 0,
@@ -431,7 +431,7 @@ fn value<'d>(
         },
         Loc::Digest => Ok(Some(Cow::Owned(body_digest_id(bytes)))),
         Loc::DigestWithout(member) => digest_without(bytes, member).map(|d| Some(Cow::Owned(d))),
-        Loc::Kv(_) => Ok(None),
+        Loc::Kv(_) | Loc::Body => Ok(None),
     }
 }
 
@@ -459,7 +459,7 @@ fn missing(loc: &Loc) -> NormalizeError {
     match loc {
         Loc::Header(h) => NormalizeError::MissingHeader(h),
         Loc::Json(p) | Loc::Query(p) | Loc::Kv(p) => NormalizeError::MissingField(p),
-        Loc::Digest | Loc::DigestWithout(_) => NormalizeError::MissingField("body"),
+        Loc::Digest | Loc::DigestWithout(_) | Loc::Body => NormalizeError::MissingField("body"),
     }
 }
 
@@ -467,7 +467,7 @@ fn missing(loc: &Loc) -> NormalizeError {
 fn label(loc: &Loc) -> &'static str {
     match loc {
         Loc::Header(h) | Loc::Json(h) | Loc::Query(h) | Loc::Kv(h) => h,
-        Loc::Digest | Loc::DigestWithout(_) => "body",
+        Loc::Digest | Loc::DigestWithout(_) | Loc::Body => "body",
     }
 }
 

@@ -357,7 +357,7 @@ pub const PLATFORM: Scheme = Scheme {
         TimeLoc::At(Loc::Json("createdAt"), Unit::Rfc3339),
     ],
     custom: None,
-    evidence: Evidence::Docs("adyen-python-api-library Adyen/util.py generate_payload_sig"),
+    evidence: Evidence::Sdk("adyen 16.0.0 (PyPI)"),
     note: "the secret is the webhook's HMAC key in hex; HmacSignature header (Balance Platform, Management API); no event id is sent: the id is the body digest; no timestamp is signed",
     ..Scheme::BASE
 };

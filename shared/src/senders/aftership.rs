@@ -66,24 +66,16 @@ mod tests {
     #[test]
     fn malformed_signatures_are_refused() {
         let header = "aftership-hmac-sha256";
+        assert_header_refusals(&SCHEME, SECRET, BODY, NOW, &[(header, SIG)]);
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (&[], VerifyError::MissingSignature { header }),
             // The Returns header is another product's.
             (
                 &[("as-signature-hmac-sha256", SIG)],
                 VerifyError::MissingSignature { header },
             ),
             (
-                &[(header, "not base64!")],
-                VerifyError::MalformedSignature { header },
-            ),
-            (
                 &[(header, "AArruNI47JOPSAady5FTAYqj0j3A/VF+n8TZ8BjZA48=")],
                 VerifyError::SignatureMismatch { header },
-            ),
-            (
-                &[(header, SIG), (header, SIG)],
-                VerifyError::DuplicateHeader { header },
             ),
         ];
         refused(&SCHEME, &[SECRET.as_bytes()], BODY, NOW, cases);
@@ -91,29 +83,23 @@ mod tests {
 
     #[test]
     fn normalization() {
-        let post = |secret: &str| {
-            deliver(
-                Source::new("aftership", &SCHEME),
-                secret,
-                Request::post(
-                    &[
-                        ("content-type", "application/json"),
-                        ("aftership-hmac-sha256", SIG),
-                    ],
-                    BODY,
-                    NOW,
-                ),
-            )
-        };
-        let d = post(SECRET);
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert_eq!(e["id"], "53f5d4a2-5b2a-4b4f-a6a8-1f4d1a0a2b3c");
-        assert_eq!(e["type"], "aftership.tracking_update");
-        assert_eq!(e["subject"], "lq0wnn0rllb2ploy0hwq2001");
-        assert_eq!(e["time"], "2023-06-08T07:23:00.000Z");
-        let forged = post("another-secret");
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
+        assert_envelope(
+            Source::new("aftership", &SCHEME),
+            SECRET,
+            Request::post(
+                &[
+                    ("content-type", "application/json"),
+                    ("aftership-hmac-sha256", SIG),
+                ],
+                BODY,
+                NOW,
+            ),
+            Want {
+                id: Id::Is("53f5d4a2-5b2a-4b4f-a6a8-1f4d1a0a2b3c"),
+                ty: "aftership.tracking_update",
+                subject: Some("lq0wnn0rllb2ploy0hwq2001"),
+                time: "2023-06-08T07:23:00.000Z",
+            },
+        );
     }
 }

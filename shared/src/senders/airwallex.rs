@@ -78,11 +78,14 @@ mod tests {
     #[test]
     fn malformed_and_missing_headers_are_refused() {
         let header = "x-signature";
+        assert_header_refusals(
+            &SCHEME,
+            SECRET,
+            BODY,
+            NOW,
+            &[(header, SIG), ("x-timestamp", TS)],
+        );
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (
-                &[("x-timestamp", TS)],
-                VerifyError::MissingSignature { header },
-            ),
             (
                 &[(header, SIG)],
                 VerifyError::MissingHeader {
@@ -98,40 +101,30 @@ mod tests {
                 &[(header, "zz"), ("x-timestamp", TS)],
                 VerifyError::MalformedSignature { header },
             ),
-            (
-                &[(header, SIG), (header, SIG), ("x-timestamp", TS)],
-                VerifyError::DuplicateHeader { header },
-            ),
         ];
         refused(&SCHEME, &[SECRET.as_bytes()], BODY, NOW, cases);
     }
 
     #[test]
     fn normalization() {
-        let post = |secret: &str| {
-            deliver(
-                Source::new("airwallex", &SCHEME),
-                secret,
-                Request::post(
-                    &[
-                        ("content-type", "application/json"),
-                        ("x-signature", SIG),
-                        ("x-timestamp", TS),
-                    ],
-                    BODY,
-                    NOW,
-                ),
-            )
-        };
-        let d = post(SECRET);
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert_eq!(e["id"], "evt_hkdmr5qrvgb4mds4vq6");
-        assert_eq!(e["type"], "airwallex.payment_intent.succeeded");
-        assert_eq!(e["subject"], "int_hkdmr5qrvgb4mds4vq5");
-        assert_eq!(e["time"], "2024-03-01T08:27:01.000Z");
-        let forged = post("another-secret");
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
+        assert_envelope(
+            Source::new("airwallex", &SCHEME),
+            SECRET,
+            Request::post(
+                &[
+                    ("content-type", "application/json"),
+                    ("x-signature", SIG),
+                    ("x-timestamp", TS),
+                ],
+                BODY,
+                NOW,
+            ),
+            Want {
+                id: Id::Is("evt_hkdmr5qrvgb4mds4vq6"),
+                ty: "airwallex.payment_intent.succeeded",
+                subject: Some("int_hkdmr5qrvgb4mds4vq5"),
+                time: "2024-03-01T08:27:01.000Z",
+            },
+        );
     }
 }

@@ -113,23 +113,15 @@ mod tests {
     #[test]
     fn malformed_signatures_are_refused() {
         let header = H;
+        assert_header_refusals(&SCHEME, SECRET, BODY, NOW, &[(header, SIG)]);
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (&[], VerifyError::MissingSignature { header }),
             (
                 &[(header, &SIG.replace('7', "8"))],
                 VerifyError::SignatureMismatch { header },
             ),
             (
-                &[(header, "not hex")],
-                VerifyError::MalformedSignature { header },
-            ),
-            (
                 &[(header, &format!("sha256={SIG}"))],
                 VerifyError::MalformedSignature { header },
-            ),
-            (
-                &[(header, SIG), (header, SIG)],
-                VerifyError::DuplicateHeader { header },
             ),
         ];
         refused(&SCHEME, &[SECRET.as_bytes()], BODY, NOW, cases);
@@ -155,13 +147,11 @@ mod tests {
         // Answered as an empty batch: 202, nothing queued (Asana takes any 2xx).
         assert_eq!(heartbeat.reply.status, 202, "{}", heartbeat.text());
         assert!(heartbeat.envelopes.is_empty());
-        let forged = deliver(
+        assert_forged(
             source(),
             "another-secret",
             Request::post(&[(H, SIG)], BODY, NOW),
         );
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
         assert_identical_bytes_are_a_retry(source(), SECRET, Request::post(&[(H, SIG)], BODY, NOW));
     }
 

@@ -69,9 +69,8 @@ mod tests {
     fn the_authorization_value_must_equal_the_secret() {
         // Derived from Auth0's docs (not published): the header is the configured value verbatim.
         let header = "authorization";
-        check(&SCHEME, &[TOKEN.as_bytes()], &[(header, TOKEN)], BODY, 0).expect("verifies");
+        assert_missing_and_duplicate(&SCHEME, TOKEN, BODY, 0, &[(header, TOKEN)]);
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (&[], VerifyError::MissingSignature { header }),
             // Without the scheme word it is another value.
             (
                 &[(header, "auth0-log-stream-token")],
@@ -80,10 +79,6 @@ mod tests {
             (
                 &[(header, "Bearer auth0-log-stream-tokeN")],
                 VerifyError::SignatureMismatch { header },
-            ),
-            (
-                &[(header, TOKEN), (header, TOKEN)],
-                VerifyError::DuplicateHeader { header },
             ),
         ];
         refused(&SCHEME, &[TOKEN.as_bytes()], BODY, 0, cases);

@@ -85,8 +85,8 @@ mod tests {
     #[test]
     fn malformed_signatures_are_refused() {
         let header = "x-anet-signature";
+        assert_header_refusals(&SCHEME, SECRET, BODY, NOW, &[(header, SIG)]);
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (&[], VerifyError::MissingSignature { header }),
             (
                 &[(header, HEX_KEYED)],
                 VerifyError::SignatureMismatch { header },
@@ -99,19 +99,16 @@ mod tests {
                 &[(header, &SIG.replace("sha512=", "SHA512="))],
                 VerifyError::MalformedSignature { header },
             ),
-            (
-                &[(header, SIG), (header, SIG)],
-                VerifyError::DuplicateHeader { header },
-            ),
         ];
         refused(&SCHEME, &[SECRET.as_bytes()], BODY, NOW, cases);
     }
 
     #[test]
     fn normalization() {
-        let d = deliver(
+        assert_envelope_forged(
             Source::new("authorize-net", &SCHEME),
             SECRET,
+            "another-signature-key",
             Request::post(
                 &[
                     ("content-type", "application/json"),
@@ -120,22 +117,12 @@ mod tests {
                 BODY,
                 NOW,
             ),
+            Want {
+                id: Id::Is("d0e8e7fe-c3e7-4add-a480-27bc5ce28a7b"),
+                ty: "authorize-net.net.authorize.payment.authcapture.created",
+                subject: Some("60020981676"),
+                time: "2017-03-29T20:48:02.008Z",
+            },
         );
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert_eq!(e["id"], "d0e8e7fe-c3e7-4add-a480-27bc5ce28a7b");
-        assert_eq!(
-            e["type"],
-            "authorize-net.net.authorize.payment.authcapture.created"
-        );
-        assert_eq!(e["subject"], "60020981676");
-        assert_eq!(e["time"], "2017-03-29T20:48:02.008Z");
-        let forged = deliver(
-            Source::new("authorize-net", &SCHEME),
-            "another-signature-key",
-            Request::post(&[("x-anet-signature", SIG)], BODY, NOW),
-        );
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
     }
 }

@@ -160,8 +160,8 @@ mod tests {
         ];
         refused(&SCHEME, &[SECRET.as_bytes()], BODY, NOW, cases);
         let header = "x-buildkite-token";
+        assert_missing_and_duplicate(&TOKEN, SECRET, BODY, NOW, &[(header, SECRET)]);
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (&[], VerifyError::MissingSignature { header }),
             (
                 &[(header, "another-token")],
                 VerifyError::SignatureMismatch { header },
@@ -170,17 +170,13 @@ mod tests {
                 &[(header, "buildkite-webhook-toke")],
                 VerifyError::SignatureMismatch { header },
             ),
-            (
-                &[(header, SECRET), (header, SECRET)],
-                VerifyError::DuplicateHeader { header },
-            ),
         ];
         refused(&TOKEN, &[SECRET.as_bytes()], BODY, NOW, cases);
     }
 
     #[test]
     fn normalization() {
-        let d = deliver(
+        assert_envelope(
             Source::new("buildkite", &SCHEME),
             SECRET,
             Request::post(
@@ -192,21 +188,13 @@ mod tests {
                 BODY,
                 NOW + 5,
             ),
+            Want {
+                id: Id::Digest,
+                ty: "buildkite.build.finished",
+                subject: Some("f62a1b4d-10f9-4790-bc1c-e2c3a0c80983"),
+                time: "2023-11-14T22:13:20.000Z",
+            },
         );
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert!(e["id"].as_str().is_some_and(|id| id.starts_with("sha256:")));
-        assert_eq!(e["type"], "buildkite.build.finished");
-        assert_eq!(e["subject"], "f62a1b4d-10f9-4790-bc1c-e2c3a0c80983");
-        assert_eq!(e["time"], "2023-11-14T22:13:20.000Z");
-        let forged = deliver(
-            Source::new("buildkite", &SCHEME),
-            "another-token",
-            Request::post(&[("x-buildkite-signature", HEADER)], BODY, NOW),
-        );
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
-
         let d = deliver(
             Source::new("buildkite-token", &TOKEN),
             SECRET,

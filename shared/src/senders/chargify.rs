@@ -80,8 +80,8 @@ mod tests {
     #[test]
     fn malformed_signatures_are_refused() {
         let header = HEADER;
+        assert_header_refusals(&SCHEME, SECRET, BODY, NOW, &[(header, SIG)]);
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (&[], VerifyError::MissingSignature { header }),
             // Only the legacy MD5 header: not accepted.
             (
                 &[(
@@ -98,10 +98,6 @@ mod tests {
                 &[(header, &SIG.replace('7', "8"))],
                 VerifyError::SignatureMismatch { header },
             ),
-            (
-                &[(header, SIG), (header, SIG)],
-                VerifyError::DuplicateHeader { header },
-            ),
         ];
         refused(&SCHEME, &[SECRET.as_bytes()], BODY, NOW, cases);
     }
@@ -110,16 +106,17 @@ mod tests {
     fn normalization() {
         let source = || Source::new("chargify", &SCHEME);
         let headers = [FORM, (HEADER, SIG)];
-        let d = deliver(source(), SECRET, Request::post(&headers, BODY, NOW));
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert_eq!(e["id"], "1234567890");
-        assert_eq!(e["type"], "chargify.signup_success");
-        assert_eq!(e["subject"], "18220670");
-        assert_eq!(e["time"], "2023-11-14T22:13:20.000Z");
-        let forged = deliver(source(), "another-key", Request::post(&headers, BODY, NOW));
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
+        assert_envelope(
+            source(),
+            SECRET,
+            Request::post(&headers, BODY, NOW),
+            Want {
+                id: Id::Is("1234567890"),
+                ty: "chargify.signup_success",
+                subject: Some("18220670"),
+                time: "2023-11-14T22:13:20.000Z",
+            },
+        );
         // A retry of the same webhook (the same signed id) is queued once.
         let again = deliver_again(
             source(),

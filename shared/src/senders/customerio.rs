@@ -81,11 +81,14 @@ mod tests {
     #[test]
     fn malformed_signatures_are_refused() {
         let header = "x-cio-signature";
+        assert_missing_and_duplicate(
+            &SCHEME,
+            SECRET,
+            BODY,
+            NOW,
+            &[(header, SIG), ("x-cio-timestamp", TS)],
+        );
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (
-                &[("x-cio-timestamp", TS)],
-                VerifyError::MissingSignature { header },
-            ),
             (
                 &[(header, SIG)],
                 VerifyError::MissingHeader {
@@ -116,7 +119,7 @@ mod tests {
 
     #[test]
     fn normalization() {
-        let d = deliver(
+        assert_envelope(
             Source::new("customerio", &SCHEME),
             SECRET,
             Request::post(
@@ -128,23 +131,12 @@ mod tests {
                 BODY,
                 NOW + 10,
             ),
+            Want {
+                id: Id::Is("01E2EMRMM6TZ12TF9WGZN0WJQT"),
+                ty: "customerio.email.sent",
+                subject: Some("user-123"),
+                time: "2023-11-14T22:13:20.000Z",
+            },
         );
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert_eq!(e["id"], "01E2EMRMM6TZ12TF9WGZN0WJQT");
-        assert_eq!(e["type"], "customerio.email.sent");
-        assert_eq!(e["subject"], "user-123");
-        assert_eq!(e["time"], "2023-11-14T22:13:20.000Z");
-        let forged = deliver(
-            Source::new("customerio", &SCHEME),
-            "another-key",
-            Request::post(
-                &[("x-cio-signature", SIG), ("x-cio-timestamp", TS)],
-                BODY,
-                NOW,
-            ),
-        );
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
     }
 }

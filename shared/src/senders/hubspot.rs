@@ -67,7 +67,7 @@ pub const V1: Scheme = Scheme {
     encoding: Encoding::Hex,
     timestamp: None,
     time: &[TimeLoc::At(Loc::Json("occurredAt"), Unit::Millis)],
-    evidence: Evidence::Vectors,
+    evidence: Evidence::Sdk("hubspot-api-client 12.0.0 (PyPI)"),
     note: "legacy signature v1 (plain SHA-256 of client secret + body, no timestamp: no replay window); a delivery is a batch: one envelope per event, id the digest of the event without attemptNumber",
     ..SCHEME
 };

@@ -167,8 +167,8 @@ mod tests {
     #[test]
     fn malformed_signatures_are_refused() {
         let header = "gcms-signature";
+        assert_missing_and_duplicate(&SCHEME, SECRET, BODY, AT, &[(header, SIG)]);
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (&[], VerifyError::MissingSignature { header }),
             // The environment is signed: another one does not match.
             (
                 &[(header, &SIG.replace("env=master", "env=staging"))],
@@ -211,25 +211,22 @@ mod tests {
 
     #[test]
     fn normalization() {
-        let source = || Source::new("hygraph", &SCHEME);
         let headers = [
             ("content-type", "application/json"),
             ("gcms-signature", SIG),
         ];
-        let d = deliver(source(), SECRET, Request::post(&headers, BODY, AT));
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert!(e["id"].as_str().expect("id").starts_with("sha256:"), "{e}");
-        assert_eq!(e["type"], "hygraph.post.publish");
-        assert_eq!(e["subject"], "ckwl0t4nc0b8m0b50hrhg9k8w");
-        assert_eq!(e["time"], "2021-11-29T18:21:57.652Z");
-        let forged = deliver(
-            source(),
+        assert_envelope_forged(
+            Source::new("hygraph", &SCHEME),
+            SECRET,
             "another-secret-key-of-32-characters",
             Request::post(&headers, BODY, AT),
+            Want {
+                id: Id::Digest,
+                ty: "hygraph.post.publish",
+                subject: Some("ckwl0t4nc0b8m0b50hrhg9k8w"),
+                time: "2021-11-29T18:21:57.652Z",
+            },
         );
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
     }
 
     #[test]

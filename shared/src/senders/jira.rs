@@ -75,8 +75,8 @@ mod tests {
     #[test]
     fn malformed_signatures_are_refused() {
         let header = "x-hub-signature";
+        assert_header_refusals(&SCHEME, SECRET, BODY, NOW, &[(header, SIG)]);
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (&[], VerifyError::MissingSignature { header }),
             (
                 &[(header, &SIG["sha256=".len()..])],
                 VerifyError::MalformedSignature { header },
@@ -85,17 +85,13 @@ mod tests {
                 &[(header, &SIG.replace("sha256=", "sha1="))],
                 VerifyError::MalformedSignature { header },
             ),
-            (
-                &[(header, SIG), (header, SIG)],
-                VerifyError::DuplicateHeader { header },
-            ),
         ];
         refused(&SCHEME, &[SECRET.as_bytes()], BODY, NOW, cases);
     }
 
     #[test]
     fn normalization() {
-        let d = deliver(
+        assert_envelope(
             Source::new("jira", &SCHEME),
             SECRET,
             Request::post(
@@ -111,19 +107,12 @@ mod tests {
                 BODY,
                 NOW,
             ),
+            Want {
+                id: Id::Is("ec0db5fe-60b1-4e1c-9c3a-3d2b8f0a5e77"),
+                ty: "jira.jira:issue_created",
+                subject: Some("ED-1"),
+                time: "2023-11-14T22:13:20.123Z",
+            },
         );
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert_eq!(e["id"], "ec0db5fe-60b1-4e1c-9c3a-3d2b8f0a5e77");
-        assert_eq!(e["type"], "jira.jira:issue_created");
-        assert_eq!(e["subject"], "ED-1");
-        assert_eq!(e["time"], "2023-11-14T22:13:20.123Z");
-        let forged = deliver(
-            Source::new("jira", &SCHEME),
-            "another-secret",
-            Request::post(&[("x-hub-signature", SIG)], BODY, NOW),
-        );
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
     }
 }

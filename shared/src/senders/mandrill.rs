@@ -198,15 +198,18 @@ mod tests {
     #[test]
     fn normalization() {
         let source = || Source::new("mandrill", &SCHEME).with_public_url(HOOK);
-        let d = deliver(
+        let e = assert_envelope(
             source(),
             KEY,
             Request::post(&[FORM, (HEADER_NAME, SIG)], BODY, NOW),
+            Want {
+                id: Id::Digest,
+                ty: "mandrill.events",
+                subject: None,
+                // No time is read: the receipt's.
+                time: "2023-11-14T22:13:20.000Z",
+            },
         );
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert!(e["id"].as_str().is_some_and(|id| id.starts_with("sha256:")));
-        assert_eq!(e["type"], "mandrill.events");
         assert_eq!(e["data"][0]["event"], "send");
         let head = deliver(
             source(),
@@ -221,12 +224,5 @@ mod tests {
         );
         assert_eq!(head.reply.status, 200);
         assert!(head.envelopes.is_empty());
-        let forged = deliver(
-            source(),
-            "another-key",
-            Request::post(&[FORM, (HEADER_NAME, SIG)], BODY, NOW),
-        );
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
     }
 }

@@ -69,8 +69,8 @@ mod tests {
     #[test]
     fn malformed_signatures_are_refused() {
         let header = "authorization";
+        assert_header_refusals(&SCHEME, SECRET, BODY, NOW, &[(header, SIG)]);
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (&[], VerifyError::MissingSignature { header }),
             (
                 &[(header, &SIG["HMAC ".len()..])],
                 VerifyError::MalformedSignature { header },
@@ -83,17 +83,13 @@ mod tests {
                 &[(header, "HMAC not base64!")],
                 VerifyError::MalformedSignature { header },
             ),
-            (
-                &[(header, SIG), (header, SIG)],
-                VerifyError::DuplicateHeader { header },
-            ),
         ];
         refused(&SCHEME, &[SECRET.as_bytes()], BODY, NOW, cases);
     }
 
     #[test]
     fn normalization() {
-        let d = deliver(
+        assert_envelope(
             Source::new("microsoft-teams", &SCHEME),
             SECRET,
             Request::post(
@@ -104,22 +100,14 @@ mod tests {
                 BODY,
                 NOW,
             ),
+            Want {
+                id: Id::Is("1485983408511"),
+                ty: "microsoft-teams.message",
+                subject: Some(
+                    "19:253b1f341670408fb6fcb5c8f21e9b4c@thread.skype;messageid=1485983194839",
+                ),
+                time: "2017-02-01T21:10:07.437Z",
+            },
         );
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert_eq!(e["id"], "1485983408511");
-        assert_eq!(e["type"], "microsoft-teams.message");
-        assert_eq!(
-            e["subject"],
-            "19:253b1f341670408fb6fcb5c8f21e9b4c@thread.skype;messageid=1485983194839"
-        );
-        assert_eq!(e["time"], "2017-02-01T21:10:07.437Z");
-        let forged = deliver(
-            Source::new("microsoft-teams", &SCHEME),
-            "b3RoZXItc2VjcmV0",
-            Request::post(&[("authorization", SIG)], BODY, NOW),
-        );
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
     }
 }

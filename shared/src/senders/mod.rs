@@ -55,6 +55,7 @@ pub mod hubspot;
 pub mod hygraph;
 pub mod intercom;
 pub mod jira;
+pub mod klaviyo;
 pub mod launchdarkly;
 pub mod lemonsqueezy;
 pub mod line;
@@ -86,6 +87,7 @@ pub mod postmark;
 pub mod pusher;
 pub mod quickbooks;
 pub mod razorpay;
+pub mod recurly;
 pub mod retell;
 pub mod sanity;
 pub mod segment;
@@ -116,6 +118,7 @@ pub mod vonage;
 pub mod webex;
 pub mod webflow;
 pub mod wise;
+pub mod wix;
 pub mod woocommerce;
 pub mod workos;
 pub mod worldline;
@@ -258,6 +261,9 @@ static FILES: &[&[&Scheme]] = &[
     commercelayer::SCHEMES,
     mercado_pago::SCHEMES,
     worldline::SCHEMES,
+    recurly::SCHEMES,
+    klaviyo::SCHEMES,
+    wix::SCHEMES,
 ];
 
 /// Every named sender.

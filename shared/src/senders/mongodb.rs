@@ -82,8 +82,8 @@ mod tests {
     #[test]
     fn malformed_signatures_are_refused() {
         let header = "x-mms-signature";
+        assert_header_refusals(&SCHEME, SECRET, BODY, NOW, &[(header, SIG)]);
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (&[], VerifyError::MissingSignature { header }),
             // The same MAC in hex, and App Services' `sha256=` form, are not Atlas's.
             (
                 &[(header, "86ee5e09d746b667f6b44b294dbeff200b397dc0")],
@@ -93,17 +93,13 @@ mod tests {
                 &[(header, &format!("sha256={SIG}"))],
                 VerifyError::MalformedSignature { header },
             ),
-            (
-                &[(header, SIG), (header, SIG)],
-                VerifyError::DuplicateHeader { header },
-            ),
         ];
         refused(&SCHEME, &[SECRET.as_bytes()], BODY, NOW, cases);
     }
 
     #[test]
     fn normalization() {
-        let d = deliver(
+        assert_envelope(
             Source::new("mongodb", &SCHEME),
             SECRET,
             Request::post(
@@ -115,19 +111,12 @@ mod tests {
                 BODY,
                 NOW,
             ),
+            Want {
+                id: Id::Digest,
+                ty: "mongodb.outside_metric_threshold.open",
+                subject: Some("65539a2f1e4bd25f8a1d2c3e"),
+                time: "2023-11-14T22:13:20.000Z",
+            },
         );
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert!(e["id"].as_str().is_some_and(|id| id.starts_with("sha256:")));
-        assert_eq!(e["type"], "mongodb.outside_metric_threshold.open");
-        assert_eq!(e["subject"], "65539a2f1e4bd25f8a1d2c3e");
-        assert_eq!(e["time"], "2023-11-14T22:13:20.000Z");
-        let forged = deliver(
-            Source::new("mongodb", &SCHEME),
-            "another-secret",
-            Request::post(&[("x-mms-signature", SIG)], BODY, NOW),
-        );
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
     }
 }

@@ -68,12 +68,8 @@ mod tests {
     #[test]
     fn malformed_signatures_are_refused() {
         let header = "x-nylas-signature";
+        assert_header_refusals(&SCHEME, SECRET, BODY, NOW, &[(header, SIG)]);
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (&[], VerifyError::MissingSignature { header }),
-            (
-                &[(header, "not hex")],
-                VerifyError::MalformedSignature { header },
-            ),
             (
                 &[(header, &format!("sha256={SIG}"))],
                 VerifyError::MalformedSignature { header },
@@ -81,10 +77,6 @@ mod tests {
             (
                 &[(header, &SIG.replace('3', "4"))],
                 VerifyError::SignatureMismatch { header },
-            ),
-            (
-                &[(header, SIG), (header, SIG)],
-                VerifyError::DuplicateHeader { header },
             ),
         ];
         refused(&SCHEME, &[SECRET.as_bytes()], BODY, NOW, cases);
@@ -104,29 +96,20 @@ mod tests {
 
     #[test]
     fn normalization() {
-        let post = |secret: &str| {
-            deliver(
-                Source::new("nylas", &SCHEME),
-                secret,
-                Request::post(
-                    &[
-                        ("content-type", "application/json"),
-                        ("x-nylas-signature", SIG),
-                    ],
-                    BODY,
-                    NOW,
-                ),
-            )
-        };
-        let d = post(SECRET);
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert_eq!(e["id"], "mock-id-8f2d3b");
-        assert_eq!(e["type"], "nylas.message.created");
-        assert_eq!(e["subject"], "18ab2d6a3f5c1e7b");
-        assert_eq!(e["time"], "2023-09-22T20:39:45.000Z");
-        let forged = post("another-secret");
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
+        let headers = [
+            ("content-type", "application/json"),
+            ("x-nylas-signature", SIG),
+        ];
+        assert_envelope(
+            Source::new("nylas", &SCHEME),
+            SECRET,
+            Request::post(&headers, BODY, NOW),
+            Want {
+                id: Id::Is("mock-id-8f2d3b"),
+                ty: "nylas.message.created",
+                subject: Some("18ab2d6a3f5c1e7b"),
+                time: "2023-09-22T20:39:45.000Z",
+            },
+        );
     }
 }

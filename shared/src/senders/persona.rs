@@ -143,29 +143,24 @@ mod tests {
     #[test]
     fn normalization() {
         let value = header(SIG);
-        let post = |secret: &str| {
-            deliver(
-                Source::new("persona", &SCHEME),
-                secret,
-                Request::post(
-                    &[
-                        ("content-type", "application/json"),
-                        ("persona-signature", &value),
-                    ],
-                    BODY,
-                    NOW,
-                ),
-            )
-        };
-        let d = post(SECRET);
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert_eq!(e["id"], "evt_XGuYWp7WnPX1ZrmDzv8W9Fp4");
-        assert_eq!(e["type"], "persona.inquiry.completed");
-        assert_eq!(e["subject"], "inq_2CVZ4HyVg7qaboXz6TDAZ1Df");
-        assert_eq!(e["time"], "2023-08-15T17:23:00.000Z");
-        let forged = post("wbhsec_another");
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
+        assert_envelope_forged(
+            Source::new("persona", &SCHEME),
+            SECRET,
+            "wbhsec_another",
+            Request::post(
+                &[
+                    ("content-type", "application/json"),
+                    ("persona-signature", &value),
+                ],
+                BODY,
+                NOW,
+            ),
+            Want {
+                id: Id::Is("evt_XGuYWp7WnPX1ZrmDzv8W9Fp4"),
+                ty: "persona.inquiry.completed",
+                subject: Some("inq_2CVZ4HyVg7qaboXz6TDAZ1Df"),
+                time: "2023-08-15T17:23:00.000Z",
+            },
+        );
     }
 }

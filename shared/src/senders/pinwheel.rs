@@ -91,8 +91,8 @@ mod tests {
     fn malformed_signatures_are_refused() {
         let header = HEADER;
         let ts = ("x-timestamp", TS);
+        assert_header_refusals(&SCHEME, SECRET, BODY, AT, &[(header, SIG), ts]);
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (&[ts], VerifyError::MissingSignature { header }),
             (
                 &[(header, SIG)],
                 VerifyError::MissingHeader {
@@ -114,17 +114,12 @@ mod tests {
                 &[(header, SIG), ("x-timestamp", "1609205926")],
                 VerifyError::SignatureMismatch { header },
             ),
-            (
-                &[(header, SIG), (header, SIG), ts],
-                VerifyError::DuplicateHeader { header },
-            ),
         ];
         refused(&SCHEME, &[SECRET.as_bytes()], BODY, AT, cases);
     }
 
     #[test]
     fn normalization() {
-        let source = || Source::new("pinwheel", &SCHEME);
         let headers = [
             ("content-type", "application/json"),
             (HEADER, SIG),
@@ -134,19 +129,16 @@ mod tests {
                 "61788409-8314-4e89-9300-ae7b9d3ccff5",
             ),
         ];
-        let d = deliver(source(), SECRET, Request::post(&headers, BODY, AT));
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert_eq!(e["id"], "5a141122-4235-4fa1-bd76-0628573880b0");
-        assert_eq!(e["type"], "pinwheel.account.added");
-        assert_eq!(e["subject"], "03bbc20e-bc39-464a-b4dc-4b63ffb7213d");
-        assert_eq!(e["time"], "2021-01-12T02:36:01.287Z");
-        let forged = deliver(
-            source(),
-            "another-secret",
+        assert_envelope(
+            Source::new("pinwheel", &SCHEME),
+            SECRET,
             Request::post(&headers, BODY, AT),
+            Want {
+                id: Id::Is("5a141122-4235-4fa1-bd76-0628573880b0"),
+                ty: "pinwheel.account.added",
+                subject: Some("03bbc20e-bc39-464a-b4dc-4b63ffb7213d"),
+                time: "2021-01-12T02:36:01.287Z",
+            },
         );
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
     }
 }

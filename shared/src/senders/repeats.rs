@@ -74,6 +74,11 @@ const CASES: &[Case] = &[
         headers: &[("sentry-hook-resource", "event_alert")],
     },
     Case {
+        name: "recurly",
+        body: br#"{"id":"rjxwmwedwqug","object_type":"account","event_type":"updated","event_time":"2022-09-13T21:18:40Z","account_code":"a1"}"#,
+        headers: &[],
+    },
+    Case {
         name: "razorpay",
         body: br#"{"event":"payment.captured","created_at":1700000000,"payload":{"payment":{"entity":{"id":"pay_1"}}}}"#,
         headers: &[],

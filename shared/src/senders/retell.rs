@@ -4,9 +4,9 @@
 //! with the webhook badge, the SDKs' `Retell.verify(body, api_key, signature)`) and Retell's own
 //! SDK, retell-python-sdk `src/retell/lib/webhook_auth.py` (`verify`: matches `v=(\d+),d=(.*)`,
 //! refuses a `v` more than 5 minutes from now in either direction, then compares
-//! `hmac.new(key, body + str(v), sha256).hexdigest()`). Note the SDK's `sign` helper computes a
-//! plain `sha256(key + input)`, which its own `verify` would refuse: Inlet follows `verify`, what
-//! Retell's deliveries pass. The window is the SDK's, 300 s. The body is one event,
+//! `hmac.new(key, body + str(v), sha256).hexdigest()`); retell-sdk 6.2.13's `sign` computes the
+//! same HMAC (an older source read a plain `sha256(key + input)` there), and that SDK signs and
+//! verifies this sender's oracle. The window is the SDK's, 300 s. The body is one event,
 //! `{"event":"call_ended","call":{…}}` (chat events carry `chat`): Retell sends no event id, so
 //! the id is the body digest (the body holds the call id and the event, and each event of a call
 //! has a different body, so identical bytes are a retry); `event` is the type, the call (or chat)
@@ -32,7 +32,7 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Required(Loc::Json("event"))],
     subject: &[Loc::Json("call.call_id"), Loc::Json("chat.chat_id")],
     time: &[TimeLoc::Signed],
-    evidence: Evidence::Docs("retell-python-sdk src/retell/lib/webhook_auth.py verify"),
+    evidence: Evidence::Sdk("retell-sdk 6.2.13 (PyPI)"),
     note: "the secret is the Retell API key with the webhook badge; v=<ms>,d=<hex> over body + v, 300 s; no event id: the id is the body digest",
     ..Scheme::BASE
 };
@@ -100,29 +100,24 @@ mod tests {
 
     #[test]
     fn normalization() {
-        let post = |key: &str| {
-            deliver(
-                Source::new("retell", &SCHEME),
-                key,
-                Request::post(
-                    &[
-                        ("content-type", "application/json"),
-                        ("x-retell-signature", SIG),
-                    ],
-                    BODY,
-                    NOW,
-                ),
-            )
-        };
-        let d = post(KEY);
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert!(e["id"].as_str().is_some_and(|id| id.starts_with("sha256:")));
-        assert_eq!(e["type"], "retell.call_ended");
-        assert_eq!(e["subject"], "Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6");
-        assert_eq!(e["time"], "2024-05-02T00:08:15.000Z");
-        let forged = post("key_another");
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
+        assert_envelope_forged(
+            Source::new("retell", &SCHEME),
+            KEY,
+            "key_another",
+            Request::post(
+                &[
+                    ("content-type", "application/json"),
+                    ("x-retell-signature", SIG),
+                ],
+                BODY,
+                NOW,
+            ),
+            Want {
+                id: Id::Digest,
+                ty: "retell.call_ended",
+                subject: Some("Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6"),
+                time: "2024-05-02T00:08:15.000Z",
+            },
+        );
     }
 }

@@ -82,8 +82,8 @@ mod tests {
     #[test]
     fn malformed_signatures_are_refused() {
         let header = HEADER;
+        assert_header_refusals(&SCHEME, SECRET, BODY, NOW, &[(header, SIG), EVENT]);
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (&[EVENT], VerifyError::MissingSignature { header }),
             (
                 &[(header, &format!("sha1={SIG}")), EVENT],
                 VerifyError::MalformedSignature { header },
@@ -92,10 +92,6 @@ mod tests {
             (
                 &[(header, "687f3719b87232cf1c11b3ef7ea10c49218b6df1"), EVENT],
                 VerifyError::SignatureMismatch { header },
-            ),
-            (
-                &[(header, SIG), (header, SIG), EVENT],
-                VerifyError::DuplicateHeader { header },
             ),
         ];
         refused(&SCHEME, &[SECRET.as_bytes()], BODY, NOW, cases);
@@ -113,20 +109,23 @@ mod tests {
                 "7f4a6dde-5c68-4999-bcc0-a62f3fb8ae48",
             ),
         ];
-        let d = deliver(source(), SECRET, Request::post(&headers, BODY, NOW));
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert!(e["id"].as_str().expect("id").starts_with("sha256:"), "{e}");
-        assert_eq!(e["type"], "sonatype.rm:repository:asset.created");
-        assert_eq!(e["subject"], "npm-proxy");
+        assert_envelope(
+            source(),
+            SECRET,
+            Request::post(&headers, BODY, NOW),
+            Want {
+                id: Id::Digest,
+                ty: "sonatype.rm:repository:asset.created",
+                subject: Some("npm-proxy"),
+                // No time is read: the receipt's.
+                time: "2023-11-14T22:13:20.000Z",
+            },
+        );
         // An unsigned type header cannot pass for a dotted type of another event.
         let dotted = [(HEADER, SIG), ("x-nexus-webhook-id", "rm:repository.asset")];
         let refused = deliver(source(), SECRET, Request::post(&dotted, BODY, NOW));
         assert_eq!(refused.reply.status, 400, "{}", refused.text());
         assert!(refused.envelopes.is_empty());
-        let forged = deliver(source(), "another-key", Request::post(&headers, BODY, NOW));
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
     }
 
     #[test]

@@ -451,3 +451,151 @@ pub fn assert_told_apart_by_delivery_id(
     assert_eq!(counts(&d), [n, 0, n], "{}", d[2].text());
     assert_ne!(ids(&d[0]), ids(&d[2]));
 }
+
+/// What a delivered envelope's id must be.
+#[derive(Debug, Clone, Copy)]
+pub enum Id<'w> {
+    /// Exactly this.
+    Is(&'w str),
+    /// The body digest (`sha256:…`): the sender signs no id of its own.
+    Digest,
+    /// An id of the sender's (or the delivery's): present and not the body digest.
+    NotDigest,
+}
+
+/// The fields [`assert_envelope`] checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Want<'w> {
+    pub id: Id<'w>,
+    pub ty: &'w str,
+    /// `None`: the envelope has no subject.
+    pub subject: Option<&'w str>,
+    pub time: &'w str,
+}
+
+/// Delivers `req` under `secret`: it is accepted (202) and queues one envelope with `want`'s id,
+/// type, subject and time. Then delivers the same request under another secret: 401, nothing
+/// queued. The envelope, for the sender's own further checks.
+pub fn assert_envelope(
+    source: crate::sources::Source,
+    secret: &str,
+    req: Request<'_>,
+    want: Want<'_>,
+) -> serde_json::Value {
+    let other = std::str::from_utf8(OTHER).expect("text");
+    assert_envelope_forged(source, secret, other, req, want)
+}
+
+/// As [`assert_envelope`], the forgery made with `forged` (another public key, or a secret of
+/// the scheme's own shape).
+pub fn assert_envelope_forged(
+    source: crate::sources::Source,
+    secret: &str,
+    forged: &str,
+    req: Request<'_>,
+    want: Want<'_>,
+) -> serde_json::Value {
+    assert_ne!(secret, forged, "a forgery needs another secret");
+    let d = deliver(source.clone(), secret, req);
+    assert_eq!(d.reply.status, 202, "{}", d.text());
+    assert_eq!(
+        d.envelopes.len(),
+        1,
+        "one event, one envelope: {}",
+        d.text()
+    );
+    let e = d.envelopes[0].clone();
+    let id = e["id"].as_str().expect("id");
+    match want.id {
+        Id::Is(want) => assert_eq!(id, want, "{e}"),
+        Id::Digest => assert!(id.starts_with("sha256:"), "{e}: the body digest"),
+        Id::NotDigest => assert!(
+            !id.is_empty() && !id.starts_with("sha256:"),
+            "{e}: not the body digest"
+        ),
+    }
+    assert_eq!(e["type"], want.ty, "{e}");
+    match want.subject {
+        Some(subject) => assert_eq!(e["subject"], subject, "{e}"),
+        None => assert!(e["subject"].is_null(), "{e}: no subject"),
+    }
+    assert_eq!(e["time"], want.time, "{e}");
+    assert_forged(source, forged, req);
+    e
+}
+
+/// `req` delivered under `forged` (a secret that did not sign it) is answered 401 and queues
+/// nothing.
+pub fn assert_forged(source: crate::sources::Source, forged: &str, req: Request<'_>) {
+    let d = deliver(source, forged, req);
+    assert_eq!(d.reply.status, 401, "{}", d.text());
+    assert!(d.envelopes.is_empty(), "a forgery is not queued");
+}
+
+/// The header `scheme` reads its signature from first.
+fn signature_header(scheme: &Scheme) -> &'static str {
+    match scheme.signature.at.first() {
+        Some(Loc::Header(h)) => h,
+        other => panic!("the signature is not in a header: {other:?}"),
+    }
+}
+
+/// The refusals every scheme whose signature is in a header shares, around a request `pairs`
+/// that verifies with `secret`: without the signature header, MissingSignature; with its value
+/// twice, DuplicateHeader; with a value no encoding reads, MalformedSignature. Sender-specific
+/// malformed values stay in the sender's own [`refused`] table.
+pub fn assert_header_refusals(
+    scheme: &'static Scheme,
+    secret: &str,
+    body: &[u8],
+    now: u64,
+    pairs: &[(&str, &str)],
+) {
+    assert_missing_and_duplicate(scheme, secret, body, now, pairs);
+    let header = signature_header(scheme);
+    let mut garbage = without(pairs, header);
+    garbage.push((header, "%% not a signature! %%"));
+    let cases: &[(&[(&str, &str)], VerifyError)] =
+        &[(&garbage, VerifyError::MalformedSignature { header })];
+    refused(scheme, &[secret.as_bytes()], body, now, cases);
+}
+
+/// [`assert_header_refusals`] for schemes where any value is well formed (a token compared
+/// whole, a JWT judged by its claims): only the missing and the duplicated header.
+///
+/// Only for a signature header that holds one value: a `key=value` list (Stripe-like `t=…,v1=…`)
+/// accepts a repeat that agrees with the first (the engine reads the repeats as one list), and
+/// its senders' tables say what a disagreeing repeat comes to.
+pub fn assert_missing_and_duplicate(
+    scheme: &'static Scheme,
+    secret: &str,
+    body: &[u8],
+    now: u64,
+    pairs: &[(&str, &str)],
+) {
+    let keys: &[&[u8]] = &[secret.as_bytes()];
+    check(scheme, keys, pairs, body, now).expect("the request the refusals start from verifies");
+    let header = signature_header(scheme);
+    let good = pairs
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(header))
+        .map(|(_, v)| *v)
+        .expect("the signature header is among the pairs");
+    let missing = without(pairs, header);
+    let mut twice = missing.clone();
+    twice.extend([(header, good), (header, good)]);
+    let cases: &[(&[(&str, &str)], VerifyError)] = &[
+        (&missing, VerifyError::MissingSignature { header }),
+        (&twice, VerifyError::DuplicateHeader { header }),
+    ];
+    refused(scheme, keys, body, now, cases);
+}
+
+/// `pairs` without `header`.
+fn without<'p>(pairs: &[(&'p str, &'p str)], header: &str) -> Vec<(&'p str, &'p str)> {
+    pairs
+        .iter()
+        .copied()
+        .filter(|(n, _)| !n.eq_ignore_ascii_case(header))
+        .collect()
+}

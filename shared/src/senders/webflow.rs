@@ -32,7 +32,7 @@ pub const SCHEME: Scheme = Scheme {
     ty: &[TypePart::Required(Loc::Json("triggerType"))],
     subject: &[Loc::Json("payload.id")],
     time: &[TimeLoc::Signed],
-    evidence: Evidence::Docs("webflow/js-webflow-api's WebhooksClient.verifySignature"),
+    evidence: Evidence::Sdk("webflow-api 3.3.4 (npm)"),
     note: "only webhooks created with an OAuth app or through the Data API are signed; no event id (duplicates by body digest)",
     ..Scheme::BASE
 };
@@ -94,11 +94,14 @@ mod tests {
     #[test]
     fn malformed_signatures_are_refused() {
         let header = "x-webflow-signature";
+        assert_header_refusals(
+            &SCHEME,
+            SECRET,
+            BODY,
+            NOW,
+            &[(header, SIG), ("x-webflow-timestamp", TS)],
+        );
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (
-                &[("x-webflow-timestamp", TS)],
-                VerifyError::MissingSignature { header },
-            ),
             (
                 &[(header, SIG)],
                 VerifyError::MissingHeader {
@@ -111,10 +114,6 @@ mod tests {
                     header: "x-webflow-timestamp",
                 },
             ),
-            (
-                &[(header, SIG), (header, SIG), ("x-webflow-timestamp", TS)],
-                VerifyError::DuplicateHeader { header },
-            ),
         ];
         refused(&SCHEME, &[SECRET.as_bytes()], BODY, NOW, cases);
     }
@@ -122,23 +121,16 @@ mod tests {
     #[test]
     fn normalization() {
         let [sig, ts] = headers();
-        let d = deliver(
+        assert_envelope(
             Source::new("webflow", &SCHEME),
             SECRET,
             Request::post(&[("content-type", "application/json"), sig, ts], BODY, NOW),
+            Want {
+                id: Id::Digest,
+                ty: "webflow.form_submission",
+                subject: Some("6321ca84df3949bfc6752327"),
+                time: "2023-11-14T22:13:20.000Z",
+            },
         );
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert!(e["id"].as_str().is_some_and(|id| id.starts_with("sha256:")));
-        assert_eq!(e["type"], "webflow.form_submission");
-        assert_eq!(e["subject"], "6321ca84df3949bfc6752327");
-        assert_eq!(e["time"], "2023-11-14T22:13:20.000Z");
-        let forged = deliver(
-            Source::new("webflow", &SCHEME),
-            "another-secret",
-            Request::post(&[sig, ts], BODY, NOW),
-        );
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
     }
 }

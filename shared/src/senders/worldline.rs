@@ -45,7 +45,7 @@ pub const SCHEME: Scheme = Scheme {
         Loc::Json("payout.id"),
         Loc::Json("token.id"),
     ],
-    evidence: Evidence::Vectors,
+    evidence: Evidence::Sdk("onlinepayments-sdk-python3 10.3.0 (PyPI)"),
     note: "Worldline Direct (Connect's GET endpoint verification is not answered); any configured key is tried, X-GCS-KeyId is not read; duplicates by the signed event id",
     ..Scheme::BASE
 };
@@ -115,8 +115,8 @@ mod tests {
         let header = HEADER;
         // The same MAC in hex is not Worldline's encoding.
         let hex_sig = "d92edda018ff1a726769c223489cebe5fc46339c667d0c85030c6fd48e776449";
+        assert_missing_and_duplicate(&SCHEME, SECRET, BODY, NOW, &[(header, SIG), KEY_ID]);
         let cases: &[(&[(&str, &str)], VerifyError)] = &[
-            (&[KEY_ID], VerifyError::MissingSignature { header }),
             (
                 &[(header, hex_sig), KEY_ID],
                 VerifyError::SignatureMismatch { header },
@@ -143,16 +143,18 @@ mod tests {
     fn normalization() {
         let source = || Source::new("worldline", &SCHEME);
         let headers = [("content-type", "application/json"), (HEADER, SIG), KEY_ID];
-        let d = deliver(source(), SECRET, Request::post(&headers, BODY, NOW));
-        assert_eq!(d.reply.status, 202, "{}", d.text());
-        let e = &d.envelopes[0];
-        assert_eq!(e["id"], "8ee793f6-4553-4749-85dc-f2ef095c5ab0");
-        assert_eq!(e["type"], "worldline.payment.paid");
-        assert_eq!(e["subject"], "00000200000143570012");
-        assert_eq!(e["time"], "2023-11-14T22:13:20.000Z");
-        let forged = deliver(source(), "1hello+world", Request::post(&headers, BODY, NOW));
-        assert_eq!(forged.reply.status, 401);
-        assert!(forged.envelopes.is_empty());
+        assert_envelope_forged(
+            source(),
+            SECRET,
+            "1hello+world",
+            Request::post(&headers, BODY, NOW),
+            Want {
+                id: Id::Is("8ee793f6-4553-4749-85dc-f2ef095c5ab0"),
+                ty: "worldline.payment.paid",
+                subject: Some("00000200000143570012"),
+                time: "2023-11-14T22:13:20.000Z",
+            },
+        );
         // A retry (the same signed event id) is queued once.
         let again = deliver_again(
             source(),

@@ -72,7 +72,7 @@ pub fn verify<'a>(
     let mut values: Vec<(&'static str, Cow<'a, str>)> = Vec::new();
     let listed = matches!(
         scheme.signature.format,
-        Format::Kv { .. } | Format::List { .. }
+        Format::Kv { .. } | Format::List { .. } | Format::TimestampFirst
     );
     let mut family = None;
     for (i, loc) in scheme.signature.at.iter().enumerate() {
@@ -139,6 +139,30 @@ pub fn verify<'a>(
         }
     }
 
+    // A timestamp, then the signatures: the timestamp is `kv:t`, the same in every value.
+    if let Format::TimestampFirst = scheme.signature.format {
+        for (_, value) in &values {
+            let mut items = value.split(',').map(str::trim);
+            // A timestamp and at least one signature, or the value is malformed.
+            let ts = items
+                .next()
+                .filter(|t| !t.is_empty() && value.contains(','))
+                .ok_or(malformed.clone())?;
+            match kv.first() {
+                Some((_, seen)) if seen != ts => {
+                    return Err(VerifyError::DuplicateHeader { header })
+                }
+                Some(_) => {}
+                None => kv.push(("t".to_owned(), ts.to_owned())),
+            }
+            candidates.extend(
+                items
+                    .filter(|sig| !sig.is_empty())
+                    .filter_map(|sig| decode(scheme.encoding, sig)),
+            );
+        }
+    }
+
     // 3. The id and timestamp the content needs.
     let id = if scheme.signed.contains(&Part::Id) {
         let locs = paired(scheme.id);
@@ -193,6 +217,11 @@ pub fn verify<'a>(
         Format::Kv { .. } => {
             if candidates.is_empty() {
                 return Err(VerifyError::SignatureMismatch { header });
+            }
+        }
+        Format::TimestampFirst => {
+            if candidates.is_empty() {
+                return Err(malformed);
             }
         }
         Format::Plain | Format::Prefix(_) => {
@@ -328,7 +357,7 @@ fn needs_json(scheme: &Scheme) -> bool {
 pub fn label(loc: &Loc) -> &'static str {
     match loc {
         Loc::Header(h) | Loc::Json(h) | Loc::Kv(h) | Loc::Query(h) => h,
-        Loc::Digest | Loc::DigestWithout(_) => "body",
+        Loc::Digest | Loc::DigestWithout(_) | Loc::Body => "body",
     }
 }
 
@@ -345,6 +374,11 @@ fn read<'a>(
         Loc::Header(h) => single_header(req.headers, h)?.map(Cow::Borrowed),
         Loc::Json(p) => doc.text(p).map(|t| Cow::Owned(t.into_owned())),
         Loc::Query(q) => query_param(req.query, q).map(Cow::Owned),
+        // A body that is not text is no token (malformed); an empty one is no signature.
+        Loc::Body => match std::str::from_utf8(req.body) {
+            Ok(text) => Some(Cow::Borrowed(text.trim())).filter(|t| !t.is_empty()),
+            Err(_) => return Err(VerifyError::MalformedSignature { header: "body" }),
+        },
         Loc::Kv(_) | Loc::Digest | Loc::DigestWithout(_) => None,
     })
 }
@@ -740,6 +774,7 @@ pub fn sign(scheme: &Scheme, key: &[u8], s: &Signing<'_>) -> Result<Vec<(String,
         },
         Format::Versioned { version } => format!("{version},{encoded}"),
         Format::List { prefix } => format!("{prefix}{encoded}"),
+        Format::TimestampFirst => format!("{},{encoded}", ts.as_deref().unwrap_or_default()),
     };
     match scheme.signature.at.first() {
         Some(Loc::Header(h)) => headers.push(((*h).to_owned(), value)),

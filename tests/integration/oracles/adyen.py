@@ -8,13 +8,19 @@ SDK under the given secret, and what the CLI signs is read from `inlet event`. B
 and no spaces, as serde_json writes them, so `tamper_at` points at the same signed digit in both.
 Two SDK quirks the oracle works around: `is_valid_hmac_notification` returns None (not False) when the item has
 no `additionalData`, which `accepts()` would count as acceptance, so only `True` counts here; and it checks only
-`notificationItems[0]` (Inlet refuses a body with more than one item: 400)."""
+`notificationItems[0]` (Inlet refuses a body with more than one item: 400).
+
+`adyen-platform` (Balance Platform and Management API webhooks) is checked with the same package:
+`generate_payload_sig` signs the raw body into the HmacSignature header and `is_valid_hmac_payload`
+verifies it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
-from Adyen.util import generate_notification_sig, is_valid_hmac_notification
+from Adyen.util import (generate_notification_sig, generate_payload_sig, is_valid_hmac_notification,
+                        is_valid_hmac_payload)
 
 from . import Headers, Oracle
 
@@ -82,4 +88,51 @@ ADYEN = Oracle(
     tamper_at=BODY.index(b'"value":1130') + len(b'"value":'),
 )
 
-ORACLES = [ADYEN]
+
+# --- Balance Platform / Management API (`adyen-platform`) ------------------------------------------
+# `generate_payload_sig` signs the raw body (base64 HMAC-SHA256 under the hex-decoded key) into the
+# HmacSignature header; `is_valid_hmac_payload` verifies it. No timestamp, no event id: the id is the
+# body digest.
+
+PLATFORM_BODY = compact({
+    "data": {
+        "balancePlatform": "YOUR_BALANCE_PLATFORM",
+        "accountHolder": {"contactDetails": {"email": "s.hopper@example.com", "phone": {"number": "+315551231",
+                                                                                     "type": "Mobile"}},
+                          "description": "S.Hopper - Staff 123", "id": "AH32272223222B5CM4MWJ892H",
+                          "status": "active"},
+    },
+    "environment": "test",
+    "timestamp": "2024-12-15T15:42:03+01:00",
+    "type": "balancePlatform.accountHolder.created",
+})
+
+
+def platform_sign(secret: str, body: bytes, ts: int, delivery_id: str) -> Headers:
+    return [("Content-Type", "application/json"), ("HmacSignature", generate_payload_sig(body, secret).decode())]
+
+
+def platform_verify(secret: str, headers: Headers, body: bytes) -> bool:
+    sig = next((v for k, v in headers if k.lower() == "hmacsignature"), "")
+    try:
+        return is_valid_hmac_payload(sig, secret, body) is True
+    except Exception:  # noqa: BLE001 - a key that is not hex raises
+        return False
+
+
+PLATFORM = Oracle(
+    source="adyen-platform",
+    sdk="adyen 16.0.0 (PyPI)",
+    secret=SECRET,
+    wrong_secret=WRONG,
+    body=PLATFORM_BODY,
+    sign=platform_sign,
+    verify=platform_verify,
+    want={"id": f"sha256:{hashlib.sha256(PLATFORM_BODY).hexdigest()}",
+          "type": "adyen-platform.balanceplatform.accountholder.created",
+          "subject": "AH32272223222B5CM4MWJ892H", "time": "2024-12-15T14:42:03.000Z"},
+    window=None,
+    sdk_signs=True,
+)
+
+ORACLES = [ADYEN, PLATFORM]

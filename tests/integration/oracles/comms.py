@@ -13,6 +13,16 @@
   (Ed25519 over timestamp + body, hex).
 - Cloudinary (SHA-1 and SHA-256 accounts): `cloudinary.utils.verify_notification_signature` only
   verifies, so the delivery is hashed by the documented recipe (`{body}{timestamp}{api secret}`).
+- HubSpot's older signatures (`hubspot-v1`, `hubspot-v2`): the same SDK's `get_signature` signs and
+  `is_valid` verifies with `signature_version` v1 (SHA-256 of secret + body) or v2 (secret + method +
+  URL + body). No timestamp; only v2 signs the URL.
+- Plivo: `plivo.utils.signature_v3` signs (`construct_post_url`, `get_signature_v3`) and
+  `validate_v3_signature` verifies: the URL, the sorted form parameters and the nonce (the delivery
+  id). No timestamp.
+- Vonage: `vonage_jwt.verify_signature` only verifies the JWT (HS256), so the JWT is made with PyJWT
+  by Vonage's docs (`iat`, `payload_hash` = hex SHA-256 of the body, ...), and the docs' `payload_hash`
+  check is made after the SDK's (the SDK alone does not tie the token to the body). PyJWT checks no
+  age for an `iat` in the past, so no window here (Inlet's 300 s is the sender file's unit tests').
 
 SendGrid's and Discord's SDKs check no age, so their oracles have no window (Inlet's 300 s is left
 to the sender files' unit tests). Twilio and HubSpot sign the URL: the function's PUBLIC_URL and
@@ -27,12 +37,15 @@ from urllib.parse import parse_qs
 
 import cloudinary
 import cloudinary.utils
+import jwt as pyjwt
 import nacl.signing
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from discord_interactions import verify_key
 from hubspot.utils.signature import Signature as HubSpotSignature
+from plivo.utils import signature_v3 as plivo_signature_v3
 from sendgrid.helpers.eventwebhook import EventWebhook, EventWebhookHeader
+from vonage_jwt import verify_signature as vonage_verify_signature
 from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
 
 from . import Headers, Oracle, accepts, header
@@ -147,6 +160,95 @@ def hubspot_verify(secret: str, headers: Headers, body: bytes) -> bool:
         signature=header(headers, "X-HubSpot-Signature-v3") or "", client_secret=secret,
         request_body=body.decode(), http_uri=HUBSPOT_URL, http_method="POST", signature_version="v3",
         timestamp=header(headers, "X-HubSpot-Request-Timestamp")))
+
+
+def hubspot_legacy_oracle(version: str) -> Oracle:
+    """The older signatures, `hubspot-v1` (secret + body) and `hubspot-v2` (secret + method + URL +
+    body): plain SHA-256, hex, in X-HubSpot-Signature; `get_signature` signs, `is_valid` verifies.
+    Neither signs a timestamp (the SDK checks none for them), so no window."""
+    source = f"hubspot-{version}"
+    url = _url(source)
+
+    def sign(secret: str, body: bytes, _ts: int, _id: str) -> Headers:
+        sig = HubSpotSignature.get_signature(secret, body.decode(), version, url, "POST")
+        return [("Content-Type", "application/json"), ("X-HubSpot-Signature", sig),
+                ("X-HubSpot-Signature-Version", version)]
+
+    def verify(secret: str, headers: Headers, body: bytes) -> bool:
+        return accepts(lambda: HubSpotSignature.is_valid(
+            signature=header(headers, "X-HubSpot-Signature") or "", client_secret=secret,
+            request_body=body.decode(), http_uri=url, http_method="POST", signature_version=version))
+
+    events = json.loads(HUBSPOT_BODY)
+    return Oracle(source=source, sdk="hubspot-api-client 12.0.0 (PyPI)",
+                  secret="yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy", wrong_secret="zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz",
+                  body=HUBSPOT_BODY, sign=sign, verify=verify,
+                  want={"id": _hubspot_id(events[0]), "type": f"{source}.contact.propertychange", "subject": "5851"},
+                  events=[{"id": _hubspot_id(e), "type": f"{source}.{e['subscriptionType'].lower()}",
+                           "subject": str(e["objectId"])} for e in events],
+                  window=None, sdk_signs=True,
+                  # Only v2 signs the URL (the function refuses a PUBLIC_URL it does not use).
+                  env={"PUBLIC_URL": url} if version == "v2" else {},
+                  cli_args=("--url", url) if version == "v2" else ())
+
+
+# --- Vonage -------------------------------------------------------------------------------------
+
+# A Messages API status (Vonage's docs, "Message Status" webhook).
+VONAGE_BODY = json.dumps({
+    "message_uuid": "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab", "to": "447700900000", "from": "447700900001",
+    "timestamp": "2024-02-01T11:48:15Z", "status": "delivered", "usage": {"currency": "EUR", "price": "0.0333"},
+    "channel": "sms",
+}).encode()
+
+
+def vonage_sign(secret: str, body: bytes, ts: int, delivery_id: str) -> Headers:
+    """A signed webhook's JWT as the docs describe it (HS256 under the signature secret; `iat`, `jti`,
+    `api_key`, `application_id`, `payload_hash` = hex SHA-256 of the body): the SDK only verifies."""
+    claims = {"iat": ts, "jti": delivery_id, "iss": "Vonage", "api_key": "a1b2c3d4",
+              "application_id": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+              "payload_hash": hashlib.sha256(body).hexdigest()}
+    return [("Content-Type", "application/json"), ("Authorization", f"Bearer {pyjwt.encode(claims, secret, 'HS256')}")]
+
+
+def vonage_verify(secret: str, headers: Headers, body: bytes) -> bool:
+    """`vonage_jwt.verify_signature` checks the JWT only; the docs' `payload_hash` check, which ties it to
+    the body, is made here after it."""
+    token = (header(headers, "Authorization") or "").removeprefix("Bearer ")
+
+    def check() -> bool:
+        if not vonage_verify_signature(token, secret):
+            return False
+        claims = pyjwt.decode(token, options={"verify_signature": False})
+        return claims.get("payload_hash") == hashlib.sha256(body).hexdigest()
+
+    return accepts(check)
+
+
+# --- Plivo --------------------------------------------------------------------------------------
+
+PLIVO_URL = _url("plivo")
+# A message status callback (Plivo's docs, "Message status callbacks"): a form.
+PLIVO_BODY = (
+    b"From=14155550100&To=14155550123&Status=delivered&MessageUUID=1e4d8b6a-8c52-11ef-9f1e-0242ac110002"
+    b"&ParentMessageUUID=1e4d8b6a-8c52-11ef-9f1e-0242ac110002&PartInfo=1+of+1&TotalRate=0.00500"
+    b"&TotalAmount=0.00500&Units=1&MCC=310&MNC=004&ErrorCode=&MessageTime=2024-10-14+09%3A12%3A30%2B00%3A00"
+)
+
+
+def plivo_sign(secret: str, body: bytes, _ts: int, delivery_id: str) -> Headers:
+    """Signed by the SDK's own V3 code (`construct_post_url`, `get_signature_v3`), the nonce the
+    delivery id, as `inlet sign` does."""
+    base = plivo_signature_v3.construct_post_url(PLIVO_URL, parse_qs(body.decode(), keep_blank_values=True))
+    sig = plivo_signature_v3.get_signature_v3(secret, base, delivery_id).decode()
+    return [("Content-Type", "application/x-www-form-urlencoded"), ("X-Plivo-Signature-V3", sig),
+            ("X-Plivo-Signature-V3-Nonce", delivery_id)]
+
+
+def plivo_verify(secret: str, headers: Headers, body: bytes) -> bool:
+    return accepts(lambda: plivo_signature_v3.validate_v3_signature(
+        "POST", PLIVO_URL, header(headers, "X-Plivo-Signature-V3-Nonce") or "", secret,
+        header(headers, "X-Plivo-Signature-V3") or "", parse_qs(body.decode(), keep_blank_values=True)))
 
 
 # --- SendGrid -----------------------------------------------------------------------------------
@@ -286,4 +388,18 @@ ORACLES = [
            window=None, sdk_signs=False),
     cloudinary_oracle("cloudinary", cloudinary.utils.SIGNATURE_SHA1),
     cloudinary_oracle("cloudinary-sha256", cloudinary.utils.SIGNATURE_SHA256),
+    hubspot_legacy_oracle("v1"),
+    hubspot_legacy_oracle("v2"),
+    Oracle(source="plivo", sdk="plivo 4.63.0 (PyPI)", secret="MzY2YjNlNWFhYjI0OTBmZGMzMDk5MjQyNGI3ZDk0",
+           wrong_secret="ZjQ3OWE3ZmNhNTc4YjQ2ZDYwYjE4NWZjNmE2ODFm", body=PLIVO_BODY, sign=plivo_sign,
+           verify=plivo_verify,
+           want={"id": _digest_id(PLIVO_BODY), "type": "plivo.delivered",
+                 "subject": "1e4d8b6a-8c52-11ef-9f1e-0242ac110002"},
+           window=None, sdk_signs=True, env={"PUBLIC_URL": PLIVO_URL}, cli_args=("--url", PLIVO_URL)),
+    Oracle(source="vonage", sdk="vonage-jwt 1.1.5 (PyPI)", secret="Zx8vK2pQ7wR4tY9uI1oP6aS3dF5gH0jL2kM8nB4v",
+           wrong_secret="Qw3eR5tY7uI9oP1aS2dF4gH6jK8lZ0xC3vB5nM7q", body=VONAGE_BODY, sign=vonage_sign,
+           verify=vonage_verify,
+           want={"id": _digest_id(VONAGE_BODY), "type": "vonage.sms.delivered",
+                 "subject": "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab", "time": "2024-02-01T11:48:15.000Z"},
+           window=None, sdk_signs=False),
 ]

@@ -13,6 +13,13 @@
 - Linear: `@linear/sdk` verifies only (`LinearWebhookClient.verify`); deliveries are signed here with
   hmac (hex HMAC-SHA256 of the body). Its timestamp is the body's `webhookTimestamp` (ms, 60 s
   either way), so the body is built for each signing time (`body_at`).
+- Contentful: `@contentful/node-apps-toolkit` signs (`signRequest`: the canonical request, with the
+  topic and content type among the signed headers) and verifies (`verifyRequest`, 30 s, past only;
+  Inlet holds 30 s either way). Each delivery gets an id of its own (nothing is suppressed), so
+  `want` names no id.
+- Webflow: `webflow-api` verifies only (`webhooks.verifySignature`, hex HMAC-SHA256 of
+  "{timestamp}:{body}"), so deliveries are signed here with hmac; it checks no age, so no window.
+Contentful's and Webflow's scripts are inline (`node --input-type=module -e`, run in tests/sdk).
 """
 
 from __future__ import annotations
@@ -21,11 +28,13 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import subprocess
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from . import Headers, Oracle, header, node
+from . import SDK_DIR, Headers, Oracle, header, node
 
 # Envelope times keep the milliseconds a sender's time has (finer digits are dropped).
 
@@ -254,4 +263,130 @@ LINEAR = Oracle(
     sdk_signs=False,
 )
 
-ORACLES = [TELNYX, MUX, SANITY, SHOPIFY, LINEAR]
+# Contentful and Webflow: their scripts are inline (run by Node in tests/sdk, where the SDKs are).
+
+
+def _inline(code: str, *args: str, stdin: bytes, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(["node", "--input-type=module", "-e", code, *args], input=stdin, capture_output=True,
+                          env={**os.environ, **env}, cwd=SDK_DIR)
+
+
+# Contentful -----------------------------------------------------------------------------------
+
+CONTENTFUL_JS = """
+import { signRequest, verifyRequest } from "@contentful/node-apps-toolkit";
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+const body = Buffer.concat(chunks).toString("utf8");
+const e = process.env;
+if (process.argv[1] === "sign") {
+  const headers = { "content-type": e.SDK_CONTENT_TYPE, "x-contentful-topic": e.SDK_TOPIC };
+  const out = signRequest(e.SDK_SECRET, { method: "POST", path: e.SDK_PATH, headers, body }, Number(e.SDK_TS));
+  process.stdout.write(JSON.stringify({ ...headers, ...out }));
+} else {
+  const headers = Object.fromEntries(JSON.parse(e.SDK_HEADERS));
+  try {
+    process.exit(verifyRequest(e.SDK_SECRET, { method: "POST", path: e.SDK_PATH, headers, body }) ? 0 : 1);
+  } catch (err) {
+    process.stderr.write(`${err}\n`);
+    process.exit(1);
+  }
+}
+"""
+CONTENTFUL_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/webhooks/contentful"
+CONTENTFUL_PATH = "/webhooks/contentful"
+CONTENTFUL_TYPE = "application/vnd.contentful.management.v1+json"
+CONTENTFUL_BODY = _body({
+    "sys": {
+        "type": "Entry", "id": "5KsDBWseXY6QegucYAoacS",
+        "space": {"sys": {"type": "Link", "linkType": "Space", "id": "yadj1kx9rmg0"}},
+        "environment": {"sys": {"id": "master", "type": "Link", "linkType": "Environment"}},
+        "contentType": {"sys": {"type": "Link", "linkType": "ContentType", "id": "blogPost"}},
+        "createdAt": "2024-05-02T09:12:45.123Z", "updatedAt": "2024-05-02T10:20:31.456Z", "revision": 3,
+    },
+    "fields": {"title": {"en-US": "Hello, World!"}},
+})
+
+
+def contentful_sign(secret: str, body: bytes, ts: int, _id: str) -> Headers:
+    done = _inline(CONTENTFUL_JS, "sign", stdin=body, env={
+        "SDK_SECRET": secret, "SDK_TS": str(ts * 1000), "SDK_PATH": CONTENTFUL_PATH,
+        "SDK_CONTENT_TYPE": CONTENTFUL_TYPE, "SDK_TOPIC": "ContentManagement.Entry.publish"})
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.decode())
+    return list(json.loads(done.stdout).items())
+
+
+def contentful_verify(secret: str, headers: Headers, body: bytes) -> bool:
+    return _inline(CONTENTFUL_JS, "verify", stdin=body, env={
+        "SDK_SECRET": secret, "SDK_PATH": CONTENTFUL_PATH, "SDK_HEADERS": json.dumps(headers)}).returncode == 0
+
+
+CONTENTFUL = Oracle(
+    source="contentful",
+    sdk="@contentful/node-apps-toolkit 3.16.1 (npm)",
+    secret="b4Zb7mQ2xR9kLp3Tn8Vw5Yc1Hd6Jf0Gs4Ae7Bu2Ci9Dk3Em8Fo1Gq5Hr2It6Ju0K",
+    wrong_secret="Xy9Wv8Ut7Sr6Qp5On4Ml3Kj2Ih1Gf0Ed9Cb8Az7Yx6Wv5Ut4Sr3Qp2On1Ml0Kj9H",
+    body=CONTENTFUL_BODY,
+    sign=contentful_sign,
+    verify=contentful_verify,
+    # Contentful posts the same entity under two topics (saved, then published): Inlet suppresses no
+    # repeat and gives each delivery an id of its own, so `want` names no id.
+    want={"type": "contentful.contentmanagement.entry.publish", "subject": "5KsDBWseXY6QegucYAoacS",
+          "time": "2024-05-02T10:20:31.456Z"},
+    window=30,
+    sdk_signs=True,
+    env={"PUBLIC_URL": CONTENTFUL_URL},
+    cli_args=("--url", CONTENTFUL_URL, "--event", "contentmanagement.entry.publish"),
+)
+
+
+# Webflow --------------------------------------------------------------------------------------
+
+WEBFLOW_JS = """
+import { WebflowClient } from "webflow-api";
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+const body = Buffer.concat(chunks).toString("utf8");
+const headers = Object.fromEntries(JSON.parse(process.env.SDK_HEADERS).map(([k, v]) => [k.toLowerCase(), v]));
+const client = new WebflowClient({ accessToken: "unused" });
+const ok = await client.webhooks.verifySignature({ headers, body, secret: process.env.SDK_SECRET });
+process.exit(ok ? 0 : 1);
+"""
+WEBFLOW_BODY = _body({
+    "triggerType": "form_submission",
+    "payload": {
+        "name": "Contact Us", "siteId": "65427cf400e02b306eaa049c",
+        "data": {"First Name": "Zaphod", "Last Name": "Beeblebrox", "email": "zaphod@heartofgold.ai"},
+        "submittedAt": "2022-09-14T12:35:16.117Z", "id": "6321ca84df3949bfc6752327",
+        "formId": "65429eadebe8a9f3a30f62d0", "formElementId": "4e038d2c-6a1e-4953-7be9-a59a2b453177",
+    },
+})
+
+
+def webflow_sign(secret: str, body: bytes, ts: int, _id: str) -> Headers:
+    ms = str(ts * 1000)
+    sig = hmac.new(secret.encode(), ms.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return [("Content-Type", "application/json"), ("x-webflow-timestamp", ms), ("x-webflow-signature", sig)]
+
+
+def webflow_verify(secret: str, headers: Headers, body: bytes) -> bool:
+    env = {"SDK_SECRET": secret, "SDK_HEADERS": json.dumps(headers)}
+    return _inline(WEBFLOW_JS, stdin=body, env=env).returncode == 0
+
+
+WEBFLOW = Oracle(
+    source="webflow",
+    sdk="webflow-api 3.3.4 (npm)",
+    secret="3c1f7a9e5b2d8c4f6a0e1b3d5c7f9a2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d1f3a",
+    wrong_secret="9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d",
+    body=WEBFLOW_BODY,
+    sign=webflow_sign,
+    verify=webflow_verify,
+    want={"id": f"sha256:{hashlib.sha256(WEBFLOW_BODY).hexdigest()}", "type": "webflow.form_submission",
+          "subject": "6321ca84df3949bfc6752327"},
+    window=None,
+    sdk_signs=False,
+)
+
+ORACLES = [TELNYX, MUX, SANITY, SHOPIFY, LINEAR, CONTENTFUL, WEBFLOW]
