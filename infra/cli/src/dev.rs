@@ -50,11 +50,22 @@ const WRITTEN: [Written; 4] = [
 ];
 
 /// The development RSA key pair of the RSA senders (Fireblocks, Wise, Wix's RS256 token) and of
-/// RSA custom schemes, generated once with Python's `cryptography` and published here on
-/// purpose: PKCS#8 and SubjectPublicKeyInfo DER, base64. RSA keys are too slow to derive from a
-/// name as the others are.
-const DEV_RSA_PRIVATE: &str = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDKpxRAW7eoB02sgHOFH/4zgQX5ZtTcdru73iPEYVbxytY+w1AkA+cpK/lX23RDXR3szLAZR6kQn+urdXkKjfyzQxNmz8sLSXlSkriRtKPZPrLuvCp2k8Jk4ohRWuldwpQs39mqnbv3dHrdtnm/d9pGUbMQFl4ghYFmLY7vYj44cadaM/23dckaCwnaRwOslfyuwwy2qC5I2BXQKDz6Va/Rh19bAK8uT00VdFvzsKYoQ+wQOXb/I/yg8ir3X8xFKMDoEimnMWINFNjDH/ixeawXVV6BecAfEKQ85YXsZE3b4jQ0NLWWMRxQ+gLGe0ynEgcCJP52P7ZISnGe06DN5xV9AgMBAAECggEATLOiWZ2dTK6++mx/zMJIL2xFO5ltNaiG89tnRDvncYrpPkYkfg0wIAgxzswUHC8RVYA/osHZvp4Y0AOddZ46KAtaO46odjQwBE3eJ9/sKBywEuYLWGgiqpaHK+ux6jfsZ3OuagJbk5R1sJcRS6PsbLMdiBg/NiXxzR+vOvG/RRMpwpTuB4IeyQU07LqaXGSH+5CZmt3N4gALnjhKJpqhvWYdyQWzifonqR2/ubnveXG+dvW088+vYI5FjB60y4SqJbde84CRZwuK5S9c/WuBBdDmhj2CgG3UgwlQvM/yj1yKyVWv3dJrJw6uHggAm9Y1Xm+HwyflHSunXbiaIC3QTQKBgQD/5LC1/uc5BQydoD9QSrjcQwq5894u+qbEt6IH6Ya2LnGjLbWVIENqekvBRo0TvpDgU19NBIPVme5inUTjhKeSSi6vSyi4iZC7AO7Gu5NgsO6av/qLQyadyfRnR9nIUcQe97Vqk8FSB6BmSg6jSbCxn/k9lDeBHxn/cXHY7WRBqwKBgQDKvLTySIa8olfu2pnuUpx2/5tUzK6j5hcrJ6exiDAeU3v/vmpLe6nirO/FVhwTwXu6mdqGrsYOxZDXl2AT+3NYg5jQBV4DgI3+WyjygIT6XDH7bFTvtlq8aT4NEMvLgmLrTi6DKx39e0rsY+wfm7+2Xm+ZLucWHbxi7hYvR8StdwKBgQD9te6G4665WApEFmfv4cYbjNULvYDjL1092ZvrIFySMMY2tdE9g/mTjqGhhaPGmcDmyYLJx9o2ZCJ439k3g4TphGd5IZnELZCz+J7Fp6Dd008fW4y7mt6kv2F1LUX+WSOMWKkkfE7GWA1unaqZtyxbUHM73MKTYRTTsdTg8a3fdQKBgHcYgeduSZBYgfVzf0esSfPx1errzo/Do8qbIfy9dx7phgdHcaPkAnmBg9zV5+qHF8sXhHLoCrs0vhCYAT3b0femXsecz4yZIVDRdm12qCd2r3n2OrMS2Zyi6mu8eSuU7c0zAUnWs2hr3Cifzl8HHIjiUwaWsfOhBkDLgkbGDzijAoGAO73ZVsCI2pHhiD0RJcUkd0H7CDhWDonIEf4WOqnL7jUrkdNAA4rSBhIKJt5K9XCdDrDcrvKSA0X9rwIh1AOo6B6Dc+Js9JvUH5DhP0WUnBubh/vY0YblPLSozeW+jjBI3xxz/7mzRtw7n3b/lU4s/rQI9HaMc13cmZs8Ytsf5OU=";
-const DEV_RSA_PUBLIC: &str = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAyqcUQFu3qAdNrIBzhR/+M4EF+WbU3Ha7u94jxGFW8crWPsNQJAPnKSv5V9t0Q10d7MywGUepEJ/rq3V5Co38s0MTZs/LC0l5UpK4kbSj2T6y7rwqdpPCZOKIUVrpXcKULN/Zqp2793R63bZ5v3faRlGzEBZeIIWBZi2O72I+OHGnWjP9t3XJGgsJ2kcDrJX8rsMMtqguSNgV0Cg8+lWv0YdfWwCvLk9NFXRb87CmKEPsEDl2/yP8oPIq91/MRSjA6BIppzFiDRTYwx/4sXmsF1VegXnAHxCkPOWF7GRN2+I0NDS1ljEcUPoCxntMpxIHAiT+dj+2SEpxntOgzecVfQIDAQAB";
+/// RSA custom schemes: the one `inlet` signs SNS and PayPal deliveries with
+/// ([`crate::devkeys::RSA_KEY`] and its certificate), as SubjectPublicKeyInfo and PKCS#8 DER,
+/// base64, so it fits an environment variable. RSA keys are too slow to derive from a name as the
+/// others are.
+fn dev_rsa_pair() -> (String, String) {
+    let public = inlet::verify::keys::PublicKey::from_pem(crate::devkeys::RSA_CERT)
+        .expect("the development certificate holds an RSA key");
+    let private: String = crate::devkeys::RSA_KEY
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    (
+        base64::engine::general_purpose::STANDARD.encode(public.to_spki_der()),
+        private,
+    )
+}
 
 /// Development defaults for one source.
 #[derive(Debug, Clone)]
@@ -114,7 +125,7 @@ pub fn defaults(source: &Source) -> Defaults {
             let point = key.verifying_key().to_encoded_point(false);
             (encode_key(scheme.key, point.as_bytes()), hex::encode(seed))
         }
-        Algorithm::Rsa(..) => (DEV_RSA_PUBLIC.to_owned(), DEV_RSA_PRIVATE.to_owned()),
+        Algorithm::Rsa(..) => dev_rsa_pair(),
         // JWTs signed with an RSA key (Wix's token body): the same pair.
         Algorithm::Jwt(rules)
             if scheme.algorithm.public_key()
@@ -126,7 +137,7 @@ pub fn defaults(source: &Source) -> Defaults {
                     )
                 }) =>
         {
-            (DEV_RSA_PUBLIC.to_owned(), DEV_RSA_PRIVATE.to_owned())
+            dev_rsa_pair()
         }
         Algorithm::Ecdsa(curve, _) => {
             // The scalar in hex (48 bytes for P-384: the seed's hash, then its first 16 bytes);

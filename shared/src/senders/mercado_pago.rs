@@ -81,19 +81,7 @@ fn manifest(id: Option<&str>, request_id: Option<&str>, ts: Option<&str>) -> Vec
 impl Custom for Manifest {
     fn signed_content(&self, req: &Unverified<'_>) -> Option<Result<Vec<u8>, VerifyError>> {
         let header = "x-signature";
-        let one = |name: &'static str| -> Result<Option<&str>, VerifyError> {
-            let mut values = req.headers.get_all(name).iter();
-            let first = values.next();
-            if values.next().is_some() {
-                return Err(VerifyError::DuplicateHeader { header: name });
-            }
-            first
-                .map(|v| {
-                    v.to_str()
-                        .map_err(|_| VerifyError::MalformedSignature { header: name })
-                })
-                .transpose()
-        };
+        let one = |name: &'static str| crate::verify::single_header(req.headers, name);
         let content = (|| {
             let signature = one(header)?.ok_or(VerifyError::MissingSignature { header })?;
             let ts = signature
