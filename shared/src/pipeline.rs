@@ -291,7 +291,7 @@ impl<Q: Queue> Pipeline<Q> {
         // until they can be read, answer 503 + Retry-After rather than anything a sender gives up on.
         let secrets = match self.secrets.current() {
             Some(secrets) => secrets,
-            None => match self.refresh(respond_by, trace).await? {
+            None => match self.refresh(None, respond_by, trace).await? {
                 Some(fresh) => fresh,
                 None => self
                     .secrets
@@ -332,7 +332,7 @@ impl<Q: Queue> Pipeline<Q> {
                 };
                 match check(&secrets) {
                     Err(VerifyError::SignatureMismatch { header }) => {
-                        match self.refresh(respond_by, trace).await? {
+                        match self.refresh(Some(&secrets), respond_by, trace).await? {
                             Some(fresh) => check(&fresh)?,
                             None => return Err(VerifyError::SignatureMismatch { header }.into()),
                         }
@@ -343,7 +343,7 @@ impl<Q: Queue> Pipeline<Q> {
             None => match self.source.verify(&secrets, unverified, &clock) {
                 // The secret may have been rotated since start-up: re-fetch (bounded) and try once more.
                 Err(VerifyError::SignatureMismatch { header }) => {
-                    match self.refresh(respond_by, trace).await? {
+                    match self.refresh(Some(&secrets), respond_by, trace).await? {
                         Some(fresh) => self.source.verify(&fresh, unverified, &clock)?,
                         None => return Err(VerifyError::SignatureMismatch { header }.into()),
                     }
@@ -566,14 +566,17 @@ impl<Q: Queue> Pipeline<Q> {
     /// Re-reads the secrets (bounded by `SECRET_REFRESH_SECONDS`) in a task of its own, so a
     /// refresh that outlasts this request still completes for the sender's retry. A re-read that
     /// failed or did not finish leaves it unknown whether the request was signed with a rotated
-    /// secret: 503 and a retry, rather than a 401 the sender may not retry.
+    /// secret: 503 and a retry, rather than a 401 the sender may not retry. `tried`: the secrets
+    /// the request failed to verify with (`None`: none were read yet).
     async fn refresh(
         &self,
+        tried: Option<&Arc<crate::verify::SecretSet>>,
         respond_by: Instant,
         trace: &Trace,
     ) -> Result<Option<Arc<crate::verify::SecretSet>>, Rejection> {
         let store = self.secrets.clone();
-        let task = tokio::spawn(async move { store.refresh_fetching().await });
+        let tried = tried.cloned();
+        let task = tokio::spawn(async move { store.refresh_fetching(tried.as_ref()).await });
         let watch = Stopwatch::start();
         let refreshed = within(respond_by, task).await;
         // Noted only when the store was asked: a fixed secret, or one read too recently, is not.

@@ -479,18 +479,31 @@ impl SecretStore {
     /// due yet, or the same value); `Err` means the fetch was tried and failed, so whether the
     /// request was signed with a rotated secret cannot be known yet.
     pub async fn refresh(&self) -> Result<Option<Arc<SecretSet>>, String> {
-        self.refresh_fetching().await.1
+        let tried = self.current();
+        self.refresh_fetching(tried.as_ref()).await.1
     }
 
-    /// [`SecretStore::refresh`], and whether the secrets were fetched for it (the store was asked:
-    /// a call to Secrets Manager), for the request's trace.
-    pub async fn refresh_fetching(&self) -> (bool, Result<Option<Arc<SecretSet>>, String>) {
+    /// [`SecretStore::refresh`] for a request that `tried` these secrets (`None`: none were read
+    /// yet), and whether the secrets were fetched for it (the store was asked: a call to Secrets
+    /// Manager), for the request's trace. Secrets that replaced `tried` since (another request's
+    /// refresh, or a handshake's claim) are new to this request: `Ok(Some)` without a fetch.
+    pub async fn refresh_fetching(
+        &self,
+        tried: Option<&Arc<SecretSet>>,
+    ) -> (bool, Result<Option<Arc<SecretSet>>, String>) {
         let Some(refresher) = self.refresher.as_ref() else {
             return (false, Ok(None));
         };
-        // One refresh at a time; concurrent failures wait and then see the interval has not passed.
-        // Secrets never read are asked for again sooner.
+        // One refresh at a time; concurrent failures wait, then verify with what it fetched (a
+        // request that waited would otherwise see the interval has not passed, or fetch the same
+        // value again, and refuse a delivery signed with the rotated secret: a 401 the sender may
+        // not retry). Secrets never read are asked for again sooner.
         let mut last = refresher.last.lock().await;
+        if let Some(current) = self.current() {
+            if tried.is_none_or(|tried| !Arc::ptr_eq(tried, &current)) {
+                return (false, Ok(Some(current)));
+            }
+        }
         // A source awaiting its handshake asks as often: another instance may have stored it.
         let interval = match self.current() {
             Some(set) if !awaiting(&set) => refresher.min_interval,
@@ -733,6 +746,62 @@ mod tests {
             Box::pin(
                 async move { parse_secret_value(github(), self.1).map_err(StoreError::permanent) },
             )
+        }
+    }
+
+    /// Fetches `value` after `delay` (a slow Secrets Manager).
+    #[derive(Debug)]
+    struct Slow(AtomicUsize, &'static str, Duration);
+
+    impl FetchSecrets for Slow {
+        fn fetch(
+            &self,
+        ) -> Pin<Box<dyn Future<Output = Result<SecretSet, StoreError>> + Send + '_>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                tokio::time::sleep(self.2).await;
+                parse_secret_value(github(), self.1).map_err(StoreError::permanent)
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_that_waited_for_another_refresh_gets_its_secrets() {
+        // Two requests signed with the rotated secret both fail to verify with the old set; the
+        // first re-reads it (slowly), the second waits for that re-read. Whether the interval has
+        // passed by then (1 s: no) or not (10 ms: yes, and a second fetch finds the same value),
+        // the second gets the new set to verify with, not "nothing new" (a 401).
+        for interval in [Duration::from_secs(1), Duration::from_millis(10)] {
+            let initial = parse_secret_value(github(), "old").expect("set");
+            let fetcher = Box::new(Slow(AtomicUsize::new(0), "new", Duration::from_millis(100)));
+            let store = Arc::new(SecretStore::refreshing(initial, fetcher, interval));
+            let old = store.current().expect("read");
+            tokio::time::sleep(interval + Duration::from_millis(5)).await;
+            let first = tokio::spawn({
+                let (store, old) = (store.clone(), old.clone());
+                async move { store.refresh_fetching(Some(&old)).await }
+            });
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let (fetched, second) = store.refresh_fetching(Some(&old)).await;
+            let (first_fetched, first) = first.await.expect("joined");
+            let key = |set: Arc<SecretSet>| set.iter().next().map(|s| s.key().to_vec());
+            assert!(first_fetched, "{interval:?}");
+            assert_eq!(
+                first.expect("fetched").map(key),
+                Some(Some(b"new".to_vec()))
+            );
+            assert!(!fetched, "the second request asks no one: {interval:?}");
+            assert_eq!(second.expect("new").map(key), Some(Some(b"new".to_vec())));
+            // A request that already verified with the new set finds nothing newer.
+            let new = store.current().expect("read");
+            assert_eq!(
+                store
+                    .refresh_fetching(Some(&new))
+                    .await
+                    .1
+                    .map(|s| s.is_none()),
+                Ok(true)
+            );
         }
     }
 
