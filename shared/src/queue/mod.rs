@@ -1,6 +1,7 @@
 //! Where envelopes go: the `Queue` port, with SQS (production), a spool directory (local dev)
 //! and an in-memory fake (unit tests).
 
+pub(crate) mod group_commit;
 mod memory;
 mod spool;
 #[cfg(feature = "aws")]

@@ -1,7 +1,9 @@
 //! A directory as a queue, for local development: one JSON file per event. Each file is written
 //! in full and fsynced under a temporary name, then linked to a name no other file has (never
 //! replacing one), and the directory is fsynced, so an accepted event is never overwritten or
-//! lost to a crash, and a reader never sees half a message.
+//! lost to a crash, and a reader never sees half a message. Concurrent sends share the
+//! directory's fsyncs ([`GroupCommit`]): each is answered once an fsync that began after its link
+//! has finished.
 
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
@@ -9,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::group_commit::GroupCommit;
 use super::{Message, Queue, QueueError};
 
 /// Characters of the id kept in a file name (the id itself is in the file).
@@ -19,6 +22,8 @@ pub struct SpoolQueue {
     dir: PathBuf,
     /// Makes names written in the same millisecond differ; the exclusive link is what guarantees it.
     sequence: Arc<AtomicU64>,
+    /// The directory's fsyncs, shared by the sends waiting at the same time.
+    commit: Arc<GroupCommit>,
 }
 
 impl SpoolQueue {
@@ -26,10 +31,16 @@ impl SpoolQueue {
     pub fn new(dir: impl Into<PathBuf>) -> std::io::Result<Self> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
-        Ok(Self {
+        let commit = GroupCommit::new(dir.clone());
+        Ok(Self::with_commit(dir, commit))
+    }
+
+    fn with_commit(dir: PathBuf, commit: GroupCommit) -> Self {
+        Self {
             dir,
             sequence: Arc::new(AtomicU64::new(0)),
-        })
+            commit: Arc::new(commit),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -66,19 +77,8 @@ fn file_name(message: &Message, sequence: u64) -> String {
     )
 }
 
-fn write_exclusively(
-    dir: &Path,
-    names: impl FnMut() -> String,
-    body: &[u8],
-) -> std::io::Result<PathBuf> {
-    let path = link_exclusively(dir, names, body)?;
-    // The new name is durable only once the directory entry is.
-    std::fs::File::open(dir)?.sync_all()?;
-    Ok(path)
-}
-
 /// Writes and fsyncs `body` under a temporary name, then links it to the first of `names` that
-/// no file has; the directory is not fsynced (the caller does, once for all it linked).
+/// no file has; the directory is not fsynced (the caller waits for a [`GroupCommit`] round).
 fn link_exclusively(
     dir: &Path,
     mut names: impl FnMut() -> String,
@@ -107,9 +107,13 @@ impl Queue for SpoolQueue {
     async fn send(&self, message: Message) -> Result<String, QueueError> {
         let dir = self.dir.clone();
         let sequence = self.sequence.clone();
+        let commit = self.commit.clone();
         let path = tokio::task::spawn_blocking(move || {
             let name = || file_name(&message, sequence.fetch_add(1, Ordering::Relaxed));
-            write_exclusively(&dir, name, message.body.as_bytes())
+            let path = link_exclusively(&dir, name, message.body.as_bytes())?;
+            // The new name is durable only once the directory entry is.
+            commit.sync()?;
+            Ok::<_, std::io::Error>(path)
         })
         .await
         .map_err(|_| QueueError::transient("the spool writer stopped"))?
@@ -117,10 +121,11 @@ impl Queue for SpoolQueue {
         Ok(path.display().to_string())
     }
 
-    /// Every file written and fsynced, then the directory fsynced once for all of them.
+    /// Every file written and fsynced, then one directory fsync (shared) for all of them.
     async fn send_batch(&self, messages: Vec<Message>) -> Vec<Result<String, QueueError>> {
         let dir = self.dir.clone();
         let sequence = self.sequence.clone();
+        let commit = self.commit.clone();
         let count = messages.len();
         let written = tokio::task::spawn_blocking(move || {
             let mut results: Vec<Result<String, QueueError>> = messages
@@ -136,7 +141,7 @@ impl Queue for SpoolQueue {
                         })
                 })
                 .collect();
-            if let Err(e) = std::fs::File::open(&dir).and_then(|d| d.sync_all()) {
+            if let Err(e) = commit.sync() {
                 for result in &mut results {
                     *result = Err(QueueError::transient(format!(
                         "cannot sync the spool directory: {e}"
@@ -157,6 +162,7 @@ impl Queue for SpoolQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     fn message(id: &str) -> Message {
         Message {
@@ -201,12 +207,94 @@ mod tests {
         assert_eq!(files, 64, "64 files");
     }
 
+    /// A spool whose directory fsyncs are counted, and which records the events each round made
+    /// durable: the `.json` names in the directory when the round began.
+    fn observed(dir: &Path) -> (SpoolQueue, Arc<std::sync::Mutex<HashSet<String>>>) {
+        let synced = Arc::new(std::sync::Mutex::new(HashSet::new()));
+        let (seen, at) = (synced.clone(), dir.to_owned());
+        let commit = GroupCommit::with_sync(move || {
+            let names: Vec<String> = std::fs::read_dir(&at)?
+                .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+                .collect::<Result<_, _>>()?;
+            // Long enough for the other senders to line up behind this round.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::fs::File::open(&at)?.sync_all()?;
+            seen.lock()
+                .expect("seen")
+                .extend(names.into_iter().filter(|n| n.ends_with(".json")));
+            Ok(())
+        });
+        (SpoolQueue::with_commit(dir.to_owned(), commit), synced)
+    }
+
+    #[tokio::test]
+    async fn concurrent_sends_share_directory_fsyncs_and_each_waits_for_its_own() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (q, synced) = observed(dir.path());
+        let q = Arc::new(q);
+        let sends: Vec<_> = (0..64)
+            .map(|i| {
+                let q = q.clone();
+                tokio::spawn(async move { q.send(message(&format!("evt_{i}"))).await })
+            })
+            .collect();
+        let mut paths = Vec::new();
+        for s in sends {
+            paths.push(s.await.expect("joined").expect("sent"));
+        }
+        let rounds = q.commit.rounds();
+        assert!(rounds < 64, "64 sends, {rounds} directory fsyncs");
+        let synced = synced.lock().expect("synced");
+        for path in &paths {
+            let name = Path::new(path).file_name().expect("name").to_string_lossy();
+            assert!(
+                synced.contains(name.as_ref()),
+                "{name} was answered before a directory fsync that began after its link finished"
+            );
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 64);
+    }
+
+    #[tokio::test]
+    async fn a_failed_directory_fsync_fails_every_send_waiting_for_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let commit = GroupCommit::with_sync(|| {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            Err(std::io::Error::other("injected fsync failure"))
+        });
+        let q = Arc::new(SpoolQueue::with_commit(dir.path().to_owned(), commit));
+        let sends: Vec<_> = (0..16)
+            .map(|i| {
+                let q = q.clone();
+                tokio::spawn(async move { q.send(message(&format!("evt_{i}"))).await })
+            })
+            .collect();
+        for s in sends {
+            let e = s.await.expect("joined").expect_err("not durable");
+            assert!(e.detail.contains("injected fsync failure"), "{}", e.detail);
+            assert_eq!(e.failure, crate::failure::Failure::Transient);
+        }
+        let batch = q.send_batch(vec![message("evt_a"), message("evt_b")]).await;
+        assert!(batch.iter().all(Result::is_err), "{batch:?}");
+    }
+
+    #[tokio::test]
+    async fn a_batch_shares_one_directory_fsync() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (q, _) = observed(dir.path());
+        let batch = q
+            .send_batch((0..10).map(|i| message(&format!("evt_{i}"))).collect())
+            .await;
+        assert!(batch.iter().all(Result::is_ok), "{batch:?}");
+        assert_eq!(q.commit.rounds(), 1);
+    }
+
     #[test]
     fn an_existing_name_is_never_replaced() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("taken.json"), b"first").expect("write");
         let mut calls = 0;
-        let path = write_exclusively(
+        let path = link_exclusively(
             dir.path(),
             || {
                 calls += 1;
