@@ -50,7 +50,7 @@ from runtime_api import Function  # noqa: E402
 
 BENCH = ROOT / "infra" / "bench"
 PEERS = BENCH / "peers"
-SAMPLES = ROOT / "infra" / "samples"
+SAMPLES = ROOT / "infra" / "events" / "bodies"
 # One secret serves both senders: Standard Webhooks decodes the `whsec_` key, GitHub uses the text.
 SECRET = "whsec_" + base64.b64encode(b"inlet-benchmark-secret-32-bytes!").decode()
 QUEUE_URL_PATH = "/123456789012/inlet-bench"
@@ -617,12 +617,17 @@ def report(results: dict) -> str:
                          f"{r['put_item_calls']} |")
     s = results.get("serve")
     if s:
-        lines += ["", "`inlet serve` (spool and idempotency directories), GitHub deliveries of 8 KB, each distinct:", "",
-                  "| concurrency | requests | requests/s | p50 ms | p99 ms |", "|---|---|---|---|---|"]
-        for r in s:
-            lines.append(f"| {r['concurrency']} | {r['requests']} | {r['requests_per_second']:.0f} | "
-                         f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+        lines += serve_report(s)
     return "\n".join(lines)
+
+
+def serve_report(s: list[dict]) -> list[str]:
+    lines = ["", "`inlet serve` (spool and idempotency directories), GitHub deliveries of 8 KB, each distinct:", "",
+             "| concurrency | requests | requests/s | p50 ms | p99 ms |", "|---|---|---|---|---|"]
+    for r in s:
+        lines.append(f"| {r['concurrency']} | {r['requests']} | {r['requests_per_second']:.0f} | "
+                     f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+    return lines
 
 
 def ratios(recs: dict, sources: list[str]) -> dict:
@@ -692,6 +697,21 @@ def targets(recs: dict, sources: list[str], baseline: str | None) -> list[dict]:
     return out
 
 
+def serve_only(args) -> None:
+    """`--only serve`: `inlet serve`'s figures alone, written to `--out` and printed as the full run does."""
+    workdir = Path(tempfile.mkdtemp(prefix="inlet-bench-"))
+    print("==> inlet serve", file=sys.stderr, flush=True)
+    results = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "mode": "serve only",
+               "serve": serve_throughput(args, workdir)}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print("\n".join([f"Machine: {results['machine']}; {results['date']}; {results['mode']} run."]
+                    + serve_report(results["serve"])))
+    print(f"\n(figures: {out})")
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bin-dir", default=str(ROOT / "target" / "release"))
@@ -701,17 +721,24 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="a few requests of each kind: checks the bench, measures little")
     p.add_argument("--no-peers", action="store_true", help="leave out the Python and Node receivers")
     p.add_argument("--no-callgrind", action="store_true")
-    p.add_argument("--out", default=str(ROOT / "target" / "bench" / "results.json"))
+    p.add_argument("--out", help="the JSON figures (default target/bench/results.json, or serve.json with --only serve)")
+    p.add_argument("--only", choices=["serve"],
+                   help="measure only this part (serve: `inlet serve`'s requests per second; no stub, no peers)")
+    p.add_argument("--serve-requests", type=int, help="requests per concurrency for `inlet serve` (default 3000)")
     args = p.parse_args()
     args.sources = args.sources.split(",")
     args.bin_dir = str(Path(args.bin_dir).resolve())
+    args.out = args.out or str(ROOT / "target" / "bench" / ("serve.json" if args.only == "serve" else "results.json"))
     quick = args.quick
     cold_runs = 2 if quick else 20
     repeats = 1 if quick else 5
     warm_n = {"1 KB": 1000, "8 KB": 2000, "256 KB": 200, "4 MB": 30}
     if quick:
         warm_n = {k: 5 for k in warm_n}
-    args.serve_requests = 50 if quick else 3000
+    args.serve_requests = args.serve_requests or (50 if quick else 3000)
+    if args.only == "serve":
+        serve_only(args)
+        return
 
     workdir = Path(tempfile.mkdtemp(prefix="inlet-bench-"))
     stub = Stub(Path(args.bin_dir) / "bench-stub", workdir)

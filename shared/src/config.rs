@@ -244,7 +244,7 @@ pub fn unknown_variables(env: &Env) -> Result<(), ConfigError> {
                 var: var.into(),
                 hint: match closest(var, known()) {
                     Some(k) => format!("did you mean {k}? (remove it{place} otherwise)"),
-                    None => format!("remove it{place} (the README's Configuration lists them)"),
+                    None => format!("remove it{place} (docs/src/configuration.md lists them)"),
                 },
             })
         }

@@ -99,7 +99,7 @@ pub enum Rejection {
     RequestTimeout,
 }
 
-/// Base of the problem `type` URIs; each is documented in the README.
+/// Base of the problem `type` URIs; each is documented in docs/src/responses.md.
 pub const PROBLEM_BASE: &str = "urn:inlet:problem:";
 
 /// Seconds a sender is asked to wait after a 503.

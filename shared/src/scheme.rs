@@ -46,7 +46,7 @@ pub struct Scheme {
     pub handshakes: &'static [Handshake],
     /// Code for what the data cannot say (Twilio's URL and sorted form), beside its sender.
     pub custom: Option<&'static dyn Custom>,
-    /// How our tests know the scheme is the sender's (for `inlet sources` and the README).
+    /// How our tests know the scheme is the sender's (for `inlet sources` and the book's senders table).
     pub evidence: Evidence,
     /// A sentence on anything a user must know (unsigned ids, batch bodies, id fallbacks).
     pub note: &'static str,
@@ -122,7 +122,7 @@ impl Scheme {
     }
 
     /// How the envelope id behaves under the sender's retries: what duplicates are recognised by
-    /// (`inlet sources` and the README say it for every sender). Read from the first id location.
+    /// (`inlet sources` and the book's senders table say it for every sender). Read from the first id location.
     pub fn retries(&self) -> Retries {
         self.id
             .first()

@@ -1,7 +1,7 @@
 //! Each request's outcome as metrics, through the `metrics` facade: CloudWatch Embedded Metric
 //! Format in the Lambda functions (`metrics_cloudwatch_embedded`), Prometheus text in the local
 //! server (`metrics-exporter-prometheus`). Whatever recorder is installed, the names, units and
-//! labels are these, and the README's "Operating Inlet" and the template's dashboard and alarms
+//! labels are these, and docs/src/operating.md and the template's dashboard and alarms
 //! read them.
 //!
 //! Every metric carries the label `Source`; refusals also carry `Problem`, the problem type's
@@ -170,7 +170,8 @@ mod tests {
     use crate::response::Rejection;
 
     /// Every problem type `Rejection::status_and_slug` can give is a `Problem` value with a
-    /// registered counter, in the list of its status class, and documented in the README.
+    /// registered counter, in the list of its status class, and documented in the book's
+    /// "Responses and errors" (docs/src/responses.md).
     #[test]
     fn every_problem_type_has_its_counter() {
         let mapping = include_str!("response.rs");
@@ -212,10 +213,10 @@ mod tests {
                 problem: "handshake-refused"
             }
         );
-        let readme = include_str!("../../README.md");
+        let responses = include_str!("../../docs/src/responses.md");
         for problem in REJECTED_PROBLEMS.iter().chain(FAILED_PROBLEMS) {
             assert!(
-                readme.contains(&format!("`urn:inlet:problem:{problem}`")),
+                responses.contains(&format!("`urn:inlet:problem:{problem}`")),
                 "{problem} is documented"
             );
         }

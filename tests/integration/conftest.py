@@ -231,6 +231,20 @@ def report(title: str, lines: list[str]) -> None:
     REPORTS.append((title, list(lines)))
 
 
+def pytest_sessionfinish(session):
+    # Under pytest-xdist each worker gathers its own reports: hand them to the controller.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["inlet_reports"] = [[title, lines] for title, lines in REPORTS]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist's hook, in the controller: a worker finished; keep its reports."""
+    for title, lines in getattr(node, "workeroutput", {}).get("inlet_reports", []):
+        REPORTS.append((title, list(lines)))
+
+
 def pytest_terminal_summary(terminalreporter):
     for title, lines in REPORTS:
         terminalreporter.section(title)

@@ -15,6 +15,8 @@ import pytest
 from conftest import ROOT
 
 SAM_BIN = Path(os.environ.get("INLET_VENV_SAM") or ROOT / ".venv-sam") / "bin"
+# Under pytest-xdist (infra/scripts/test) on one worker: each case packages the same binaries.
+pytestmark = pytest.mark.xdist_group("cargo-lambda")
 
 
 @pytest.mark.parametrize("source", ["github", "twilio", "billing"])

@@ -1,5 +1,5 @@
 """The custom scheme, configured as a deployment configures it (INLET_SOURCE plus its entry in
-INLET_SOURCE_SETTINGS), through the compiled function and moto: the README's new-order example,
+INLET_SOURCE_SETTINGS), through the compiled function and moto: the book's new-order example (docs/src/custom-scheme.md),
 what the signature must cover (issue 16, defect 7), Basic credentials (defect 14a), and settings
 a source does not use (defect 8)."""
 

@@ -41,6 +41,10 @@ from faultproxy import (
 )
 from soak import Attempt, Delivery, drain, make_delivery, send, sign_github
 
+# Under pytest-xdist (infra/scripts/test) every case runs on one worker, one at a time: each checks
+# answers against deadlines, and the table of cases is printed whole.
+pytestmark = pytest.mark.xdist_group("faults")
+
 TIMEOUT = 5.0  # the functions' timeout in template.yaml
 RETRY_AFTER = "30"
 ROWS: list[dict] = []

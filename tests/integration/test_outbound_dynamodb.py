@@ -2,7 +2,9 @@
 
 The tests themselves are Rust (shared/tests/outbound_dynamodb.rs, ignored by a plain `cargo
 test`); this runs them with the session's moto server, reusing cargo's build (CARGO_TARGET_DIR is
-inherited), and checks that every one of them ran: a run that silently tests nothing fails."""
+inherited; --workspace resolves features as `cargo test --workspace` did, where `-p inlet` would
+compile the SDK and the library again), and checks that every one of them ran: a run that silently
+tests nothing fails."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ def test_outbound_dynamodb_adapters_against_moto(moto_url):
     expected = RUST_TESTS.read_text().count(IGNORED)
     assert expected >= 9, f"{RUST_TESTS} should hold the moto tests"
     run = subprocess.run(
-        ["cargo", "test", "-p", "inlet", "--test", "outbound_dynamodb", "--",
+        ["cargo", "test", "--workspace", "--test", "outbound_dynamodb", "--",
          "--include-ignored", "--test-threads", "4"],
         cwd=ROOT,
         env={**os.environ, "INLET_TEST_MOTO_URL": moto_url},

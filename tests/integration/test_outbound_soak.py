@@ -39,9 +39,14 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from conftest import report
 from receivers import Answer, Hang, Receiver, Received, Reset
-from test_outbound_local import LOOPBACK, Outbound
+from test_outbound_local import LOOPBACK, Outbound, parse
+
+# Under pytest-xdist (infra/scripts/test) on the worker that runs test_soak.py's, one after the other.
+pytestmark = pytest.mark.xdist_group("soak")
 
 EVENTS = int(os.environ.get("INLET_OUTBOUND_SOAK_EVENTS", "2000"))
 SEED = int(os.environ.get("INLET_OUTBOUND_SOAK_SEED", "20261206"))
@@ -102,6 +107,15 @@ class Faults:
 
 def answered(r: Received) -> str:
     return getattr(r, "fault", "?")
+
+
+def answered_late(r: Received, attempt: dict) -> bool:
+    """Whether the receiver carried out its answer to `r` only after the deadline of the attempt
+    that sent it (its start plus the attempt timeout, less 50 ms for the clocks): on a busy
+    machine (the receiver checks both SDKs' signatures before it answers) the sender has then
+    given up, and a timeout is what it saw."""
+    timeout = float(SERVE_ENV["INLET_OUTBOUND_TIMEOUT_SECONDS"])
+    return r.finished is None or r.finished >= parse(attempt["at"]) + timeout - 0.05
 
 
 def both_verified(r: Received) -> bool:
@@ -238,8 +252,12 @@ def run(o: Outbound, receivers: list[Receiver]) -> None:
     for p, d in shown.items():
         logged = [(a["status"], a["class"]) for a in d["attempts"]]
         expected = [LOGGED_AS[answered(r)] for r in seen[p]]
+        # Each as the receiver answered it, or a timeout where that answer came after the deadline.
+        matches = len(logged) == len(expected) and all(
+            got == want or (got == LOGGED_AS["hang"] and answered_late(r, a))
+            for got, want, r, a in zip(logged, expected, seen[p], d["attempts"]))
         numbers = [a["number"] for a in d["attempts"]] if d["attempts"] and "number" in d["attempts"][0] else None
-        if logged != expected or d["state"] != "delivered" or (numbers and numbers != list(range(1, len(numbers) + 1))):
+        if not matches or d["state"] != "delivered" or (numbers and numbers != list(range(1, len(numbers) + 1))):
             mismatched.append((p, d["state"], logged, expected, numbers))
 
     # Each duplicate, explained (or not) from the attempt log and the server's log.

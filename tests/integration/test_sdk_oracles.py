@@ -145,11 +145,15 @@ def test_inlet_sources_claims_an_sdk_exactly_where_an_oracle_runs():
     assert {s: claimed[s] for s in claimed if s not in elsewhere} == {o.source: o.sdk for o in ORACLES}
 
 
-def test_the_readme_table_of_senders_is_inlet_sources():
+def test_the_books_table_of_senders_is_inlet_sources_and_the_readme_counts_it():
     table = subprocess.run([str(BIN_DIR / "inlet"), "sources", "--markdown"], capture_output=True, text=True,
                            check=True).stdout
     assert table.count("\n") >= 42  # header, rule and at least 40 senders
-    assert table in (ROOT / "README.md").read_text(), "README.md: paste `inlet sources --markdown` in"
+    page = ROOT / "docs" / "src" / "senders.md"
+    assert table in page.read_text(), f"{page.relative_to(ROOT)}: paste `inlet sources --markdown` in"
+    senders = table.count("\n") - 2
+    counted = re.findall(r"It knows (\d+) senders by name", (ROOT / "README.md").read_text())
+    assert counted == [str(senders)], f"README.md should say \"It knows {senders} senders by name\""
 
 
 def test_twilio_json_bodies_are_signed_through_their_hash(start_function, new_queue, sqs):

@@ -26,9 +26,15 @@ import threading
 import time
 from collections import Counter
 
+import pytest
+
 from conftest import DEV_SECRETS, SOURCES, report
 from faultproxy import AfterStore, Reset, Status, dynamodb_throttled, sqs_internal_error, sqs_throttled
 from soak import Consumer, Fleet, RandomFaults, idempotency_lapses, make_deliveries, plan, tally
+
+# Under pytest-xdist (infra/scripts/test) both soaks run on one worker, one after the other: two at
+# once on a 2-core machine would slow each function's answers towards its deadline.
+pytestmark = pytest.mark.xdist_group("soak")
 
 DELIVERIES = int(os.environ.get("INLET_SOAK_DELIVERIES", "2000"))
 INSTANCES = int(os.environ.get("INLET_SOAK_INSTANCES", "2"))

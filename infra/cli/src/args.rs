@@ -1,298 +1,449 @@
-//! Command-line parsing (small enough not to need a parser crate).
+//! The command line, parsed by clap: `inlet <command> --help` documents each command, `inlet
+//! completions <shell>` prints a completion script.
+//!
+//! Exit status, for every command: 0 done; 1 it ran and the answer was a failure (a delivery not
+//! answered 2xx, envelopes a replay refused or could not send); 2 it could not run (arguments,
+//! an unknown source, settings a function would refuse, a file it cannot read, a server it cannot
+//! reach). Errors go to stderr as `error: …`.
 
-pub const USAGE: &str = "\
-inlet: run Inlet locally and sign test webhooks
+use clap::{Args, Parser, Subcommand};
 
-USAGE:
-  inlet serve [--addr 127.0.0.1:3000] [--spool .inlet/spool] [--idempotency-dir .inlet/idempotency]
-              [--no-idempotency] [--read-timeout 10] [--max-connections 256]
-              [--outbound-db .inlet/outbound.db | --no-outbound] [--time-scale 1]
-              [--relay stripe.invoice.*,github.push]
-      Serves POST /webhooks/<source> for every source with the same pipeline as the Lambda
-      functions. Without QUEUE_URL, each event is written to the spool directory as one JSON
-      file; with QUEUE_URL it goes to that SQS queue (and PAYLOAD_BUCKET, IDEMPOTENCY_TABLE are
-      used as the functions use them). Duplicates are recognised through the idempotency
-      directory unless IDEMPOTENCY_TABLE is set or --no-idempotency is given. A connection that
-      does not send its request within --read-timeout seconds is closed; at most
-      --max-connections are served at once. Secrets: INLET_<SOURCE>_SECRET, else the
-      development secret (printed at start); other INLET_* variables are reported as warnings,
-      and settings a function would refuse stop it. It also delivers what `inlet publish` puts in
-      the outbound store to the endpoints `inlet endpoints add` subscribed, retrying on the schedule
-      (INLET_OUTBOUND_SCHEDULE) divided by --time-scale; operational events go where events go.
-      --relay (or INLET_RELAY, also per source in INLET_SOURCE_SETTINGS) relays received events
-      of those types to the subscriptions too, before spooling them.
-  inlet send <source> [--url URL] [SIGN OPTIONS]
-      Signs a payload as <source> would and POSTs it (default URL: the local server).
-  inlet sign <source> [SIGN OPTIONS]
-      Prints the headers to send with the payload, one `Name: value` per line.
-  inlet event <source> [--format v1|v2|url] [--base64] [--method POST] [--path P] [SIGN OPTIONS]
-      Prints an API Gateway REST (v1), HTTP API (v2) or function URL event for sam local invoke.
-  inlet replay [<source>] [--bucket B] [--queue-url URL] [--keep] [--unchecked-data]
-      Sends the envelopes a function parked in the payload bucket (under undelivered/, because
-      the queue refused them for good) to the queue, and deletes each one once the queue has it
-      (--keep leaves them). An object that is not what its key says the function parked (another
-      source, id or digest, a type of another source, data that does not hash to its digest, a
-      dataref elsewhere) is refused with the reason and kept, and the exit status is 1. Data
-      built from a form body cannot be re-hashed: it is refused too, unless --unchecked-data is
-      given once you have looked at it. B defaults to PAYLOAD_BUCKET, URL to QUEUE_URL; AWS
-      credentials and region come from the usual places.
-  inlet dev-files [--dir infra] [--sources github,stripe,slack,standard]
-      Regenerates infra/env.json and the signed events in infra/events/ (development secrets) for
-      the deployment's Sources (the template's default unless given): `sam local invoke` inputs.
-      Names that are not senders take their scheme from INLET_SOURCE_SETTINGS, as deployed.
+use crate::outbound::args::{DeliveriesCli, EndpointsCli, PublishCli, Store};
 
-  inlet sources [<name>] [--scheme S] [--verified-by sdk|vectors|docs|configured] [--markdown]
-      Lists every sender Inlet knows: its scheme, id, handshakes, routed methods and how our tests
-      verify it (--markdown: the README's table of supported senders). <name> narrows it to senders
-      whose name or title holds it, --scheme to those whose algorithm or signature location holds
-      S (`ed25519`, `hmac-sha1`, `x-hub-signature`), --verified-by to one kind of evidence; any
-      case. Nothing matching is an error (exit status 2).
+const ABOUT: &str = "Run Inlet locally, sign test webhooks as each sender would, and send your own";
 
-SOURCES: every name `inlet sources` lists (github, stripe, slack, standard, shopify, …).
+const AFTER_HELP: &str = "\
+Sources are the names `inlet sources` lists (github, stripe, slack, standard, shopify, …), or a name
+INLET_SOURCE_SETTINGS configures. Secrets: INLET_<SOURCE>_SECRET, else the development secret.
 
-SIGN OPTIONS:
-  --secret S          signing secret (default: INLET_<SOURCE>_SECRET, else the development secret)
-  --data TEXT         body (default: the sample in infra/samples/<source>.json for the first four
-                      senders, else one generated from the sender's scheme: for senders that post
-                      batches, a batch of one event)
-  --file PATH         body from a file
-  --event NAME        the event, as its type reads after <source>. (GitHub: pull_request; Twitch:
-                      notification.channel.follow): its words, in order, fill the type's parts, in
-                      the sender's event header (X-GitHub-Event) and in a generated body
-  --id ID             delivery id (default: a fresh one)
-  --timestamp UNIX    signing time (default: now)
-  --content-type CT   (default: JSON if the body starts with { or [, else form-encoded)
-  --header NAME:VALUE extra header, repeatable (Twilio: X-Twilio-Webhooks-Signature-Settings with
-                      algorithm=HMAC_SHA256 signs as a SharedKey, --secret being its secret)
-  --url URL           the URL it is sent to, for senders that sign it (Twilio, Square, HubSpot, Trello)
-  For Ed25519 and ECDSA senders (Discord, Telnyx, SendGrid) --secret is the private key in hex;
-  the development key pair's public half is what `inlet serve` and dev-files configure.
-  Adyen, Braintree, Mailgun and Microsoft Graph sign inside the body, which send and event write
-  in (sign prints the headers only). Twilio signs a JSON body through bodySHA256 in the URL's
-  query, which send and event add (sign says where to send it).
-";
+Exit status: 0 done; 1 it ran and the answer was a failure (a delivery not answered 2xx, a replay
+that refused or failed envelopes); 2 it could not run (arguments, an unknown source, settings, files,
+a server it cannot reach).";
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Parser)]
+#[command(name = "inlet", version, about = ABOUT, after_help = AFTER_HELP)]
+#[command(arg_required_else_help = true, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serves every source locally with the same pipeline as the Lambda functions
+    ///
+    /// POST /webhooks/<source> for every source. Without QUEUE_URL, each event is written to the
+    /// spool directory as one JSON file; with QUEUE_URL it goes to that SQS queue (and
+    /// PAYLOAD_BUCKET, IDEMPOTENCY_TABLE are used as the functions use them). Duplicates are
+    /// recognised through the idempotency directory unless IDEMPOTENCY_TABLE is set or
+    /// --no-idempotency is given. Secrets: INLET_<SOURCE>_SECRET, else the development secret
+    /// (printed at start); other INLET_* variables are reported as warnings, and settings a
+    /// function would refuse stop it. It also delivers what `inlet publish` puts in the outbound
+    /// store to the endpoints `inlet endpoints add` subscribed, retrying on the schedule
+    /// (INLET_OUTBOUND_SCHEDULE) divided by --time-scale; operational events go where events go.
+    Serve(ServeArgs),
+    /// Signs a payload as <SOURCE> would and POSTs it (default: to the local server)
+    Send {
+        #[arg(value_name = "SOURCE")]
+        source: String,
+        #[command(flatten)]
+        sign: SignArgs,
+    },
+    /// Prints the headers to send with a payload, one `Name: value` per line
+    Sign {
+        #[arg(value_name = "SOURCE")]
+        source: String,
+        #[command(flatten)]
+        sign: SignArgs,
+    },
+    /// Prints an API Gateway REST (v1), HTTP API (v2) or function URL event for `sam local invoke`
+    Event {
+        #[arg(value_name = "SOURCE")]
+        source: String,
+        /// The event's shape: v1 (REST API), v2 (HTTP API) or url (function URL)
+        #[arg(long, default_value = "v2", value_parser = ["v1", "rest", "v2", "http", "url", "function-url"])]
+        format: String,
+        /// Base64-encode the body, as API Gateway does for binary media types
+        #[arg(long)]
+        base64: bool,
+        /// The request's method
+        #[arg(long, default_value = "POST")]
+        method: String,
+        /// The request's path (default: /webhooks/<SOURCE>)
+        #[arg(long)]
+        path: Option<String>,
+        #[command(flatten)]
+        sign: SignArgs,
+    },
+    /// Lists the senders' samples: what `inlet send <SOURCE> --event <EVENT>` sends
+    ///
+    /// Each is a body as the sender posts it, written from the provider's documented payload, with
+    /// the headers it sends (infra/samples/<SOURCE>/). `inlet send <SOURCE>` sends the default.
+    Samples {
+        /// Only this source's samples
+        #[arg(value_name = "SOURCE")]
+        source: Option<String>,
+    },
+    /// Sends the envelopes a function parked in the payload bucket back to the queue
+    ///
+    /// Parked envelopes are under undelivered/, because the queue refused them for good; each is
+    /// deleted once the queue has it (--keep leaves them). An object that is not what its key says
+    /// the function parked (another source, id or digest, a type of another source, data that does
+    /// not hash to its digest, a dataref elsewhere) is refused with the reason and kept, and the
+    /// exit status is 1. Data built from a form body cannot be re-hashed: it is refused too, unless
+    /// --unchecked-data is given once you have looked at it. AWS credentials and region come from
+    /// the usual places.
+    Replay {
+        /// Only this source's envelopes
+        #[arg(value_name = "SOURCE")]
+        source: Option<String>,
+        /// The payload bucket (default: PAYLOAD_BUCKET)
+        #[arg(long)]
+        bucket: Option<String>,
+        /// The queue (default: QUEUE_URL)
+        #[arg(long)]
+        queue_url: Option<String>,
+        /// Keep each object once the queue has it
+        #[arg(long)]
+        keep: bool,
+        /// Also send data built from form bodies, which cannot be re-hashed
+        #[arg(long)]
+        unchecked_data: bool,
+    },
+    /// Regenerates infra/env.json and the signed events in infra/events/ for `sam local invoke`
+    ///
+    /// For the deployment's Sources (the template's default unless given), with development
+    /// secrets. Names that are not senders take their scheme from INLET_SOURCE_SETTINGS, as deployed.
+    DevFiles {
+        /// Where env.json and events/ go
+        #[arg(long, default_value = "infra")]
+        dir: String,
+        /// The sources, comma-separated
+        #[arg(long, value_delimiter = ',', default_values_t = crate::devfiles::TEMPLATE_SOURCES.map(String::from))]
+        sources: Vec<String>,
+    },
+    /// Lists every sender Inlet knows: scheme, id, handshakes, methods and how our tests verify it
+    ///
+    /// Nothing matching is an error (exit status 2), with the closest name.
+    Sources {
+        /// Only senders whose name or title holds this (any case)
+        name: Option<String>,
+        /// Only senders whose algorithm or signature location holds this (ed25519, hmac-sha1,
+        /// x-hub-signature; any case)
+        #[arg(long)]
+        scheme: Option<String>,
+        /// Only senders with this kind of evidence
+        #[arg(long, value_parser = ["sdk", "vectors", "docs", "configured"], ignore_case = true)]
+        verified_by: Option<String>,
+        /// The docs' table of supported senders, in Markdown
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Subscribes endpoints to your events and manages them (outbound webhooks)
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Endpoints {
+        #[command(subcommand)]
+        command: EndpointsCli,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Publishes a CloudEvent to the endpoints subscribed to its type
+    ///
+    /// Data is JSON; the id defaults to a fresh one and makes publishing idempotent: an id
+    /// published again is not delivered again.
+    Publish {
+        #[command(flatten)]
+        publish: PublishCli,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Lists, shows, retries and replays outbound deliveries
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Deliveries {
+        #[command(subcommand)]
+        command: DeliveriesCli,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Prints a shell completion script (bash, zsh, fish, elvish, powershell)
+    ///
+    /// bash: `inlet completions bash > ~/.local/share/bash-completion/completions/inlet`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// How a request is signed: `inlet send`, `sign` and `event`.
+#[derive(Debug, Default, Clone, Args)]
+#[command(next_help_heading = "Signing")]
 pub struct SignArgs {
+    /// Signing secret (default: INLET_<SOURCE>_SECRET, else the development secret). For Ed25519
+    /// and ECDSA senders (Discord, Telnyx, SendGrid), the private key in hex
+    #[arg(long)]
     pub secret: Option<String>,
+    /// The body (default: the sender's sample, or one generated from its scheme)
+    #[arg(long, conflicts_with = "file")]
     pub data: Option<String>,
+    /// The body, from a file
+    #[arg(long, value_name = "PATH")]
     pub file: Option<String>,
+    /// The event, as its type reads after <SOURCE>. (GitHub: pull_request; Twitch:
+    /// notification.channel.follow): its words fill the type's parts, in the sender's event
+    /// header (X-GitHub-Event) and in a generated body
+    #[arg(long, value_name = "NAME")]
     pub event: Option<String>,
+    /// Delivery id (default: a fresh one)
+    #[arg(long)]
     pub id: Option<String>,
+    /// Signing time, unix seconds (default: now)
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
     pub timestamp: Option<i64>,
+    /// Content type (default: JSON if the body starts with { or [, else form-encoded)
+    #[arg(long, value_name = "CT")]
     pub content_type: Option<String>,
+    /// Extra header, repeatable (Twilio: X-Twilio-Webhooks-Signature-Settings with
+    /// algorithm=HMAC_SHA256 signs as a SharedKey, --secret being its secret)
+    #[arg(long = "header", short = 'H', value_name = "NAME:VALUE")]
     pub headers: Vec<String>,
-    /// The URL the request is sent to, for schemes that sign it (`inlet sign`, `inlet event`).
+    /// The URL the request goes to: `send` posts there (default: the local server); senders that
+    /// sign the URL (Twilio, Square, HubSpot, Trello) sign it
+    #[arg(long)]
     pub url: Option<String>,
 }
 
 /// How `inlet serve` runs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
+    /// The address to listen on
+    #[arg(long, default_value = "127.0.0.1:3000")]
     pub addr: String,
+    /// Where events are written, one JSON file each, when QUEUE_URL is not set
+    #[arg(long, default_value = ".inlet/spool", value_name = "DIR")]
     pub spool: String,
-    /// Where idempotency marks are kept; `None` turns de-duplication off.
+    /// Where idempotency marks are kept; `None` turns de-duplication off (set by [`Self::resolved`]).
+    #[arg(skip)]
     pub idempotency_dir: Option<String>,
-    /// Seconds a connection has to send a whole request.
+    #[arg(
+        long = "idempotency-dir",
+        default_value = ".inlet/idempotency",
+        value_name = "DIR",
+        help = "Where idempotency marks are kept (unless IDEMPOTENCY_TABLE is set)"
+    )]
+    idempotency: String,
+    /// Turn de-duplication off
+    #[arg(long)]
+    no_idempotency: bool,
+    /// Seconds a connection has to send a whole request before it is closed
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub read_timeout: u64,
-    /// Connections served at once; more wait to be accepted.
+    /// Connections served at once; more wait to be accepted
+    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
     pub max_connections: usize,
-    /// The outbound store deliveries are made from; `None` sends nothing.
+    /// The outbound store deliveries are made from; `None` sends nothing (set by [`Self::resolved`]).
+    #[arg(skip)]
     pub outbound_db: Option<String>,
-    /// Divides the retry schedule, so it can be watched (3600: an hour is a second).
+    #[arg(
+        long = "outbound-db",
+        default_value = ".inlet/outbound.db",
+        value_name = "PATH",
+        help = "The outbound store deliveries are made from"
+    )]
+    outbound: String,
+    /// Send no outbound deliveries
+    #[arg(long, conflicts_with = "outbound")]
+    no_outbound: bool,
+    /// Divides the retry schedule, so it can be watched (3600: an hour is a second)
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub time_scale: u32,
-    /// Which received events also go to the outbound subscriptions (`INLET_RELAY`'s value).
+    /// Relays received events of these types to the outbound subscriptions too, before spooling
+    /// them (stripe.invoice.*,github.push; also INLET_RELAY, and per source in
+    /// INLET_SOURCE_SETTINGS)
+    #[arg(long, value_name = "TYPES")]
     pub relay: Option<String>,
+    /// How requests are logged: `pretty`, one readable line per request (coloured unless NO_COLOR
+    /// is set); `json`, JSON lines as the functions write them; `auto`, pretty when stdout is a
+    /// terminal, else JSON
+    #[arg(long, value_enum, default_value_t = LogFormat::Auto, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+    /// Do not serve the inspector page (/_inlet/: recent deliveries, live, with resend)
+    #[arg(long)]
+    pub no_inspector: bool,
+    /// Let the inspector answer peers other than this machine (it shows the deliveries' headers,
+    /// secrets redacted, and their envelopes, and resends them); loopback only without it
+    #[arg(long, conflicts_with = "no_inspector")]
+    pub inspector_remote: bool,
+}
+
+/// How `inlet serve` writes its log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Pretty when stdout is a terminal, else JSON
+    Auto,
+    /// One readable line per request
+    Pretty,
+    /// JSON lines, as the functions write them
+    Json,
+}
+
+impl ServeArgs {
+    /// The arguments with the `--no-…` switches applied to the directories they turn off.
+    pub fn resolved(mut self) -> Self {
+        self.idempotency_dir = (!self.no_idempotency).then(|| self.idempotency.clone());
+        self.outbound_db = (!self.no_outbound).then(|| self.outbound.clone());
+        self
+    }
 }
 
 impl Default for ServeArgs {
     fn default() -> Self {
-        Self {
-            addr: "127.0.0.1:3000".into(),
-            spool: ".inlet/spool".into(),
-            idempotency_dir: Some(".inlet/idempotency".into()),
-            read_timeout: 10,
-            max_connections: 256,
-            outbound_db: Some(".inlet/outbound.db".into()),
-            time_scale: 1,
-            relay: None,
-        }
+        Cli::parse_from(["inlet", "serve"]).serve()
     }
 }
 
-#[derive(Debug)]
-pub enum Command {
-    Serve(ServeArgs),
-    DevFiles {
-        dir: String,
-        sources: Vec<String>,
-    },
-    Send {
-        source: String,
-        url: Option<String>,
-        sign: SignArgs,
-    },
-    Sign {
-        source: String,
-        sign: SignArgs,
-    },
-    Event {
-        source: String,
-        format: String,
-        base64: bool,
-        method: String,
-        path: Option<String>,
-        sign: SignArgs,
-    },
-    Replay {
-        source: Option<String>,
-        bucket: Option<String>,
-        queue_url: Option<String>,
-        keep: bool,
-        unchecked_data: bool,
-    },
-    Sources {
-        markdown: bool,
-        filter: crate::catalogue::Filter,
-    },
-    Help,
+impl Cli {
+    fn serve(self) -> ServeArgs {
+        match self.command {
+            Command::Serve(args) => args.resolved(),
+            other => unreachable!("`inlet serve` parsed as {other:?}"),
+        }
+    }
 }
 
 /// A whole number of at least 1.
-fn positive(flag: &str, raw: &str) -> Result<u64, String> {
-    raw.parse::<u64>()
+fn at_least_one(raw: &str) -> Result<usize, String> {
+    raw.parse::<usize>()
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| format!("{flag} takes a whole number of at least 1, got {raw:?}"))
+        .ok_or_else(|| "takes a whole number of at least 1".to_owned())
 }
 
-pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
-    let Some(command) = args.next() else {
-        return Ok(Command::Help);
-    };
-    if matches!(command.as_str(), "-h" | "--help" | "help") {
-        return Ok(Command::Help);
+/// The outbound commands alone, from the words after `inlet` (their unit tests).
+#[cfg(test)]
+pub fn outbound<'a>(
+    words: impl IntoIterator<Item = &'a str>,
+) -> Result<crate::outbound::args::Parsed, clap::Error> {
+    use crate::outbound::args::Parsed;
+    let cli = Cli::try_parse_from(std::iter::once("inlet").chain(words))?;
+    match cli.command {
+        Command::Endpoints { command, store } => Ok(Parsed {
+            command: command.command(),
+            db: store.db,
+        }),
+        Command::Publish { publish, store } => Ok(Parsed {
+            command: publish.command(),
+            db: store.db,
+        }),
+        Command::Deliveries { command, store } => Ok(Parsed {
+            command: command.command(),
+            db: store.db,
+        }),
+        other => panic!("not an outbound command: {other:?}"),
     }
-    let mut source = None;
-    let mut sign = SignArgs::default();
-    let mut serve = ServeArgs::default();
-    let mut dir = "infra".to_owned();
-    let mut markdown = false;
-    let mut filter = crate::catalogue::Filter::default();
-    let mut sources = crate::devfiles::TEMPLATE_SOURCES
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect::<Vec<_>>();
-    let (mut bucket, mut queue_url, mut keep, mut unchecked_data) = (None, None, false, false);
-    let (mut url, mut format, mut base64, mut method, mut path) =
-        (None, "v2".to_owned(), false, "POST".to_owned(), None);
-    let args: Vec<String> = args.collect();
-    let mut i = 0;
-    while i < args.len() {
-        let flag = args[i].as_str();
-        let mut value = || {
-            i += 1;
-            args.get(i)
-                .cloned()
-                .ok_or_else(|| format!("{flag} needs a value"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn parse(line: &str) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(std::iter::once("inlet").chain(line.split(' '))).map(|c| c.command)
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_defaults_and_switches() {
+        let d = ServeArgs::default();
+        assert_eq!(
+            (d.addr.as_str(), d.spool.as_str(), d.read_timeout),
+            ("127.0.0.1:3000", ".inlet/spool", 10)
+        );
+        assert_eq!(d.idempotency_dir.as_deref(), Some(".inlet/idempotency"));
+        assert_eq!(d.outbound_db.as_deref(), Some(".inlet/outbound.db"));
+        let Command::Serve(s) =
+            parse("serve --no-idempotency --no-outbound --time-scale 60").expect("parses")
+        else {
+            panic!("not serve")
         };
-        match flag {
-            "--addr" => serve.addr = value()?,
-            "--spool" => serve.spool = value()?,
-            "--idempotency-dir" => serve.idempotency_dir = Some(value()?),
-            "--no-idempotency" => serve.idempotency_dir = None,
-            "--read-timeout" => serve.read_timeout = positive(flag, &value()?)?,
-            "--max-connections" => {
-                serve.max_connections = usize::try_from(positive(flag, &value()?)?)
-                    .map_err(|_| format!("{flag} is too large"))?
-            }
-            "--outbound-db" => serve.outbound_db = Some(value()?),
-            "--no-outbound" => serve.outbound_db = None,
-            "--relay" => serve.relay = Some(value()?),
-            "--time-scale" => {
-                serve.time_scale = u32::try_from(positive(flag, &value()?)?)
-                    .map_err(|_| format!("{flag} is too large"))?
-            }
-            "--dir" => dir = value()?,
-            "--markdown" => markdown = true,
-            "--scheme" => filter.scheme = Some(value()?),
-            "--verified-by" => {
-                filter.verified_by = Some(crate::catalogue::VerifiedBy::parse(&value()?)?)
-            }
-            "--sources" => {
-                sources = value()?.split(',').map(|s| s.trim().to_owned()).collect();
-            }
-            "--bucket" => bucket = Some(value()?),
-            "--queue-url" => queue_url = Some(value()?),
-            "--keep" => keep = true,
-            "--unchecked-data" => unchecked_data = true,
-            "--url" => {
-                url = Some(value()?);
-                sign.url.clone_from(&url);
-            }
-            "--format" => format = value()?,
-            "--method" => method = value()?,
-            "--path" => path = Some(value()?),
-            "--base64" => base64 = true,
-            "--secret" => sign.secret = Some(value()?),
-            "--data" => sign.data = Some(value()?),
-            "--file" => sign.file = Some(value()?),
-            "--event" => sign.event = Some(value()?),
-            "--id" => sign.id = Some(value()?),
-            "--timestamp" => {
-                let raw = value()?;
-                sign.timestamp = Some(
-                    raw.parse()
-                        .map_err(|_| format!("--timestamp takes unix seconds, got {raw:?}"))?,
+        let s = s.resolved();
+        assert_eq!((s.idempotency_dir, s.outbound_db), (None, None));
+        assert_eq!(s.time_scale, 60);
+        for bad in [
+            "serve --read-timeout 0",
+            "serve --max-connections 0",
+            "serve --time-scale x",
+            "serve --outbound-db a --no-outbound",
+            "serve --nope",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sign_options_and_their_errors() {
+        let Command::Send { source, sign } =
+            parse("send stripe --event invoice.paid -H X-A:1 --header X-B:2 --timestamp -5")
+                .expect("parses")
+        else {
+            panic!("not send")
+        };
+        assert_eq!(source, "stripe");
+        assert_eq!(sign.event.as_deref(), Some("invoice.paid"));
+        assert_eq!(sign.headers, ["X-A:1", "X-B:2"]);
+        assert_eq!(sign.timestamp, Some(-5));
+        for bad in [
+            "send",
+            "send stripe --data {} --file x",
+            "send stripe --timestamp soon",
+            "event stripe --format v3",
+            "sources --verified-by hearsay",
+            "frobnicate",
+        ] {
+            let e = parse(bad).expect_err(bad);
+            assert_eq!(e.exit_code(), 2, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_mistyped_command_gets_a_suggestion() {
+        let e = parse("sned stripe").expect_err("no such command");
+        assert!(
+            e.to_string().contains("similar subcommand exists: 'send'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn dev_files_takes_a_comma_separated_list() {
+        let Command::DevFiles { sources, .. } = parse("dev-files").expect("parses") else {
+            panic!("not dev-files")
+        };
+        assert_eq!(sources, ["github", "stripe", "slack", "standard"]);
+        let Command::DevFiles { sources, .. } = parse("dev-files --sources a,b").expect("parses")
+        else {
+            panic!("not dev-files")
+        };
+        assert_eq!(sources, ["a", "b"]);
+    }
+
+    #[test]
+    fn every_command_has_help() {
+        for sub in Cli::command().get_subcommands() {
+            assert!(sub.get_about().is_some(), "{} has no help", sub.get_name());
+            for nested in sub.get_subcommands() {
+                assert!(
+                    nested.get_about().is_some() || nested.get_name() == "help",
+                    "{} {} has no help",
+                    sub.get_name(),
+                    nested.get_name()
                 );
             }
-            "--content-type" => sign.content_type = Some(value()?),
-            "--header" | "-H" => sign.headers.push(value()?),
-            f if f.starts_with('-') => return Err(format!("unknown option {f}")),
-            positional if source.is_none() => source = Some(positional.to_owned()),
-            extra => return Err(format!("unexpected argument {extra:?}")),
         }
-        i += 1;
     }
-    let need_source = || {
-        source
-            .clone()
-            .ok_or_else(|| format!("`inlet {command}` needs a source (`inlet sources` lists them)"))
-    };
-    Ok(match command.as_str() {
-        "serve" => Command::Serve(serve),
-        "sources" => Command::Sources {
-            markdown,
-            filter: crate::catalogue::Filter {
-                name: source,
-                ..filter
-            },
-        },
-        "dev-files" => Command::DevFiles { dir, sources },
-        "replay" => Command::Replay {
-            source,
-            bucket,
-            queue_url,
-            keep,
-            unchecked_data,
-        },
-        "send" => Command::Send {
-            source: need_source()?,
-            url,
-            sign,
-        },
-        "sign" => Command::Sign {
-            source: need_source()?,
-            sign,
-        },
-        "event" => Command::Event {
-            source: need_source()?,
-            format,
-            base64,
-            method,
-            path,
-            sign,
-        },
-        other => return Err(format!("unknown command {other:?}")),
-    })
 }

@@ -1,7 +1,8 @@
-//! Development defaults: a well-known secret and a sample payload per source, so the local server
-//! and the CLI work with no setup. Never use these secrets for a deployed receiver.
+//! Development defaults: a well-known secret per source, and a body generated from its scheme for
+//! events it has no sample of (infra/samples/, [`crate::samples`]), so the local server and the
+//! CLI work with no setup. Never use these secrets for a deployed receiver.
 //!
-//! The first four senders keep their hand-written samples; every other sender gets a secret
+//! The first four senders keep their hand-written secrets; every other sender gets a secret
 //! derived from its name (decoded the way its scheme decodes secrets; for public-key schemes a
 //! key pair whose private half the CLI signs with) and a sample generated from its scheme, with
 //! a value at every place the scheme reads an id, type, subject, time or timestamp from (for
@@ -18,7 +19,6 @@ use sha2::{Digest, Sha256};
 struct Written {
     source: &'static str,
     secret: &'static str,
-    sample: &'static str,
     event: &'static str,
 }
 
@@ -26,25 +26,21 @@ const WRITTEN: [Written; 4] = [
     Written {
         source: "github",
         secret: "inlet-dev-github-secret",
-        sample: include_str!("../../samples/github.json"),
         event: "pull_request",
     },
     Written {
         source: "stripe",
         secret: "whsec_inlet_dev_stripe_secret",
-        sample: include_str!("../../samples/stripe.json"),
         event: "",
     },
     Written {
         source: "slack",
         secret: "inlet-dev-slack-signing-secret",
-        sample: include_str!("../../samples/slack.json"),
         event: "",
     },
     Written {
         source: "standard",
         secret: "whsec_aW5sZXQtZGV2LXN0YW5kYXJkLXdlYmhvb2tzLWtleSE=",
-        sample: include_str!("../../samples/standard.json"),
         event: "",
     },
 ];
@@ -74,8 +70,6 @@ pub struct Defaults {
     pub secret: String,
     /// What the CLI signs with: the secret, or for public-key schemes the private key (hex).
     pub signing_secret: String,
-    /// A realistic payload, for the senders that have one written (others get [`sample`]).
-    pub sample: Option<&'static str>,
     /// The event the sample is: the words of its type after `<source>.`, which go in the
     /// sender's event header (GitHub's `X-GitHub-Event`) or the generated body (see [`type_values`]).
     pub event: String,
@@ -92,7 +86,6 @@ pub fn defaults(source: &Source) -> Defaults {
         return Defaults {
             secret: w.secret.into(),
             signing_secret: w.secret.into(),
-            sample: Some(w.sample),
             event: w.event.into(),
         };
     }
@@ -107,7 +100,6 @@ pub fn defaults(source: &Source) -> Defaults {
         return Defaults {
             secret: s.clone(),
             signing_secret: s,
-            sample: None,
             event: default_event(scheme).into(),
         };
     }
@@ -174,7 +166,6 @@ pub fn defaults(source: &Source) -> Defaults {
     Defaults {
         secret,
         signing_secret,
-        sample: None,
         event: default_event(scheme).into(),
     }
 }
@@ -368,6 +359,31 @@ fn braintree(id: &str, kind: &str, at: i64) -> String {
     form_urlencoded::Serializer::new(String::new())
         .append_pair("bt_payload", &payload)
         .finish()
+}
+
+/// A sample's body with the signed timestamp the sender writes in the body (where the scheme has
+/// one) set to `at`, so a replay window accepts it; any other body as it is.
+pub fn fresh_timestamp(source: &Source, body: &str, at: i64) -> String {
+    let Some(ts) = source.scheme().timestamp else {
+        return body.to_owned();
+    };
+    let paths: Vec<&str> = ts
+        .at
+        .iter()
+        .filter_map(|l| match l {
+            Loc::Json(p) => Some(*p),
+            _ => None,
+        })
+        .collect();
+    match serde_json::from_str::<Value>(body) {
+        Ok(mut doc) if !paths.is_empty() => {
+            for p in paths {
+                put(&mut doc, p, time_value(at, ts.unit));
+            }
+            serde_json::to_string_pretty(&doc).unwrap_or_else(|_| body.to_owned())
+        }
+        _ => body.to_owned(),
+    }
 }
 
 fn time_value(at: i64, unit: Unit) -> Value {

@@ -37,9 +37,8 @@ fn files(samples: &Path, source: &'static Source) -> Result<Vec<EventFile>, Stri
     // Any other source: the generated sample, signed, and a tampered copy.
     let d = dev::defaults(source);
     let id = format!("inlet-sample-{name}");
-    let body = d
-        .sample
-        .map(str::to_owned)
+    let body = crate::samples::find(source.scheme().name, None)
+        .map(|s| s.body.to_owned())
         .unwrap_or_else(|| dev::sample(source, &id, &d.event, 1_700_000_000));
     Ok([false, true]
         .into_iter()
@@ -60,7 +59,7 @@ fn files(samples: &Path, source: &'static Source) -> Result<Vec<EventFile>, Stri
 fn picked(samples: &Path, source: &'static Source) -> Result<Vec<EventFile>, String> {
     let read = |f: &str| {
         std::fs::read_to_string(samples.join(f))
-            .map_err(|e| format!("cannot read samples/{f}: {e}"))
+            .map_err(|e| format!("cannot read events/bodies/{f}: {e}"))
     };
     let mk = |name: &str, _sender: &str, body: String, event, tampered| EventFile {
         name: name.to_owned(),
@@ -162,7 +161,8 @@ pub fn function_id(source: &str) -> String {
 }
 
 pub fn write(dir: &Path, sources: &[String], settings: Option<&str>) -> Result<(), String> {
-    let samples = dir.join("samples");
+    // The bodies of the hand-picked events, beside them.
+    let samples = dir.join("events").join("bodies");
     let events_dir = dir.join("events");
     std::fs::create_dir_all(&events_dir).map_err(|e| e.to_string())?;
     let epoch_ms = SystemTime::now()

@@ -6,7 +6,9 @@ mod dev;
 mod devfiles;
 mod devkeys;
 mod events;
+mod inspector;
 mod outbound;
+mod samples;
 mod serve;
 mod signing;
 
@@ -20,28 +22,48 @@ use inlet::Source;
 fn source(name: &str) -> Result<&'static Source, String> {
     let mut settings = dev::settings()?;
     dev::warn_unread(&settings);
-    if !dev::configured_names(&settings).iter().any(|n| n == name) {
+    let names = dev::configured_names(&settings);
+    if !names.iter().any(|n| n == name) {
+        let hint = inlet::config::closest(name, names.iter().map(String::as_str))
+            .map(|c| format!("did you mean `{c}`? "))
+            .unwrap_or_default();
         return Err(format!(
-            "unknown source {name:?}: `inlet sources` lists the senders Inlet knows; other names need an entry in INLET_SOURCE_SETTINGS"
+            "unknown source {name:?}: {hint}`inlet sources` lists the senders Inlet knows; other names need an entry in INLET_SOURCE_SETTINGS"
         ));
     }
     dev::configured(name, &mut settings)
 }
 
-fn run() -> Result<ExitCode, String> {
-    let all: Vec<String> = std::env::args().skip(1).collect();
-    if outbound::handles(all.first().map(String::as_str)) {
-        return outbound::run(&all);
-    }
-    match args::parse(all.into_iter())? {
-        Command::Help => {
-            print!("{}\n{}", args::USAGE, outbound::args::USAGE);
+fn run(command: Command) -> Result<ExitCode, String> {
+    match command {
+        Command::Serve(args) => {
+            serve::init_logging(args.log_format);
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            runtime.block_on(serve::serve(&args.resolved()))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve(args) => {
-            inlet::logging::init();
-            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-            runtime.block_on(serve::serve(&args))?;
+        Command::Endpoints { command, store } => outbound::run(outbound::args::Parsed {
+            command: command.command(),
+            db: store.db,
+        }),
+        Command::Publish { publish, store } => outbound::run(outbound::args::Parsed {
+            command: publish.command(),
+            db: store.db,
+        }),
+        Command::Deliveries { command, store } => outbound::run(outbound::args::Parsed {
+            command: command.command(),
+            db: store.db,
+        }),
+        Command::Samples { source } => match samples::listing(source.as_deref()) {
+            Ok(listing) => {
+                print!("{listing}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => Err(e),
+        },
+        Command::Completions { shell } => {
+            let mut cli = <args::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cli, "inlet", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay {
@@ -69,7 +91,20 @@ fn run() -> Result<ExitCode, String> {
             devfiles::write(std::path::Path::new(&dir), &sources, settings.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sources { markdown, filter } => {
+        Command::Sources {
+            name,
+            scheme,
+            verified_by,
+            markdown,
+        } => {
+            let filter = catalogue::Filter {
+                name,
+                scheme,
+                verified_by: verified_by
+                    .as_deref()
+                    .map(catalogue::VerifiedBy::parse)
+                    .transpose()?,
+            };
             let shown = match filter.apply(inlet::sources::all()) {
                 Ok(shown) => shown,
                 Err(e) => {
@@ -135,14 +170,12 @@ fn run() -> Result<ExitCode, String> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Send {
-            source: name,
-            url,
-            sign,
-        } => {
+        Command::Send { source: name, sign } => {
             let src = source(&name)?;
-            let url =
-                url.unwrap_or_else(|| format!("http://127.0.0.1:3000/webhooks/{}", src.name()));
+            let url = sign
+                .url
+                .clone()
+                .unwrap_or_else(|| format!("http://127.0.0.1:3000/webhooks/{}", src.name()));
             let signed = signing::sign(src, &sign, Some(&url))?;
             let url = signed.url.clone().unwrap_or(url);
             let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -263,7 +296,7 @@ fn retries(s: &inlet::scheme::Scheme) -> String {
     }
 }
 
-/// `inlet sources --markdown`: the README's table of supported senders (a test keeps them equal).
+/// `inlet sources --markdown`: the book's table of supported senders (docs/src/senders.md) (a test keeps them equal).
 fn senders_markdown(shown: &[&Source]) -> String {
     use inlet::scheme::TypePart;
     let code = |s: &str| format!("`{s}`");
@@ -395,11 +428,18 @@ async fn replay(
 }
 
 fn main() -> ExitCode {
-    match run() {
+    let cli = match <args::Cli as clap::Parser>::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version on stdout with status 0; usage errors on stderr with status 2.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("inlet: {e}");
-            eprintln!("Run `inlet --help` for usage.");
+            eprintln!("error: {e}");
             ExitCode::from(2)
         }
     }

@@ -8,15 +8,19 @@
 //! It counts what each source's requests came to with the functions' metrics, served at
 //! `GET /metrics` in Prometheus's text format, and prints a summary per source when it stops
 //! (Ctrl-C or SIGTERM).
+//! On a terminal it prints one readable line per request (`--log-format`), and it serves the
+//! inspector page at `/_inlet/` (inspector.rs) unless `--no-inspector`.
 
 use std::convert::Infallible;
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONNECTION};
-use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -42,15 +46,43 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::args::ServeArgs;
+use crate::args::{LogFormat, ServeArgs};
 use crate::dev;
+use crate::inspector::{self, Call, EventStream, Inspector, Raw, Record, Seen, Tap};
 
 /// Each request's deadline, as a deployed function's 5 s timeout gives it: counted from when the
 /// body is in, as a function's starts once API Gateway has the whole request.
 const REQUEST_BUDGET: Duration = Duration::from_secs(5);
 
 /// Each source's pipeline and its metrics.
-type Pipelines = Arc<Vec<(Pipeline<Relaying<AnyQueue, RelayTarget>>, Meter)>>;
+type Pipelines = Arc<Vec<(Pipeline<Tap<Relaying<AnyQueue, RelayTarget>>>, Meter)>>;
+
+/// An answer: a whole body, or the inspector's event stream.
+type Answer = Response<Either<Full<Bytes>, EventStream>>;
+
+/// Whether each request gets a readable line (and then whether in colour): asked for with
+/// `--log-format`, else when stdout is a terminal. Colour needs a terminal, and no `NO_COLOR`
+/// (<https://no-color.org>) nor `TERM=dumb`.
+fn readable(format: LogFormat) -> Option<bool> {
+    let terminal = std::io::stdout().is_terminal();
+    let pretty = match format {
+        LogFormat::Auto => terminal,
+        LogFormat::Pretty => true,
+        LogFormat::Json => false,
+    };
+    let colour = terminal
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+    pretty.then_some(colour)
+}
+
+/// Installs the log subscriber `inlet serve` writes with.
+pub fn init_logging(format: LogFormat) {
+    inlet::logging::init_as(match readable(format) {
+        Some(colour) => inlet::logging::Format::Pretty { colour },
+        None => inlet::logging::Format::Json,
+    });
+}
 
 /// Where relayed events go: the relay queue when `RELAY_QUEUE_URL` is set (with `QUEUE_URL`),
 /// else the local outbound store the worker delivers from.
@@ -272,7 +304,7 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
             keyed.push(source.name());
         }
         pipelines.push((
-            Pipeline::new(source, secrets, settings, queue)
+            Pipeline::new(source, secrets, settings, Tap(queue))
                 .with_idempotency(idempotency)
                 .with_payloads(payloads)
                 .with_keys(dev_keys.clone()),
@@ -316,6 +348,22 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
         (None, None) => println!("Duplicates are not recognised (--no-idempotency)"),
     }
     println!("Metrics: http://{local}/metrics (Prometheus text)");
+    let inspector = (!args.no_inspector).then(|| {
+        Arc::new(Inspector::new(
+            args.inspector_remote,
+            worker.as_ref().map(|w| w.store.clone()),
+        ))
+    });
+    if inspector.is_some() {
+        println!(
+            "Inspector: http://{local}/_inlet/ ({})",
+            if args.inspector_remote {
+                "open to every peer: --inspector-remote"
+            } else {
+                "this machine only"
+            }
+        );
+    }
     let to = match &relay_target {
         Some(RelayTarget::Sqs(q)) => q.url().to_owned(),
         _ => "the endpoints `inlet endpoints add` subscribed".to_owned(),
@@ -331,7 +379,14 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
     let outbound = worker.map(|w| tokio::spawn(deliver(w)));
     println!("Try: cargo run -p inlet-cli -- send github");
     let pipelines: Pipelines = Arc::new(pipelines);
-    let read_timeout = Duration::from_secs(args.read_timeout);
+    let server = Arc::new(Server {
+        pipelines: pipelines.clone(),
+        metrics: metrics.clone(),
+        read_timeout: Duration::from_secs(args.read_timeout),
+        inspector,
+        lines: readable(args.log_format),
+    });
+    let read_timeout = server.read_timeout;
     let slots = Arc::new(Semaphore::new(args.max_connections));
     // The recorder drains its histograms when asked to: every few seconds, and at each scrape.
     let upkeep = metrics.clone();
@@ -351,23 +406,21 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
             slot = slots.clone().acquire_owned() => match slot {
                 Ok(slot) => tokio::select! {
                     () = &mut stop => break,
-                    conn = listener.accept() => conn.map(|(stream, _)| (stream, slot)),
+                    conn = listener.accept() => conn.map(|(stream, peer)| (stream, peer, slot)),
                 },
                 Err(_) => break,
             },
         };
-        let (stream, slot) = match accepted {
+        let (stream, peer, slot) = match accepted {
             Ok(conn) => conn,
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
                 continue;
             }
         };
-        let pipelines = pipelines.clone();
-        let metrics = metrics.clone();
+        let server = server.clone();
         tokio::spawn(async move {
-            let service =
-                service_fn(move |req| route(pipelines.clone(), metrics.clone(), req, read_timeout));
+            let service = service_fn(move |req| route(server.clone(), peer, req));
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(read_timeout)
@@ -519,35 +572,71 @@ fn summary(prometheus: &str, pipelines: &Pipelines) -> String {
     out
 }
 
-async fn route(
+/// What every connection's requests share.
+struct Server {
     pipelines: Pipelines,
     metrics: metrics_exporter_prometheus::PrometheusHandle,
-    req: Request<Incoming>,
     read_timeout: Duration,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+    inspector: Option<Arc<Inspector>>,
+    /// `Some(colour)` when each request gets a readable line.
+    lines: Option<bool>,
+}
+
+async fn route(
+    server: Arc<Server>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Answer, Infallible> {
     let path = req.uri().path().to_owned();
-    let Some((pipeline, meter)) = path.strip_prefix("/webhooks/").and_then(|name| {
+    if let Some(call) = Call::of(req.method(), &path) {
+        if let Some(inspector) = &server.inspector {
+            return Ok(inspect(&server, inspector, peer, req, call).await);
+        }
+    }
+    let pipelines = &server.pipelines;
+    let Some(at) = path.strip_prefix("/webhooks/").and_then(|name| {
         pipelines
             .iter()
-            .find(|(p, _)| p.source().name() == name.trim_end_matches('/'))
+            .position(|(p, _)| p.source().name() == name.trim_end_matches('/'))
     }) else {
         if path == "/healthz" {
-            return Ok(to_response(Reply::text(200, "ok".into())));
+            return Ok(whole(to_response(Reply::text(200, "ok".into()))));
         }
         if path == "/metrics" && req.method() == http::Method::GET {
-            metrics.run_upkeep();
-            let mut reply = Reply::text(200, metrics.render());
+            server.metrics.run_upkeep();
+            let mut reply = Reply::text(200, server.metrics.render());
             reply.headers = vec![(
                 "content-type",
                 "text/plain; version=0.0.4; charset=utf-8".into(),
             )];
-            return Ok(to_response(reply));
+            return Ok(whole(to_response(reply)));
         }
         let names: Vec<&str> = pipelines.iter().map(|(p, _)| p.source().name()).collect();
-        return Ok(to_response(
-            Rejection::NotFound(names.join(", ")).to_reply(),
-        ));
+        let reply = Rejection::NotFound(names.join(", ")).to_reply();
+        if path.starts_with("/webhooks/") {
+            server.observe(
+                Seen {
+                    at: SystemTime::now(),
+                    elapsed: Duration::ZERO,
+                    method: req.method(),
+                    uri: req.uri(),
+                    headers: req.headers(),
+                    source: None,
+                    reply: &reply,
+                    outcome: "rejected",
+                    event_type: None,
+                    queued: Vec::new(),
+                    bytes: 0,
+                    resend_of: None,
+                },
+                None,
+            );
+        }
+        return Ok(whole(to_response(reply)));
     };
+    let (pipeline, _) = &pipelines[at];
+    let started = Instant::now();
+    let now = SystemTime::now();
     let (parts, body) = req.into_parts();
     let limit = pipeline.settings().max_body_bytes;
     // A Content-Length over the limit is answered before a byte of the body is read, and so
@@ -556,12 +645,15 @@ async fn route(
         let size = usize::try_from(declared).unwrap_or(usize::MAX);
         if size > limit {
             let rejection = Rejection::PayloadTooLarge { size, limit };
-            return Ok(refuse_unread(meter, &rejection));
+            return Ok(whole(
+                server.refuse_unread(at, &parts, &rejection, started, now),
+            ));
         }
     }
     // Never buffer more than the limit allows: one byte over is enough to answer 413 (a chunked
     // body declares no length).
-    let read = tokio::time::timeout(read_timeout, Limited::new(body, limit + 1).collect()).await;
+    let read =
+        tokio::time::timeout(server.read_timeout, Limited::new(body, limit + 1).collect()).await;
     let bytes = match read {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
@@ -569,48 +661,298 @@ async fn route(
                 size: limit + 1,
                 limit,
             };
-            return Ok(refuse_unread(meter, &rejection));
+            return Ok(whole(
+                server.refuse_unread(at, &parts, &rejection, started, now),
+            ));
         }
         // The client went away or broke the framing: nobody is left to read an answer.
-        Ok(Err(_)) | Err(_) => return Ok(refuse_unread(meter, &Rejection::RequestTimeout)),
+        Ok(Err(_)) | Err(_) => {
+            let rejection = Rejection::RequestTimeout;
+            return Ok(whole(
+                server.refuse_unread(at, &parts, &rejection, started, now),
+            ));
+        }
     };
-    // Reading a slow upload does not eat into the time the pipeline has to queue it.
-    let deadline = Instant::now() + REQUEST_BUDGET;
-    let query = parts.uri.query().unwrap_or("");
-    // The URL as the sender called it, for schemes that sign it (PUBLIC_URL is not set locally).
-    let url = parts
-        .headers
+    let (response, _) = server
+        .deliver(
+            at,
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            bytes,
+            started,
+            None,
+        )
+        .await;
+    Ok(whole(response))
+}
+
+impl Server {
+    /// Serves one request to the pipeline at `at`, as it came or again (`resend_of`), and notes
+    /// what it came to.
+    #[allow(clippy::too_many_arguments)]
+    async fn deliver(
+        &self,
+        at: usize,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        bytes: Bytes,
+        started: Instant,
+        resend_of: Option<u64>,
+    ) -> (Response<Full<Bytes>>, Option<Arc<Record>>) {
+        let (pipeline, meter) = &self.pipelines[at];
+        let now = SystemTime::now();
+        // Reading a slow upload does not eat into the time the pipeline has to queue it.
+        let deadline = Instant::now() + REQUEST_BUDGET;
+        // The URL as the sender called it, for schemes that sign it (PUBLIC_URL is not set locally).
+        let url = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(|host| format!("http://{host}{uri}"));
+        let inbound = Inbound {
+            method,
+            headers,
+            body: &bytes,
+            query: uri.query().unwrap_or(""),
+            url: url.as_deref(),
+        };
+        // Boxed: the pipeline's future is large, and a debug build polls it on a worker's stack.
+        let serving = Box::pin(pipeline.serve(inbound, now, deadline));
+        let ((reply, outcome), queued) = if self.inspector.is_some() {
+            inspector::capture(serving).await
+        } else {
+            (serving.await, Vec::new())
+        };
+        meter.record(&outcome);
+        let record = self.observe(
+            Seen {
+                at: now,
+                elapsed: started.elapsed(),
+                method,
+                uri,
+                headers,
+                source: Some(pipeline.source()),
+                reply: &reply,
+                outcome: outcome.verdict.as_str(),
+                event_type: outcome.event_type.clone(),
+                queued,
+                bytes: bytes.len(),
+                resend_of,
+            },
+            Some(bytes),
+        );
+        (to_response(reply), record)
+    }
+
+    /// Prints the request's line when lines are readable, and keeps it for the inspector with
+    /// its body (for resend), when there is one.
+    fn observe(&self, seen: Seen<'_>, body: Option<Bytes>) -> Option<Arc<Record>> {
+        if self.lines.is_none() && self.inspector.is_none() {
+            return None;
+        }
+        let raw = match (&self.inspector, body) {
+            (Some(_), Some(body)) => Some(Raw {
+                method: seen.method.clone(),
+                uri: seen.uri.clone(),
+                headers: seen.headers.clone(),
+                body,
+            }),
+            _ => None,
+        };
+        let record = Record::new(seen);
+        if let Some(colour) = self.lines {
+            let _ = writeln!(std::io::stdout().lock(), "{}", record.line(colour));
+        }
+        self.inspector.as_ref()?.publish(record, raw)
+    }
+
+    /// A refusal that leaves the rest of the body unread, which closes the connection: hyper
+    /// reads on only what it already holds before it closes, and `Connection: close` tells the
+    /// client so, instead of it sending on or reusing the connection. Counted as the pipeline
+    /// counts refusals.
+    fn refuse_unread(
+        &self,
+        at: usize,
+        parts: &http::request::Parts,
+        rejection: &Rejection,
+        started: Instant,
+        now: SystemTime,
+    ) -> Response<Full<Bytes>> {
+        let (pipeline, meter) = &self.pipelines[at];
+        let outcome: Outcome = Trace::default().finish(rejection.verdict(), 0);
+        meter.record(&outcome);
+        let reply = rejection.to_reply();
+        self.observe(
+            Seen {
+                at: now,
+                elapsed: started.elapsed(),
+                method: &parts.method,
+                uri: &parts.uri,
+                headers: &parts.headers,
+                source: Some(pipeline.source()),
+                reply: &reply,
+                outcome: outcome.verdict.as_str(),
+                event_type: None,
+                queued: Vec::new(),
+                bytes: 0,
+                resend_of: None,
+            },
+            None,
+        );
+        let mut response = to_response(reply);
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+        response
+    }
+}
+
+/// The inspector's routes: this machine only unless `--inspector-remote`.
+async fn inspect(
+    server: &Server,
+    inspector: &Inspector,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    call: Call,
+) -> Answer {
+    let host = req
+        .headers()
         .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|host| format!("http://{host}{}", parts.uri));
-    let inbound = Inbound {
-        method: &parts.method,
-        headers: &parts.headers,
-        body: &bytes,
-        query,
-        url: url.as_deref(),
-    };
-    let (reply, outcome) = pipeline.serve(inbound, SystemTime::now(), deadline).await;
-    meter.record(&outcome);
-    Ok(to_response(reply))
+        .and_then(|h| h.to_str().ok());
+    let allowed =
+        inspector.remote || (inspector::local_peer(peer.ip()) && inspector::local_host(host));
+    if !allowed {
+        return plain(
+            403,
+            "The inspector answers this machine only, at an address or localhost (inlet serve --inspector-remote lets others in).",
+        );
+    }
+    match call {
+        Call::Redirect => {
+            let mut answer = plain(308, "/_inlet/");
+            answer
+                .headers_mut()
+                .insert(http::header::LOCATION, HeaderValue::from_static("/_inlet/"));
+            answer
+        }
+        Call::Page => page(inspector::PAGE, "text/html; charset=utf-8"),
+        Call::Script => page(inspector::SCRIPT, "text/javascript; charset=utf-8"),
+        Call::Deliveries => json(200, &inspector.list()),
+        Call::Delivery(n) => match inspector.get(n) {
+            Some((record, _)) => json(200, &record.to_json()),
+            None => plain(404, "No such delivery (the inspector keeps the last 200)."),
+        },
+        Call::Outbound => json(200, &inspector.outbound().await),
+        Call::Events => {
+            let last = req
+                .headers()
+                .get("last-event-id")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok());
+            match inspector.watch(last) {
+                Some(stream) => Response::builder()
+                    .header(http::header::CONTENT_TYPE, "text/event-stream")
+                    .header(http::header::CACHE_CONTROL, "no-store")
+                    .header("x-content-type-options", "nosniff")
+                    .body(Either::Right(stream))
+                    .unwrap_or_else(|_| plain(500, "")),
+                None => plain(503, "Too many pages are watching; close one."),
+            }
+        }
+        Call::Resend(n) => {
+            // A header a page elsewhere cannot send without asking first (CORS): no resend from
+            // another site's form.
+            if req.headers().get("x-inlet-inspector").is_none() {
+                return plain(403, "Resend asks for the X-Inlet-Inspector header.");
+            }
+            let Some((record, raw)) = inspector.get(n) else {
+                return plain(404, "No such delivery (the inspector keeps the last 200).");
+            };
+            let Some(raw) = raw else {
+                return plain(
+                    410,
+                    "This delivery's body is no longer kept (the inspector keeps 64 MiB of bodies).",
+                );
+            };
+            let at = record.source.and_then(|name| {
+                server
+                    .pipelines
+                    .iter()
+                    .position(|(p, _)| p.source().name() == name)
+            });
+            let Some(at) = at else {
+                return plain(404, "This delivery reached no source.");
+            };
+            let (_, resent) = server
+                .deliver(
+                    at,
+                    &raw.method,
+                    &raw.uri,
+                    &raw.headers,
+                    raw.body.clone(),
+                    Instant::now(),
+                    Some(n),
+                )
+                .await;
+            match resent {
+                Some(record) => json(200, &record.to_json()),
+                None => plain(500, "The resend was not recorded."),
+            }
+        }
+        Call::NotFound => plain(404, "Not found."),
+        Call::MethodNotAllowed(allow) => {
+            let mut answer = plain(405, "Method not allowed.");
+            answer
+                .headers_mut()
+                .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+            answer
+        }
+    }
 }
 
-/// A request refused before it reached the pipeline, counted as the pipeline counts refusals.
-fn refuse(meter: &Meter, rejection: &Rejection) -> Response<Full<Bytes>> {
-    let outcome: Outcome = Trace::default().finish(rejection.verdict(), 0);
-    meter.record(&outcome);
-    to_response(rejection.to_reply())
+/// A whole body, as an [`Answer`].
+fn whole(response: Response<Full<Bytes>>) -> Answer {
+    response.map(Either::Left)
 }
 
-/// A refusal that leaves the rest of the body unread, which closes the connection: hyper reads
-/// on only what it already holds before it closes, and `Connection: close` tells the client so,
-/// instead of it sending on or reusing the connection.
-fn refuse_unread(meter: &Meter, rejection: &Rejection) -> Response<Full<Bytes>> {
-    let mut response = refuse(meter, rejection);
-    response
-        .headers_mut()
-        .insert(CONNECTION, HeaderValue::from_static("close"));
-    response
+fn answer(status: u16, content_type: &'static str, body: Bytes) -> Answer {
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(http::header::CONTENT_TYPE, content_type)
+        .header(http::header::CACHE_CONTROL, "no-store")
+        .header("x-content-type-options", "nosniff")
+        .body(Either::Left(Full::new(body)))
+        .unwrap_or_else(|_| Response::new(Either::Left(Full::new(Bytes::new()))))
+}
+
+fn plain(status: u16, text: &'static str) -> Answer {
+    answer(
+        status,
+        "text/plain; charset=utf-8",
+        Bytes::from_static(text.as_bytes()),
+    )
+}
+
+fn json(status: u16, value: &serde_json::Value) -> Answer {
+    answer(status, "application/json", Bytes::from(value.to_string()))
+}
+
+/// The page or its script: scripts from this origin only, nothing framed, nothing sent elsewhere.
+fn page(text: &'static str, content_type: &'static str) -> Answer {
+    let mut answer = answer(200, content_type, Bytes::from_static(text.as_bytes()));
+    let headers = answer.headers_mut();
+    headers.insert(
+        http::header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ),
+    );
+    headers.insert(
+        http::header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    answer
 }
 
 fn to_response(reply: Reply) -> Response<Full<Bytes>> {

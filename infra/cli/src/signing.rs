@@ -38,25 +38,45 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
     let defaults = dev::defaults(source);
     let at = args.timestamp.unwrap_or_else(now_unix);
     let id = args.id.clone().unwrap_or_else(fresh_id);
-    let event = args.event.clone().unwrap_or(defaults.event.clone());
-    let body = match (&args.data, &args.file) {
-        (Some(d), _) => d.clone().into_bytes(),
-        (None, Some(path)) => {
+    // With no body given: the sender's sample of the event (its default sample when no event is
+    // named), else one generated from its scheme.
+    let given = args.data.is_some() || args.file.is_some();
+    let sample = (!given)
+        .then(|| crate::samples::find(source.scheme().name, args.event.as_deref()))
+        .flatten();
+    if let (None, Some(event), false) = (&sample, &args.event, given) {
+        let known = crate::samples::events(source.scheme().name);
+        if !known.is_empty() {
+            eprintln!(
+                "inlet: {} has no sample of {event:?} (it has {}); sending a generated body",
+                source.name(),
+                known.join(", ")
+            );
+        }
+    }
+    let event = match (&sample, &args.event) {
+        (Some(s), _) => s.event.clone(),
+        (None, Some(e)) => e.clone(),
+        (None, None) => defaults.event.clone(),
+    };
+    let body = match (&args.data, &args.file, &sample) {
+        (Some(d), _, _) => d.clone().into_bytes(),
+        (None, Some(path), _) => {
             std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?
         }
-        (None, None) => match defaults.sample {
-            Some(written) => written.as_bytes().to_vec(),
-            None => dev::sample(source, &id, &event, at).into_bytes(),
-        },
+        (None, None, Some(s)) => dev::fresh_timestamp(source, s.body, at).into_bytes(),
+        (None, None, None) => dev::sample(source, &id, &event, at).into_bytes(),
     };
     let secret = match &args.secret {
         Some(s) => s.clone(),
         None => dev::signing_secret(source),
     };
+    let sample_type = sample.as_ref().map(|s| s.content_type.to_owned());
+    let sample_headers = sample.map(|s| s.headers).unwrap_or_default();
     // Senders whose keys are fetched (SNS, PayPal, Plaid) sign with the development key pairs.
     let request = crate::devkeys::Request {
         body: &body,
-        given: args.data.is_some() || args.file.is_some(),
+        given: given || sample_type.is_some(),
         at,
         id: &id,
         event: &event,
@@ -66,6 +86,7 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
         if let (Some(ct), Some(first)) = (&args.content_type, delivery.headers.first_mut()) {
             first.1 = ct.clone();
         }
+        delivery.headers.extend(sample_headers);
         delivery.headers.extend(extra_headers(args)?);
         return Ok(Signed {
             headers: delivery.headers,
@@ -74,28 +95,39 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
         });
     }
     let key = signing_key(source, &secret)?;
-    let content_type = args.content_type.clone().unwrap_or_else(|| {
-        // A sender whose body is its token (Wix) posts it as text.
-        if source
-            .scheme()
-            .signature
-            .at
-            .contains(&inlet::scheme::Loc::Body)
-        {
-            "text/plain".into()
-        } else if body.first() == Some(&b'{') || body.first() == Some(&b'[') {
-            "application/json".into()
-        } else {
-            "application/x-www-form-urlencoded".into()
-        }
-    });
+    let content_type = args
+        .content_type
+        .clone()
+        .or(sample_type)
+        .unwrap_or_else(|| {
+            // A sender whose body is its token (Wix) posts it as text.
+            if source
+                .scheme()
+                .signature
+                .at
+                .contains(&inlet::scheme::Loc::Body)
+            {
+                "text/plain".into()
+            } else if body.first() == Some(&b'{') || body.first() == Some(&b'[') {
+                "application/json".into()
+            } else {
+                "application/x-www-form-urlencoded".into()
+            }
+        });
     let mut headers = vec![("content-type".to_owned(), content_type)];
-    // The event's words that the sender sends in a header (GitHub's X-GitHub-Event).
+    // The event's words that the sender sends in a header (GitHub's X-GitHub-Event), unless the
+    // sample says what the sender sends there.
     for (loc, word) in dev::type_values(source.scheme(), &event) {
         if let inlet::scheme::Loc::Header(h) = loc {
-            headers.push((h.to_owned(), word));
+            if !sample_headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(h))
+            {
+                headers.push((h.to_owned(), word));
+            }
         }
     }
+    headers.extend(sample_headers);
     // Senders that sign inside the body (Adyen, Braintree, Mailgun, Graph) get it back with the
     // signature in.
     let body = inlet::verify::engine::sign_body(

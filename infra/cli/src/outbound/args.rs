@@ -1,34 +1,260 @@
-//! The outbound commands' arguments: `inlet endpoints …`, `inlet publish …`, `inlet deliveries …`.
+//! The outbound commands' arguments: `inlet endpoints …`, `inlet publish …`, `inlet deliveries …`,
+//! parsed by clap (their help is `inlet endpoints --help` and so on) into [`Parsed`].
 
-use inlet::outbound::admin::{Settings, DEFAULT_ROTATION_OVERLAP};
+use clap::{Args, Subcommand};
+use inlet::outbound::admin::Settings;
 
-pub const USAGE: &str = "\
-SENDING WEBHOOKS (local: the SQLite file --db, default .inlet/outbound.db, which `inlet serve` delivers
-from; with ENDPOINTS_TABLE set, a deployment: ENDPOINT_KEYS_KEY_ID, OUTBOX_QUEUE_URL, DELIVERIES_TABLE and
-DELIVERY_QUEUE_URL from the stack's outputs, AWS credentials as usual):
-  inlet endpoints add <url> [--filter TYPE]... [--description D] [--header NAME:VALUE]...
-                      [--rate-limit N] [--ordered] [--v1a]
-      Subscribes an endpoint (https; http and private addresses only with INLET_OUTBOUND_ALLOW_HTTP
-      and INLET_OUTBOUND_ALLOW_NETWORKS) and prints its id and its new whsec_ secret (and, with
-      --v1a, its Ed25519 public key): shown once. --filter takes invoice.paid, stripe.invoice.* or
-      *; none means every event.
-  inlet endpoints list | show <id> | delete <id> | enable <id> | disable <id>
-  inlet endpoints update <id> [--url URL] [--filter TYPE]... [--all-events] [--description D]
-                      [--header NAME:VALUE]... [--no-headers] [--rate-limit N|none] [--ordered true|false]
-  inlet endpoints rotate-secret <id> [--overlap 24h] [--secret whsec_…]
-      A new secret signs from now on; the old one also signs for --overlap (0 to stop at once).
-  inlet endpoints test <id> [--type inlet.endpoint.test]
-      Publishes a test event to that endpoint alone.
-  inlet publish <type> [--data JSON | --file PATH] [--id ID] [--source SOURCE] [--subject S]
-      Publishes a CloudEvent (data is JSON; the id defaults to a fresh one and makes publishing
-      idempotent: an id published again is not delivered again).
-  inlet deliveries list [--endpoint ID] [--event ID] [--state pending|delivered|parked] [--limit N]
-  inlet deliveries show <endpoint id>/<event id>
-      The task and every attempt (time, status, latency, verdict, the start of the response).
-  inlet deliveries retry <endpoint id>/<event id>...
-  inlet deliveries replay --since <RFC 3339 time | duration such as 2h>
-      Puts parked deliveries back with a fresh schedule.
-";
+/// Where the local store is: every outbound command takes it.
+#[derive(Debug, Args)]
+pub struct Store {
+    /// The local outbound store (SQLite), which `inlet serve` delivers from. Ignored when
+    /// ENDPOINTS_TABLE is set: the commands then act on that deployment (ENDPOINT_KEYS_KEY_ID,
+    /// OUTBOX_QUEUE_URL, DELIVERIES_TABLE and DELIVERY_QUEUE_URL from the stack's outputs, AWS
+    /// credentials as usual).
+    #[arg(
+        long,
+        global = true,
+        default_value = ".inlet/outbound.db",
+        value_name = "PATH"
+    )]
+    pub db: String,
+}
+
+/// `inlet endpoints <subcommand>`.
+#[derive(Debug, Subcommand)]
+pub enum EndpointsCli {
+    /// Subscribes an endpoint and prints its id and its new whsec_ secret (shown once)
+    ///
+    /// The URL must be https; http and private addresses only with INLET_OUTBOUND_ALLOW_HTTP and
+    /// INLET_OUTBOUND_ALLOW_NETWORKS. With --v1a it also prints the endpoint's Ed25519 public key.
+    Add {
+        url: String,
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// Always deliver in order (one at a time, oldest first)
+        #[arg(long)]
+        ordered: bool,
+        /// Also sign with an Ed25519 key (Standard Webhooks v1a)
+        #[arg(long)]
+        v1a: bool,
+    },
+    /// Lists the endpoints
+    List,
+    /// Shows one endpoint (everything but its secrets)
+    Show { id: String },
+    /// Changes an endpoint's settings; what is not given stays
+    Update {
+        id: String,
+        /// A new URL
+        #[arg(long)]
+        url: Option<String>,
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// Deliver every event type (removes the filters)
+        #[arg(long, conflicts_with = "filter")]
+        all_events: bool,
+        /// Remove the extra headers
+        #[arg(long, conflicts_with = "header")]
+        no_headers: bool,
+        /// Deliver in order, or not
+        #[arg(long, value_name = "true|false")]
+        ordered: Option<bool>,
+    },
+    /// Enables a disabled endpoint
+    Enable { id: String },
+    /// Disables an endpoint: nothing is delivered to it until it is enabled
+    Disable { id: String },
+    /// Deletes an endpoint
+    Delete { id: String },
+    /// A new secret signs from now on; the old one also signs for --overlap
+    RotateSecret {
+        id: String,
+        /// How long the old secret still signs (0 stops it at once)
+        #[arg(long, default_value = "24h", value_parser = overlap)]
+        overlap: i64,
+        /// The new secret (default: a fresh one)
+        #[arg(long, value_name = "whsec_…")]
+        secret: Option<String>,
+    },
+    /// Publishes a test event to that endpoint alone
+    Test {
+        id: String,
+        /// The test event's type
+        #[arg(long = "type", default_value = "inlet.endpoint.test")]
+        ty: String,
+    },
+}
+
+/// The settings `add` and `update` share.
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// An event type to deliver (repeatable): invoice.paid, stripe.invoice.* or *; none: every event
+    #[arg(long, value_name = "TYPE")]
+    filter: Vec<String>,
+    /// A description
+    #[arg(long)]
+    description: Option<String>,
+    /// An extra header sent with every delivery (repeatable)
+    #[arg(long, short = 'H', value_name = "NAME:VALUE", value_parser = header)]
+    header: Vec<(String, String)>,
+    /// Deliveries per second at most, or none
+    #[arg(long, value_name = "N|none", value_parser = rate_limit)]
+    rate_limit: Option<RateLimit>,
+}
+
+impl SettingsArgs {
+    fn settings(self, url: Option<String>, ordered: Option<bool>) -> Settings {
+        Settings {
+            url,
+            description: self.description,
+            filters: (!self.filter.is_empty()).then_some(self.filter),
+            headers: (!self.header.is_empty()).then_some(self.header),
+            rate_limit: self.rate_limit.map(|RateLimit(n)| n),
+            ordered,
+        }
+    }
+}
+
+/// `inlet publish`'s arguments.
+#[derive(Debug, Args)]
+pub struct PublishCli {
+    /// The event's type (invoice.paid)
+    #[arg(value_name = "TYPE")]
+    ty: String,
+    /// The event's data (JSON)
+    #[arg(long, conflicts_with = "file")]
+    data: Option<String>,
+    /// The event's data from a file (JSON)
+    #[arg(long, value_name = "PATH")]
+    file: Option<String>,
+    /// The event's id (default: a fresh one); an id published again is not delivered again
+    #[arg(long)]
+    id: Option<String>,
+    /// The event's source
+    #[arg(long)]
+    source: Option<String>,
+    /// The event's subject
+    #[arg(long)]
+    subject: Option<String>,
+}
+
+/// `inlet deliveries <subcommand>`.
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesCli {
+    /// Lists deliveries, newest first
+    List {
+        /// Only those to this endpoint
+        #[arg(long, value_name = "ID")]
+        endpoint: Option<String>,
+        /// Only those of this event
+        #[arg(long, value_name = "ID")]
+        event: Option<String>,
+        /// Only those in this state
+        #[arg(long, value_parser = ["pending", "delivered", "parked"])]
+        state: Option<String>,
+        /// At most this many
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// The task and every attempt (time, status, latency, verdict, the start of the response)
+    Show {
+        #[arg(value_name = "ENDPOINT_ID/EVENT_ID")]
+        key: String,
+    },
+    /// Tries parked or pending deliveries again now
+    Retry {
+        #[arg(value_name = "ENDPOINT_ID/EVENT_ID", required = true)]
+        keys: Vec<String>,
+    },
+    /// Puts parked deliveries back with a fresh schedule
+    Replay {
+        /// Those parked since an RFC 3339 time or a duration ago (2h)
+        #[arg(long, value_name = "TIME|DURATION")]
+        since: String,
+    },
+}
+
+impl EndpointsCli {
+    pub fn command(self) -> Command {
+        match self {
+            Self::Add {
+                url,
+                settings,
+                ordered,
+                v1a,
+            } => Command::Add {
+                settings: settings.settings(Some(url), ordered.then_some(true)),
+                v1a,
+            },
+            Self::List => Command::List,
+            Self::Show { id } => Command::Show(id),
+            Self::Update {
+                id,
+                url,
+                settings,
+                all_events,
+                no_headers,
+                ordered,
+            } => {
+                let mut settings = settings.settings(url, ordered);
+                if all_events {
+                    settings.filters = Some(vec![]);
+                }
+                if no_headers {
+                    settings.headers = Some(vec![]);
+                }
+                Command::Update { id, settings }
+            }
+            Self::Enable { id } => Command::Enable(id),
+            Self::Disable { id } => Command::Disable(id),
+            Self::Delete { id } => Command::Delete(id),
+            Self::RotateSecret {
+                id,
+                overlap,
+                secret,
+            } => Command::Rotate {
+                id,
+                secret,
+                overlap_ms: overlap,
+            },
+            Self::Test { id, ty } => Command::Test { id, ty },
+        }
+    }
+}
+
+impl PublishCli {
+    pub fn command(self) -> Command {
+        Command::Publish(Publish {
+            ty: self.ty,
+            data: self.data,
+            file: self.file,
+            id: self.id,
+            source: self.source,
+            subject: self.subject,
+        })
+    }
+}
+
+impl DeliveriesCli {
+    pub fn command(self) -> Command {
+        Command::Deliveries(match self {
+            Self::List {
+                endpoint,
+                event,
+                state,
+                limit,
+            } => Deliveries::List {
+                endpoint,
+                event,
+                state,
+                limit,
+            },
+            Self::Show { key } => Deliveries::Show(key),
+            Self::Retry { keys } => Deliveries::Retry(keys),
+            Self::Replay { since } => Deliveries::Replay { since },
+        })
+    }
+}
 
 /// One outbound command.
 #[derive(Debug, PartialEq, Eq)]
@@ -91,164 +317,35 @@ pub struct Parsed {
     pub db: String,
 }
 
+/// Deliveries per second at most; `None` removes the limit.
+#[derive(Debug, Clone, Copy)]
+struct RateLimit(Option<u32>);
+
 /// `--rate-limit 5` or `none`.
-fn rate_limit(raw: &str) -> Result<Option<u32>, String> {
+fn rate_limit(raw: &str) -> Result<RateLimit, String> {
     if raw == "none" {
-        return Ok(None);
+        return Ok(RateLimit(None));
     }
     raw.parse::<u32>()
-        .map(Some)
-        .map_err(|_| format!("--rate-limit takes deliveries per second or none, got {raw:?}"))
+        .map(|n| RateLimit(Some(n)))
+        .map_err(|_| "takes deliveries per second or none".to_owned())
 }
 
 fn header(raw: &str) -> Result<(String, String), String> {
     raw.split_once(':')
         .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
         .filter(|(n, _)| !n.is_empty())
-        .ok_or_else(|| format!("--header takes NAME:VALUE, got {raw:?}"))
+        .ok_or_else(|| "takes NAME:VALUE".to_owned())
 }
 
-/// Parses the arguments after `inlet` whose first is `endpoints`, `publish` or `deliveries`.
-pub fn parse(args: &[String]) -> Result<Parsed, String> {
-    let (group, rest) = args.split_first().ok_or("no command")?;
-    let mut db = ".inlet/outbound.db".to_owned();
-    let mut positional: Vec<String> = vec![];
-    let mut settings = Settings::default();
-    let (mut filters, mut headers) = (None::<Vec<String>>, None::<Vec<(String, String)>>);
-    let (mut v1a, mut secret, mut overlap_ms) = (false, None, DEFAULT_ROTATION_OVERLAP);
-    let mut publish = Publish::default();
-    let (mut ty, mut endpoint, mut event, mut state, mut limit, mut since) =
-        (None, None, None, None, 50usize, None);
-    let mut i = 0;
-    while i < rest.len() {
-        let flag = rest[i].as_str();
-        let mut value = || {
-            i += 1;
-            rest.get(i)
-                .cloned()
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag {
-            "--db" => db = value()?,
-            "--url" => settings.url = Some(value()?),
-            "--filter" => filters.get_or_insert_with(Vec::new).push(value()?),
-            "--all-events" => filters = Some(vec![]),
-            "--description" => settings.description = Some(value()?),
-            "--header" | "-H" => headers
-                .get_or_insert_with(Vec::new)
-                .push(header(&value()?)?),
-            "--no-headers" => headers = Some(vec![]),
-            "--rate-limit" => settings.rate_limit = Some(rate_limit(&value()?)?),
-            "--ordered"
-                if group == "endpoints" && rest.first().map(String::as_str) == Some("update") =>
-            {
-                let raw = value()?;
-                settings.ordered = Some(match raw.as_str() {
-                    "true" => true,
-                    "false" => false,
-                    _ => return Err(format!("--ordered takes true or false, got {raw:?}")),
-                });
-            }
-            "--ordered" => settings.ordered = Some(true),
-            "--v1a" => v1a = true,
-            "--secret" => secret = Some(value()?),
-            "--overlap" => {
-                let raw = value()?;
-                overlap_ms = humantime::parse_duration(&raw)
-                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-                    .or_else(|_| if raw == "0" { Ok(0) } else { Err(()) })
-                    .map_err(|()| format!("--overlap takes a duration such as 24h, got {raw:?}"))?;
-            }
-            "--type" => ty = Some(value()?),
-            "--data" => publish.data = Some(value()?),
-            "--file" => publish.file = Some(value()?),
-            "--id" => publish.id = Some(value()?),
-            "--source" => publish.source = Some(value()?),
-            "--subject" => publish.subject = Some(value()?),
-            "--endpoint" => endpoint = Some(value()?),
-            "--event" => event = Some(value()?),
-            "--state" => state = Some(value()?),
-            "--limit" => {
-                let raw = value()?;
-                limit = raw
-                    .parse()
-                    .map_err(|_| format!("--limit takes a number, got {raw:?}"))?;
-            }
-            "--since" => since = Some(value()?),
-            f if f.starts_with('-') => return Err(format!("unknown option {f}")),
-            p => positional.push(p.to_owned()),
-        }
-        i += 1;
+/// `--overlap 24h` (or 0), in milliseconds.
+fn overlap(raw: &str) -> Result<i64, String> {
+    if raw == "0" {
+        return Ok(0);
     }
-    settings.filters = filters;
-    settings.headers = headers;
-    let mut positional = positional.into_iter();
-    let mut next = |what: &str| {
-        positional
-            .next()
-            .ok_or_else(|| format!("`inlet {group}` needs {what}"))
-    };
-    let command = match group.as_str() {
-        "publish" => {
-            publish.ty = next("an event type")?;
-            Command::Publish(publish)
-        }
-        "endpoints" => match next(
-            "a subcommand: add, list, show, update, enable, disable, delete, rotate-secret or test",
-        )?
-        .as_str()
-        {
-            "add" => {
-                settings.url = Some(next("a URL")?);
-                Command::Add { settings, v1a }
-            }
-            "list" => Command::List,
-            "show" => Command::Show(next("an endpoint id")?),
-            "update" => Command::Update {
-                id: next("an endpoint id")?,
-                settings,
-            },
-            "enable" => Command::Enable(next("an endpoint id")?),
-            "disable" => Command::Disable(next("an endpoint id")?),
-            "delete" => Command::Delete(next("an endpoint id")?),
-            "rotate-secret" => Command::Rotate {
-                id: next("an endpoint id")?,
-                secret,
-                overlap_ms,
-            },
-            "test" => Command::Test {
-                id: next("an endpoint id")?,
-                ty: ty.unwrap_or_else(|| "inlet.endpoint.test".to_owned()),
-            },
-            other => return Err(format!("unknown subcommand `inlet endpoints {other}`")),
-        },
-        "deliveries" => Command::Deliveries(
-            match next("a subcommand: list, show, retry or replay")?.as_str() {
-                "list" => Deliveries::List {
-                    endpoint,
-                    event,
-                    state,
-                    limit,
-                },
-                "show" => Deliveries::Show(next("<endpoint id>/<event id>")?),
-                "retry" => {
-                    let keys: Vec<String> = positional.collect();
-                    if keys.is_empty() {
-                        return Err(
-                            "`inlet deliveries retry` needs <endpoint id>/<event id>...".into()
-                        );
-                    }
-                    Deliveries::Retry(keys)
-                }
-                "replay" => Deliveries::Replay {
-                    since: since.ok_or("`inlet deliveries replay` needs --since")?,
-                },
-                other => return Err(format!("unknown subcommand `inlet deliveries {other}`")),
-            },
-        ),
-        other => return Err(format!("unknown command {other:?}")),
-    };
-    Ok(Parsed { command, db })
+    humantime::parse_duration(raw)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .map_err(|_| "takes a duration such as 24h".to_owned())
 }
 
 #[cfg(test)]
@@ -256,7 +353,7 @@ mod tests {
     use super::*;
 
     fn parse_line(line: &str) -> Result<Parsed, String> {
-        parse(&line.split(' ').map(str::to_owned).collect::<Vec<_>>())
+        crate::args::outbound(line.split(' ')).map_err(|e| e.to_string())
     }
 
     #[test]

@@ -18,11 +18,6 @@ use serde_json::{json, Value};
 
 use args::{Command, Deliveries, Parsed, Publish};
 
-/// Whether the first argument is one of the outbound commands.
-pub fn handles(first: Option<&str>) -> bool {
-    matches!(first, Some("endpoints" | "publish" | "deliveries"))
-}
-
 pub(crate) fn print(value: &Value) {
     println!(
         "{}",
@@ -63,9 +58,8 @@ pub(crate) fn time(at: Millis) -> String {
     .to_string()
 }
 
-/// Runs an outbound command; `args` starts with `endpoints`, `publish` or `deliveries`.
-pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Parsed { command, db } = args::parse(args)?;
+/// Runs an outbound command against the store at `db` (or the deployment ENDPOINTS_TABLE names).
+pub fn run(Parsed { command, db }: Parsed) -> Result<ExitCode, String> {
     let env = inlet::config::Env::from_process();
     let outbound = Outbound::from_env(&env).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;

@@ -1,0 +1,129 @@
+"""The senders' samples (infra/samples/<source>/), sent as a newcomer sends them: `inlet send <source>
+--event <event>` to `inlet serve`, with no other flag. Each must make the envelope its expect.json
+names (written by hand from the sample: its type, its own id, its subject) or be answered as the
+handshake it is; and every sender must be sendable with no flag at all."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import ROOT, free_port, wait_http
+
+CLI = ROOT / "target" / "debug" / "inlet"
+SAMPLES = ROOT / "infra" / "samples"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(CLI), *args], capture_output=True, text=True, timeout=60,
+                          env={k: v for k, v in os.environ.items() if not k.startswith("INLET_")})
+
+
+def expectations() -> list[tuple[str, str, dict]]:
+    cases = []
+    for folder in sorted(p for p in SAMPLES.iterdir() if p.is_dir()):
+        expect = json.loads((folder / "expect.json").read_text())
+        for event, want in expect["samples"].items():
+            cases.append((folder.name, event, want))
+    return cases
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One `inlet serve` with no de-duplication (a sample may be sent twice)."""
+    tmp = tmp_path_factory.mktemp("samples")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INLET_") and k != "QUEUE_URL"}
+    with open(tmp / "serve.log", "wb") as log:
+        p = subprocess.Popen([str(CLI), "serve", "--addr", f"127.0.0.1:{port}", "--spool", str(tmp / "spool"),
+                              "--no-idempotency", "--no-outbound", "--log-format", "json"],
+                             env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_http(url + "/healthz")
+            yield url, tmp / "spool"
+        finally:
+            p.kill()
+            p.wait()
+
+
+def send(server: str, source: str, *args: str) -> tuple[int, str]:
+    out = cli("send", source, "--url", f"{server}/webhooks/{source}", *args)
+    assert out.returncode in (0, 1), out
+    status, _, body = out.stdout.partition("\n")
+    return int(status.split()[0]), body
+
+
+@pytest.mark.parametrize("source,event,want", expectations(), ids=lambda v: v if isinstance(v, str) else "")
+def test_each_sample_makes_its_own_envelope(server, source, event, want):
+    url, spool = server
+    before = set(spool.iterdir()) if spool.exists() else set()
+    status, body = send(url, source, "--event", event)
+    assert status == want["status"], (status, body)
+    new = sorted(set(spool.iterdir()) - before) if spool.exists() else []
+    if "handshake" in want:
+        assert not new, "a handshake is never enqueued"
+        return
+    # One envelope: a sender that posts batches sends its sample as a batch of one event.
+    assert len(new) == 1, (new, body)
+    envelope = json.loads(new[0].read_text())
+    assert envelope["type"] == want["type"]
+    assert envelope["source"] == source
+    assert envelope.get("subject") == want["subject"]
+    match want["id"]:
+        case "$delivery":
+            # The delivery id header the CLI made, fresh each time.
+            assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", envelope["id"])
+        case "$fresh":
+            # A sender whose deliveries carry no id: the function's own fresh one.
+            assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", envelope["id"])
+        case "$digest":
+            assert re.fullmatch(r"sha256:[0-9a-f]{64}", envelope["id"]), envelope["id"]
+        case own:
+            assert envelope["id"] == own
+
+
+def test_every_sender_can_be_sent_with_no_flags(server):
+    server, _ = server
+    """`inlet send <source>` for every sender `inlet sources` lists: 2xx, and its default sample
+    where it has one."""
+    listing = cli("sources")
+    names = [line.split()[0] for line in listing.stdout.splitlines()[1:] if not line.startswith("<")]
+    assert len(names) >= 140, listing.stdout
+    failed = {}
+    for name in names:
+        status, body = send(server, name)
+        if status // 100 != 2:
+            failed[name] = (status, body[:200])
+    assert not failed, failed
+
+
+def test_every_sender_has_a_sample():
+    listing = cli("sources")
+    names = {line.split()[0] for line in listing.stdout.splitlines()[1:] if not line.startswith("<")}
+    folders = {p.name for p in SAMPLES.iterdir() if p.is_dir()}
+    assert folders <= names, folders - names
+    assert names <= folders, f"senders without samples: {sorted(names - folders)}"
+
+
+def test_samples_lists_them_and_a_mistyped_source_is_an_error():
+    out = cli("samples", "stripe")
+    assert out.returncode == 0, out
+    lines = out.stdout.splitlines()
+    assert lines[0].split() == ["SOURCE", "EVENT", "MAKES"]
+    assert len(lines) - 1 == len(json.loads((SAMPLES / "stripe" / "expect.json").read_text())["samples"])
+    assert "(default)" in lines[1]
+    out = cli("samples", "strpe")
+    assert out.returncode == 2 and "did you mean `stripe`?" in out.stderr, out
+
+
+def test_an_event_without_a_sample_is_generated_and_said_so(server):
+    server, _ = server
+    status, body = send(server, "stripe", "--event", "charge.refunded")
+    assert status == 202 and json.loads(body)["type"] == "stripe.charge.refunded", body
+    out = cli("send", "stripe", "--url", f"{server}/webhooks/stripe", "--event", "charge.refunded")
+    assert "has no sample of \"charge.refunded\"" in out.stderr, out
