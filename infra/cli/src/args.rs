@@ -221,9 +221,6 @@ pub struct ServeArgs {
     /// Where events are written, one JSON file each, when QUEUE_URL is not set
     #[arg(long, default_value = ".inlet/spool", value_name = "DIR")]
     pub spool: String,
-    /// Where idempotency marks are kept; `None` turns de-duplication off (set by [`Self::resolved`]).
-    #[arg(skip)]
-    pub idempotency_dir: Option<String>,
     #[arg(
         long = "idempotency-dir",
         default_value = ".inlet/idempotency",
@@ -240,9 +237,6 @@ pub struct ServeArgs {
     /// Connections served at once; more wait to be accepted
     #[arg(long, default_value_t = 256, value_parser = at_least_one)]
     pub max_connections: usize,
-    /// The outbound store deliveries are made from; `None` sends nothing (set by [`Self::resolved`]).
-    #[arg(skip)]
-    pub outbound_db: Option<String>,
     #[arg(
         long = "outbound-db",
         default_value = ".inlet/outbound.db",
@@ -287,11 +281,14 @@ pub enum LogFormat {
 }
 
 impl ServeArgs {
-    /// The arguments with the `--no-…` switches applied to the directories they turn off.
-    pub fn resolved(mut self) -> Self {
-        self.idempotency_dir = (!self.no_idempotency).then(|| self.idempotency.clone());
-        self.outbound_db = (!self.no_outbound).then(|| self.outbound.clone());
-        self
+    /// Where idempotency marks are kept; `None`: de-duplication is off (`--no-idempotency`).
+    pub fn idempotency_dir(&self) -> Option<&str> {
+        (!self.no_idempotency).then_some(self.idempotency.as_str())
+    }
+
+    /// The outbound store deliveries are made from; `None` sends nothing (`--no-outbound`).
+    pub fn outbound_db(&self) -> Option<&str> {
+        (!self.no_outbound).then_some(self.outbound.as_str())
     }
 }
 
@@ -304,7 +301,7 @@ impl Default for ServeArgs {
 impl Cli {
     fn serve(self) -> ServeArgs {
         match self.command {
-            Command::Serve(args) => args.resolved(),
+            Command::Serve(args) => args,
             other => unreachable!("`inlet serve` parsed as {other:?}"),
         }
     }
@@ -364,15 +361,14 @@ mod tests {
             (d.addr.as_str(), d.spool.as_str(), d.read_timeout),
             ("127.0.0.1:3000", ".inlet/spool", 10)
         );
-        assert_eq!(d.idempotency_dir.as_deref(), Some(".inlet/idempotency"));
-        assert_eq!(d.outbound_db.as_deref(), Some(".inlet/outbound.db"));
+        assert_eq!(d.idempotency_dir(), Some(".inlet/idempotency"));
+        assert_eq!(d.outbound_db(), Some(".inlet/outbound.db"));
         let Command::Serve(s) =
             parse("serve --no-idempotency --no-outbound --time-scale 60").expect("parses")
         else {
             panic!("not serve")
         };
-        let s = s.resolved();
-        assert_eq!((s.idempotency_dir, s.outbound_db), (None, None));
+        assert_eq!((s.idempotency_dir(), s.outbound_db()), (None, None));
         assert_eq!(s.time_scale, 60);
         for bad in [
             "serve --read-timeout 0",

@@ -39,7 +39,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::Serve(args) => {
             serve::init_logging(args.log_format);
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-            runtime.block_on(serve::serve(&args.resolved()))?;
+            runtime.block_on(serve::serve(&args))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Endpoints { command, store } => outbound::run(outbound::args::Parsed {

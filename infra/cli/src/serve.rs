@@ -187,7 +187,7 @@ async fn aws(env: &Env) -> Result<Option<Aws>, String> {
 }
 
 /// DynamoDB when `IDEMPOTENCY_TABLE` is set, else the directory, unless turned off.
-fn idempotency(aws: Option<&Aws>, dir: Option<&String>) -> Result<IdempotencyStore, String> {
+fn idempotency(aws: Option<&Aws>, dir: Option<&str>) -> Result<IdempotencyStore, String> {
     Ok(
         match (aws.and_then(|a| a.table.as_ref().map(|t| (a, t))), dir) {
             (Some((aws, table)), _) => {
@@ -216,7 +216,7 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
     if let Some(aws) = &aws {
         settings.fit_body_limit(&env, aws.bucket.is_some(), aws.queue.max_message_bytes());
     }
-    let worker = match &args.outbound_db {
+    let worker = match args.outbound_db() {
         Some(db) => {
             let notices =
                 match &aws {
@@ -284,7 +284,7 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
             }
             None => Relaying::off(queue),
         };
-        let idempotency = idempotency(aws.as_ref(), args.idempotency_dir.as_ref())?;
+        let idempotency = idempotency(aws.as_ref(), args.idempotency_dir())?;
         let payloads = match aws.as_ref().and_then(|a| a.bucket.as_ref().map(|b| (a, b))) {
             Some((aws, bucket)) => PayloadStore::S3(S3Store::from_sdk(&aws.sdk, &env, bucket)),
             None => PayloadStore::Off,
@@ -339,7 +339,7 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
     }
     match (
         aws.as_ref().and_then(|a| a.table.as_ref()),
-        &args.idempotency_dir,
+        args.idempotency_dir(),
     ) {
         (Some(table), _) => {
             println!("Duplicates are recognised through the DynamoDB table {table}")
