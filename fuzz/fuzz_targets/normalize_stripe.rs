@@ -2,6 +2,6 @@
 //! normalize (see `inlet_fuzz::normalize_target`).
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| inlet_fuzz::normalize_target(
-    inlet::sources::by_name("stripe").expect("stripe"),
+    inlet::catalogue::sources::by_name("stripe").expect("stripe"),
     data
 ));

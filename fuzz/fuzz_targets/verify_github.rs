@@ -1,6 +1,6 @@
 //! The github scheme's verification on arbitrary headers and body (see `inlet_fuzz::verify_target`).
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| inlet_fuzz::verify_target(
-    inlet::sources::by_name("github").expect("github"),
+    inlet::catalogue::sources::by_name("github").expect("github"),
     data
 ));

@@ -1,6 +1,6 @@
 //! The stripe scheme's verification on arbitrary headers and body (see `inlet_fuzz::verify_target`).
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| inlet_fuzz::verify_target(
-    inlet::sources::by_name("stripe").expect("stripe"),
+    inlet::catalogue::sources::by_name("stripe").expect("stripe"),
     data
 ));

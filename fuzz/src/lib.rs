@@ -26,9 +26,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use inlet::envelope::{sqs_allows, sqs_safe};
-use inlet::normalize::Disposition;
-use inlet::verify::{Clock, Secret, SecretSet, Unverified};
+use inlet::core::envelope::{sqs_allows, sqs_safe};
+use inlet::core::normalize::Disposition;
+use inlet::core::verify::{Clock, Secret, SecretSet, Unverified};
 use inlet::Source;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -443,7 +443,7 @@ pub fn normalize_target(src: &'static Source, data: &[u8]) {
             headers.insert(CONTENT_TYPE, value);
         }
     }
-    let signing = inlet::verify::engine::Signing {
+    let signing = inlet::core::verify::engine::Signing {
         body,
         at: i64::try_from(ts).expect("small"),
         id: &id,
@@ -526,7 +526,7 @@ pub fn normalize_target(src: &'static Source, data: &[u8]) {
         "type {:?} is not printable",
         env.ty
     );
-    assert!(!env.id.is_empty() && env.id.len() <= inlet::envelope::MAX_ID_BYTES);
+    assert!(!env.id.is_empty() && env.id.len() <= inlet::core::envelope::MAX_ID_BYTES);
     assert!(envelope.key().is_some_and(|k| !k.is_empty()));
     assert_eq!(env.subject.as_deref(), envelope.subject());
     assert!(!env.time.is_empty() && !env.inletreceivedat.is_empty());
@@ -597,7 +597,7 @@ pub fn normalize_target(src: &'static Source, data: &[u8]) {
 /// event's JSON: the method is `httpMethod` (else `requestContext.http.method`), the body is the
 /// `body` string's bytes, or their base64 decoding when `isBase64Encoded` is true.
 pub fn event_decode_target(data: &[u8]) {
-    let Ok(req) = inlet::event::decode(data) else {
+    let Ok(req) = inlet::core::event::decode(data) else {
         return;
     };
     // serde_json reads some events as the struct that it cannot read as a `Value` (numbers
@@ -744,13 +744,13 @@ pub fn event_roundtrip_target(data: &[u8]) {
         }
     };
     let bytes = serde_json::to_vec(&event).expect("a Value serializes");
-    let decoded = inlet::event::decode(&bytes);
+    let decoded = inlet::core::event::decode(&bytes);
     let req = match (Method::from_bytes(method.as_bytes()), decoded) {
         (Ok(m), Ok(req)) => {
             assert_eq!(req.method, m);
             req
         }
-        (Err(_), Err(inlet::event::EventError::InvalidMethod)) => return,
+        (Err(_), Err(inlet::core::event::EventError::InvalidMethod)) => return,
         (m, got) => panic!("method {method:?} ({m:?}) decoded as {got:?}"),
     };
     assert_eq!(req.body, body, "the body did not come back exactly");

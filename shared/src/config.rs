@@ -5,9 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use crate::sources::Source;
-use crate::verify::{Secret, SecretSet};
-
 pub const QUEUE_URL: &str = "QUEUE_URL";
 pub const WEBHOOK_SECRET: &str = "WEBHOOK_SECRET";
 pub const WEBHOOK_SECRET_ARN: &str = "WEBHOOK_SECRET_ARN";
@@ -32,6 +29,62 @@ pub const RELAY: &str = "INLET_RELAY";
 /// The relay queue: where receivers put the events they relay, for fan-out. Not the outbox that
 /// publishers use: fan-out trusts what arrives on it (see `outbound::relay`).
 pub const RELAY_QUEUE_URL: &str = "RELAY_QUEUE_URL";
+
+/// The source's name (a catalogue sender's name, or any name for an instance of one).
+pub const INLET_SOURCE: &str = "INLET_SOURCE";
+/// The catalogue sender an instance uses, or `custom`; defaults to the source's name.
+pub const INLET_SCHEME: &str = "INLET_SCHEME";
+/// The URL the sender posts to, exactly as registered with it (schemes that sign the URL).
+pub const PUBLIC_URL: &str = "PUBLIC_URL";
+/// Meta's `hub.verify_token`.
+pub const VERIFY_TOKEN: &str = "VERIFY_TOKEN";
+
+/// `<ip:port>,<path of a PEM CA>`: tests only. Every key fetch and visit connects to that
+/// loopback address (whatever host the checked URL names, which TLS still checks against the
+/// server's certificate), trusting the CA besides Mozilla's roots.
+pub const TEST_ONLY_KEY_SERVER: &str = "INLET_TEST_ONLY_KEY_SERVER";
+/// Default idempotency window: a day covers every provider's retry schedule for the first hours,
+/// and GitHub's manual redeliveries on the same day.
+pub const DEFAULT_WINDOW_SECONDS: u64 = 86_400;
+
+/// The custom scheme's settings, `INLET_CUSTOM_*` (what each means: the custom scheme's module).
+pub mod custom {
+    pub const SIGNATURE: &str = "INLET_CUSTOM_SIGNATURE";
+    pub const FORMAT: &str = "INLET_CUSTOM_SIGNATURE_FORMAT";
+    pub const SIGNED: &str = "INLET_CUSTOM_SIGNED";
+    pub const ALGORITHM: &str = "INLET_CUSTOM_ALGORITHM";
+    pub const ENCODING: &str = "INLET_CUSTOM_ENCODING";
+    pub const KEY: &str = "INLET_CUSTOM_KEY";
+    pub const TIMESTAMP: &str = "INLET_CUSTOM_TIMESTAMP";
+    pub const TIMESTAMP_UNIT: &str = "INLET_CUSTOM_TIMESTAMP_UNIT";
+    pub const TOLERANCE: &str = "INLET_CUSTOM_TOLERANCE";
+    pub const ID: &str = "INLET_CUSTOM_ID";
+    pub const TYPE: &str = "INLET_CUSTOM_TYPE";
+    pub const SUBJECT: &str = "INLET_CUSTOM_SUBJECT";
+    pub const TIME: &str = "INLET_CUSTOM_TIME";
+    pub const BODY: &str = "INLET_CUSTOM_BODY";
+    pub const UNSIGNED: &str = "INLET_CUSTOM_UNSIGNED";
+
+    /// Every setting of the custom scheme (with [`super::INLET_VARIABLES`], every `INLET_*`
+    /// variable a function reads).
+    pub const SETTINGS: &[&str] = &[
+        SIGNATURE,
+        FORMAT,
+        SIGNED,
+        ALGORITHM,
+        ENCODING,
+        KEY,
+        TIMESTAMP,
+        TIMESTAMP_UNIT,
+        TOLERANCE,
+        ID,
+        TYPE,
+        SUBJECT,
+        TIME,
+        BODY,
+        UNSIGNED,
+    ];
+}
 
 /// The names of the outbound side's settings (read by `outbound::settings`).
 pub mod outbound {
@@ -64,27 +117,21 @@ pub mod outbound {
 }
 
 /// Every `INLET_*` variable a function reads, besides the custom scheme's
-/// ([`crate::custom::SETTINGS`]): any other name that starts with `INLET_` stops it at start-up
+/// ([`custom::SETTINGS`]): any other name that starts with `INLET_` stops it at start-up
 /// ([`unknown_variables`]), so that a misspelt setting is never silently left out. The outbound
 /// side's are [`outbound::SETTINGS`].
 pub const INLET_VARIABLES: &[&str] = &[
-    crate::sources::INLET_SOURCE,
-    crate::sources::INLET_SCHEME,
+    INLET_SOURCE,
+    INLET_SCHEME,
     SOURCE_SETTINGS,
     METRICS_NAMESPACE,
     INLET_TLS_ROOTS,
     RELAY,
-    crate::fetched::TEST_ONLY_KEY_SERVER,
+    TEST_ONLY_KEY_SERVER,
 ];
 
 /// What a source's entry in `INLET_SOURCE_SETTINGS` may set, besides `INLET_CUSTOM_*`.
-pub const ENTRY_VARIABLES: &[&str] = &[
-    crate::sources::INLET_SCHEME,
-    crate::sources::PUBLIC_URL,
-    crate::sources::VERIFY_TOKEN,
-    TOLERANCE,
-    RELAY,
-];
+pub const ENTRY_VARIABLES: &[&str] = &[INLET_SCHEME, PUBLIC_URL, VERIFY_TOKEN, TOLERANCE, RELAY];
 
 /// Default replay window.
 /// Largest body a function can receive: Lambda's 6 MB synchronous payload. The default limit
@@ -155,7 +202,7 @@ impl Env {
     /// `WEBHOOK_TOLERANCE_SECONDS` and `INLET_RELAY`. A source
     /// without an entry keeps the environment as it is; anything else in the entry is an error
     /// naming the variable (and the closest one it may set). Whether the source uses what its
-    /// entry sets is checked once its scheme is known ([`crate::sources::Source::from_env`]).
+    /// entry sets is checked once its scheme is known (the source's `from_env`).
     pub fn with_source_settings(mut self, source: &str) -> Result<Self, ConfigError> {
         let Some(raw) = self.get(SOURCE_SETTINGS).filter(|s| !s.trim().is_empty()) else {
             return Ok(self);
@@ -173,10 +220,7 @@ impl Env {
                 let allowed =
                     var.starts_with("INLET_CUSTOM_") || ENTRY_VARIABLES.contains(&var.as_str());
                 if !allowed {
-                    let known = ENTRY_VARIABLES
-                        .iter()
-                        .chain(crate::custom::SETTINGS)
-                        .copied();
+                    let known = ENTRY_VARIABLES.iter().chain(custom::SETTINGS).copied();
                     let hint = closest(&var, known)
                         .map(|k| format!(" (did you mean {k}?)"))
                         .unwrap_or_default();
@@ -219,12 +263,12 @@ impl ConfigError {
 }
 
 /// Every `INLET_*` variable in `env` that Inlet does not read ([`INLET_VARIABLES`], the custom
-/// scheme's [`crate::custom::SETTINGS`]) is an error naming it and the closest known name.
+/// scheme's [`custom::SETTINGS`]) is an error naming it and the closest known name.
 pub fn unknown_variables(env: &Env) -> Result<(), ConfigError> {
     let known = || {
         INLET_VARIABLES
             .iter()
-            .chain(crate::custom::SETTINGS)
+            .chain(custom::SETTINGS)
             .chain(outbound::SETTINGS)
             .copied()
     };
@@ -289,7 +333,7 @@ impl Default for Settings {
             tolerance: None,
             max_body_bytes: MAX_BODY_CEILING,
             secret_refresh: Duration::from_secs(DEFAULT_SECRET_REFRESH_SECONDS),
-            idempotency_window: Duration::from_secs(crate::idempotency::DEFAULT_WINDOW_SECONDS),
+            idempotency_window: Duration::from_secs(DEFAULT_WINDOW_SECONDS),
         }
     }
 }
@@ -333,7 +377,7 @@ impl Settings {
         let window = number(
             env,
             IDEMPOTENCY_TTL,
-            crate::idempotency::DEFAULT_WINDOW_SECONDS,
+            DEFAULT_WINDOW_SECONDS,
             ttl_min,
             ttl_max,
         )?;
@@ -426,80 +470,25 @@ pub fn queue_url(env: &Env) -> Result<String, ConfigError> {
     Ok(url.to_owned())
 }
 
-/// Where the secrets come from.
-#[derive(Debug)]
-pub enum SecretsConfig {
-    /// Given in the environment.
-    Env(SecretSet),
-    /// To be read from Secrets Manager (an ARN or name).
-    SecretsManager(String),
-}
-
-/// `WEBHOOK_SECRET_ARN` (Secrets Manager), or the secrets in the environment; exactly one of the
-/// two. An empty variable counts as unset (templates declare both so either can be overridden).
-pub fn secrets_config(source: &Source, env: &Env) -> Result<SecretsConfig, ConfigError> {
-    let arn = env.get(WEBHOOK_SECRET_ARN).filter(|a| !a.trim().is_empty());
-    let plain = env.get(WEBHOOK_SECRET).filter(|s| !s.is_empty());
-    match (arn, plain) {
-        (Some(_), Some(_)) => Err(ConfigError::Invalid {
-            var: WEBHOOK_SECRET_ARN.into(),
-            expected: format!("set either {WEBHOOK_SECRET_ARN} or {WEBHOOK_SECRET}, not both"),
-        }),
-        (Some(arn), None) => Ok(SecretsConfig::SecretsManager(arn.trim().to_owned())),
-        (None, _) => secrets(source, env).map(SecretsConfig::Env),
+/// `INLET_METRICS_NAMESPACE`, checked as CloudWatch checks a namespace; `None` when empty.
+pub fn metrics_namespace(env: &Env) -> Result<Option<&str>, ConfigError> {
+    let ns = env.get(METRICS_NAMESPACE).unwrap_or("Inlet").trim();
+    if ns.is_empty() {
+        return Ok(None);
     }
-}
-
-/// The active secrets: `WEBHOOK_SECRET` (the newest), then `WEBHOOK_SECRET_2`, `WEBHOOK_SECRET_3`, …
-/// in numeric order, each used verbatim (no trimming) and decoded as the source requires.
-pub fn secrets(source: &Source, env: &Env) -> Result<SecretSet, ConfigError> {
-    let first = env.get(WEBHOOK_SECRET).filter(|s| !s.is_empty()).ok_or_else(|| ConfigError::Missing {
-        var: WEBHOOK_SECRET.into(),
-        expected: format!(
-            "set it to the {} webhook signing secret, exactly as the sender shows it, or set {WEBHOOK_SECRET_ARN} to a Secrets Manager secret",
-            source.name()
-        ),
-    })?;
-    let mut numbered: Vec<(u32, &str, &str)> = env
-        .vars
-        .iter()
-        .filter_map(|(k, v)| {
-            let n = k.strip_prefix("WEBHOOK_SECRET_")?;
-            (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| Some((n.parse().ok()?, k.as_str(), v.as_str())))?
-        })
-        .collect();
-    numbered.sort_by_key(|(n, _, _)| *n);
-    let all = std::iter::once((WEBHOOK_SECRET, first))
-        .chain(numbered.into_iter().map(|(_, k, v)| (k, v)));
-    let mut keys = Vec::new();
-    for (var, value) in all {
-        let key = source
-            .decode_secret(value)
-            .map_err(|problem| ConfigError::Invalid {
-                var: var.into(),
-                expected: problem,
-            })?;
-        keys.push(Secret::new(var, key));
+    let allowed = |c: char| c.is_ascii_alphanumeric() || ".-_/#:".contains(c);
+    if ns.len() > 255 || !ns.chars().all(allowed) || ns.starts_with("AWS/") || ns.starts_with(':') {
+        return Err(ConfigError::Invalid {
+            var: METRICS_NAMESPACE.into(),
+            expected: "a CloudWatch namespace: 1 to 255 letters, digits and . - _ / # :, not starting with AWS/ or : (empty turns metrics off)".into(),
+        });
     }
-    SecretSet::new(keys).map_err(|problem| ConfigError::Invalid {
-        var: WEBHOOK_SECRET.into(),
-        expected: problem,
-    })
+    Ok(Some(ns))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::{by_name, Source};
-
-    fn github() -> &'static Source {
-        by_name("github").expect("github")
-    }
-
-    fn standard() -> &'static Source {
-        by_name("standard").expect("standard")
-    }
 
     #[test]
     fn source_settings_give_each_source_its_own_entry() {
@@ -572,7 +561,7 @@ mod tests {
         let known = Env::from_pairs(
             INLET_VARIABLES
                 .iter()
-                .chain(crate::custom::SETTINGS)
+                .chain(custom::SETTINGS)
                 .map(|v| (*v, "x")),
         );
         assert_eq!(unknown_variables(&known), Ok(()));
@@ -602,74 +591,6 @@ mod tests {
                 None => assert!(!err.to_string().contains("did you mean"), "{err}"),
             }
         }
-    }
-
-    #[test]
-    fn secrets_are_verbatim_and_ordered() {
-        let env = Env::from_pairs([
-            ("WEBHOOK_SECRET", " spaced, \"quoted\" $ecret "),
-            ("WEBHOOK_SECRET_10", "ten"),
-            ("WEBHOOK_SECRET_2", "two"),
-            ("WEBHOOK_SECRET_ARN", "ignored-here"),
-        ]);
-        let set = secrets(github(), &env).expect("valid");
-        let labels: Vec<&str> = set.iter().map(|s| s.label()).collect();
-        assert_eq!(
-            labels,
-            ["WEBHOOK_SECRET", "WEBHOOK_SECRET_2", "WEBHOOK_SECRET_10"]
-        );
-        assert_eq!(
-            set.iter().next().map(|s| s.key().to_vec()),
-            Some(b" spaced, \"quoted\" $ecret ".to_vec())
-        );
-    }
-
-    #[test]
-    fn missing_and_invalid_secrets_name_the_variable() {
-        let err = secrets(github(), &Env::default()).expect_err("missing");
-        assert!(
-            err.to_string().starts_with("WEBHOOK_SECRET is not set"),
-            "{err}"
-        );
-        let err = secrets(github(), &Env::from_pairs([("WEBHOOK_SECRET", "")])).expect_err("empty");
-        assert!(
-            err.to_string().starts_with("WEBHOOK_SECRET is not set"),
-            "{err}"
-        );
-        let err = secrets(
-            standard(),
-            &Env::from_pairs([
-                ("WEBHOOK_SECRET", "whsec_ok+/AA=="),
-                ("WEBHOOK_SECRET_2", "whsec_!!"),
-            ]),
-        )
-        .expect_err("bad b64");
-        assert!(
-            err.to_string().starts_with("WEBHOOK_SECRET_2 is invalid"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn secret_arn_or_secret_but_not_both() {
-        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:github-AbCdEf";
-        let env = Env::from_pairs([(WEBHOOK_SECRET_ARN, arn), (WEBHOOK_SECRET, "")]);
-        assert!(
-            matches!(secrets_config(github(), &env), Ok(SecretsConfig::SecretsManager(a)) if a == arn)
-        );
-        let env = Env::from_pairs([(WEBHOOK_SECRET_ARN, ""), (WEBHOOK_SECRET, "s")]);
-        assert!(matches!(
-            secrets_config(github(), &env),
-            Ok(SecretsConfig::Env(_))
-        ));
-        let env = Env::from_pairs([(WEBHOOK_SECRET_ARN, arn), (WEBHOOK_SECRET, "s")]);
-        let err = secrets_config(github(), &env).expect_err("both");
-        assert!(
-            err.to_string().starts_with("WEBHOOK_SECRET_ARN is invalid"),
-            "{err}"
-        );
-        let err = secrets_config(github(), &Env::default()).expect_err("neither");
-        assert!(err.to_string().contains("WEBHOOK_SECRET_ARN"), "{err}");
     }
 
     #[test]

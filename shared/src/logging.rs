@@ -234,7 +234,7 @@ mod tests {
             tracing_subscriber::registry().with(pretty(false, move || to.clone(), targets));
         tracing::subscriber::with_default(subscriber, || {
             tracing::warn!(target: "inlet::serve", error = "connection reset", port = 3000, "accept failed");
-            tracing::info!(target: "inlet::pipeline", source = "stripe", outcome = "enqueued", status = 202, "enqueued");
+            tracing::info!(target: "inlet::app::pipeline", source = "stripe", outcome = "enqueued", status = 202, "enqueued");
             tracing::debug!(target: "inlet::serve", "below the level");
         });
         let text = written.text();

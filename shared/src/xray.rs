@@ -17,7 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::outcome::{Outcome, Step};
+use crate::core::outcome::{Outcome, Step};
 
 /// The daemon's address variable; Lambda sets it when tracing is active.
 pub const DAEMON_ADDRESS: &str = "AWS_XRAY_DAEMON_ADDRESS";
@@ -236,7 +236,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::outcome::{Call, Verdict};
+    use crate::core::outcome::{Call, Verdict};
 
     const SAMPLED: &str =
         "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a:0";
@@ -266,7 +266,7 @@ mod tests {
             },
             event_type: Some("github.push".into()),
             body_bytes: 10,
-            events: crate::outcome::Events {
+            events: crate::core::outcome::Events {
                 queued: 1,
                 ..Default::default()
             },

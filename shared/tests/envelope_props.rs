@@ -15,14 +15,14 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue};
-use inlet::envelope::{sqs_allows, sqs_safe};
-use inlet::normalize::Disposition;
-use inlet::verify::engine::Signing;
-use inlet::verify::{Clock, Secret, SecretSet, Unverified};
+use inlet::core::envelope::{sqs_allows, sqs_safe};
+use inlet::core::normalize::Disposition;
+use inlet::core::verify::engine::Signing;
+use inlet::core::verify::{Clock, Secret, SecretSet, Unverified};
 use inlet::Source;
 
 fn named(name: &str) -> &'static Source {
-    inlet::sources::by_name(name).expect("a catalogue sender")
+    inlet::catalogue::sources::by_name(name).expect("a catalogue sender")
 }
 use proptest::prelude::*;
 use serde::Deserialize;

@@ -4,9 +4,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use inlet::config::Settings;
-use inlet::event::ApiResponse;
-use inlet::queue::{MemoryQueue, QueueError};
-use inlet::verify::{Secret, SecretSet};
+use inlet::core::event::ApiResponse;
+use inlet::core::verify::{Secret, SecretSet};
+use inlet::ports::queue::{MemoryQueue, QueueError};
 use inlet::{Inbound, Pipeline, Source};
 use serde_json::Value;
 use sha2::Digest;
@@ -26,7 +26,7 @@ fn dev_secret(source: &str) -> &'static str {
 }
 
 fn pipeline(source: &str, queue: MemoryQueue) -> Pipeline<MemoryQueue> {
-    let src: &'static Source = inlet::sources::by_name(source).expect("source");
+    let src: &'static Source = inlet::catalogue::sources::by_name(source).expect("source");
     let key = src.decode_secret(dev_secret(source)).expect("secret");
     let secrets = SecretSet::new(vec![Secret::new("WEBHOOK_SECRET", key)]).expect("set");
     Pipeline::new(src, secrets, Settings::default(), queue)
@@ -40,13 +40,13 @@ struct Outcome {
     status: u16,
     content_type: String,
     body: String,
-    messages: Vec<inlet::queue::Message>,
+    messages: Vec<inlet::ports::queue::Message>,
 }
 
 /// An event through the adapter's decoding and the pipeline, as the Lambda handler runs it,
 /// at a chosen `now` (the fixtures' signatures are of a fixed time).
 async fn run(p: &Pipeline<MemoryQueue>, event: &str, now: SystemTime) -> ApiResponse {
-    let reply = match inlet::event::decode(event.as_bytes()) {
+    let reply = match inlet::core::event::decode(event.as_bytes()) {
         Ok(req) => {
             let inbound = Inbound {
                 method: &req.method,
@@ -58,7 +58,7 @@ async fn run(p: &Pipeline<MemoryQueue>, event: &str, now: SystemTime) -> ApiResp
             p.handle(inbound, now, Instant::now() + Duration::from_secs(5))
                 .await
         }
-        Err(e) => inlet::response::Rejection::InvalidEvent(e).to_reply(),
+        Err(e) => inlet::core::response::Rejection::InvalidEvent(e).to_reply(),
     };
     ApiResponse::from(reply)
 }

@@ -18,9 +18,8 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_types::config_bag::ConfigBag;
-use inlet::aws::{function_sdk_config, SdkConfig};
+use inlet::adapters::aws::{function_sdk_config, SdkConfig};
 use inlet::config::Env;
-use inlet::failure::{Failure, StoreError};
 use inlet::outbound::dynamodb::{DynamoAttempts, DynamoEndpoints};
 use inlet::outbound::filter::Filter;
 use inlet::outbound::memory::MemoryEndpoints;
@@ -28,6 +27,7 @@ use inlet::outbound::model::{
     random_id, Attempt, Disabled, DisabledReason, Endpoint, Previous, SecretText,
 };
 use inlet::outbound::ports::{AttemptQuery, Attempts, Endpoints};
+use inlet::ports::failure::{Failure, StoreError};
 use serde_json::{json, Value};
 
 fn sdk() -> SdkConfig {

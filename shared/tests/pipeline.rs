@@ -6,13 +6,15 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
+use inlet::adapters::local::LocalStore;
+use inlet::adapters::{IdempotencyStore, PayloadStore};
 use inlet::config::Settings;
-use inlet::failure::StoreError;
-use inlet::idempotency::{IdempotencyStore, LocalStore, MemoryStore};
-use inlet::outcome::Step;
-use inlet::payloads::{MemoryPayloads, PayloadStore};
-use inlet::queue::{MemoryQueue, Message, Queue, QueueError};
-use inlet::verify::{Secret, SecretSet};
+use inlet::core::outcome::Step;
+use inlet::core::verify::{Secret, SecretSet};
+use inlet::ports::failure::StoreError;
+use inlet::ports::idempotency::MemoryStore;
+use inlet::ports::payloads::MemoryPayloads;
+use inlet::ports::queue::{MemoryQueue, Message, Queue, QueueError};
 use inlet::{Inbound, Pipeline, Reply, Source};
 use serde_json::Value;
 use tokio::time::Instant;
@@ -25,7 +27,7 @@ fn now() -> SystemTime {
 }
 
 fn source(name: &str) -> &'static Source {
-    inlet::sources::by_name(name).expect("source")
+    inlet::catalogue::sources::by_name(name).expect("source")
 }
 
 fn pipeline<Q: Queue>(name: &str, secret: &str, queue: Q) -> Pipeline<Q> {
@@ -41,7 +43,7 @@ fn signed(name: &str, secret: &str, body: &[u8], id: &str) -> HeaderMap {
     let key = src.decode_secret(secret).expect("secret");
     let mut headers = HeaderMap::new();
     headers.insert("content-type", HeaderValue::from_static("application/json"));
-    let signing = inlet::verify::engine::Signing::post(body, NOW as i64, id, None);
+    let signing = inlet::core::verify::engine::Signing::post(body, NOW as i64, id, None);
     let event = src
         .event_header()
         .map(|h| (h.to_owned(), "push".to_owned()));
@@ -359,7 +361,7 @@ async fn a_github_body_under_another_delivery_id_is_queued_and_under_its_own_a_d
 /// the body's size, and the calls made, in order, each timed and marked as it went.
 #[tokio::test]
 async fn each_request_reports_its_verdict_and_the_calls_it_made() {
-    use inlet::outcome::{Step, Verdict};
+    use inlet::core::outcome::{Step, Verdict};
 
     let queue = MemoryQueue::default()
         .with_max_message_bytes(4096)
@@ -378,7 +380,7 @@ async fn each_request_reports_its_verdict_and_the_calls_it_made() {
             .await
         }
     };
-    let steps = |o: &inlet::outcome::Outcome| -> Vec<(Step, bool)> {
+    let steps = |o: &inlet::core::outcome::Outcome| -> Vec<(Step, bool)> {
         o.calls.iter().map(|c| (c.step, c.ok)).collect()
     };
 
@@ -471,8 +473,8 @@ async fn a_secret_re_read_is_a_call_only_when_the_store_is_asked() {
     use std::future::Future;
     use std::pin::Pin;
 
-    use inlet::outcome::{Step, Verdict};
-    use inlet::secrets::{FetchSecrets, SecretStore};
+    use inlet::core::outcome::{Step, Verdict};
+    use inlet::ports::secrets::{FetchSecrets, SecretStore};
 
     #[derive(Debug)]
     struct Rotated;
@@ -672,7 +674,7 @@ async fn unread_secrets_are_a_503_until_they_can_be_read() {
     use std::pin::Pin;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-    use inlet::secrets::{FetchSecrets, SecretStore};
+    use inlet::ports::secrets::{FetchSecrets, SecretStore};
 
     #[derive(Debug, Default)]
     struct State {

@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # INLET_VENV_SAM: as infra/scripts/check-template reads it.
 SAM_PYTHON = Path(os.environ.get("INLET_VENV_SAM") or ROOT / ".venv-sam") / "bin" / "python"
 QUERIES = ROOT / "infra" / "queries"
-TELEMETRY = ROOT / "shared" / "src" / "telemetry.rs"
+TELEMETRY = ROOT / "shared" / "src" / "app" / "telemetry.rs"
 
 SOURCES = ["shopify", "paddle", "billing"]
 
-# The metrics the functions write (shared/src/telemetry.rs): those with the Source dimension only,
+# The metrics the functions write (shared/src/app/telemetry.rs): those with the Source dimension only,
 # and those that also carry Problem.
 SOURCE_METRICS = ["Accepted", "Duplicates", "Handshakes", "ClaimChecked", "Parked", "QueueSendLatency", "BodyBytes",
                   "ColdStarts"]

@@ -4,6 +4,6 @@
 // Lambda hands a function one invocation at a time: one thread serves it, and no worker threads
 // are started on a cold start.
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), inlet::lambda::Error> {
-    inlet::lambda::run(None).await
+async fn main() -> Result<(), inlet::runtime::lambda::Error> {
+    inlet::runtime::lambda::run(None).await
 }

@@ -2,6 +2,6 @@
 //! `INLET_SOURCE` defaulting to `standard`, kept so existing deployments keep their binary name.
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), inlet::lambda::Error> {
-    inlet::lambda::run(Some("standard")).await
+async fn main() -> Result<(), inlet::runtime::lambda::Error> {
+    inlet::runtime::lambda::run(Some("standard")).await
 }

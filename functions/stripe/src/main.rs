@@ -2,6 +2,6 @@
 //! `INLET_SOURCE` defaulting to `stripe`, kept so existing deployments keep their binary name.
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), inlet::lambda::Error> {
-    inlet::lambda::run(Some("stripe")).await
+async fn main() -> Result<(), inlet::runtime::lambda::Error> {
+    inlet::runtime::lambda::run(Some("stripe")).await
 }

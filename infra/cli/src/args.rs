@@ -9,6 +9,7 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::outbound::args::{DeliveriesCli, EndpointsCli, PublishCli, Store};
+use crate::signing::SignArgs;
 
 const ABOUT: &str = "Run Inlet locally, sign test webhooks as each sender would, and send your own";
 
@@ -172,44 +173,6 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-}
-
-/// How a request is signed: `inlet send`, `sign` and `event`.
-#[derive(Debug, Default, Clone, Args)]
-#[command(next_help_heading = "Signing")]
-pub struct SignArgs {
-    /// Signing secret (default: INLET_<SOURCE>_SECRET, else the development secret). For Ed25519
-    /// and ECDSA senders (Discord, Telnyx, SendGrid), the private key in hex
-    #[arg(long)]
-    pub secret: Option<String>,
-    /// The body (default: the sender's sample, or one generated from its scheme)
-    #[arg(long, conflicts_with = "file")]
-    pub data: Option<String>,
-    /// The body, from a file
-    #[arg(long, value_name = "PATH")]
-    pub file: Option<String>,
-    /// The event, as its type reads after <SOURCE>. (GitHub: pull_request; Twitch:
-    /// notification.channel.follow): its words fill the type's parts, in the sender's event
-    /// header (X-GitHub-Event) and in a generated body
-    #[arg(long, value_name = "NAME")]
-    pub event: Option<String>,
-    /// Delivery id (default: a fresh one)
-    #[arg(long)]
-    pub id: Option<String>,
-    /// Signing time, unix seconds (default: now)
-    #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
-    pub timestamp: Option<i64>,
-    /// Content type (default: JSON if the body starts with { or [, else form-encoded)
-    #[arg(long, value_name = "CT")]
-    pub content_type: Option<String>,
-    /// Extra header, repeatable (Twilio: X-Twilio-Webhooks-Signature-Settings with
-    /// algorithm=HMAC_SHA256 signs as a SharedKey, --secret being its secret)
-    #[arg(long = "header", short = 'H', value_name = "NAME:VALUE")]
-    pub headers: Vec<String>,
-    /// The URL the request goes to: `send` posts there (default: the local server); senders that
-    /// sign the URL (Twilio, Square, HubSpot, Trello) sign it
-    #[arg(long)]
-    pub url: Option<String>,
 }
 
 /// How `inlet serve` runs.

@@ -2,7 +2,7 @@
 //! 130 senders the whole table is a page of scrolling; a user looking for one sender, for every
 //! Ed25519 sender or for what our SDK oracles cover narrows it here.
 
-use inlet::scheme::{Evidence, Scheme};
+use inlet::core::scheme::{Evidence, Scheme};
 
 /// What the listing is narrowed to; the default shows every sender.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -68,11 +68,11 @@ impl Filter {
             .as_deref()
             .is_none_or(|n| contains(s.name, n) || contains(s.title, n));
         let scheme = self.scheme.as_deref().is_none_or(|want| {
-            contains(inlet::verify::algorithm_label(s.algorithm), want)
+            contains(inlet::core::verify::algorithm_label(s.algorithm), want)
                 || s.signature
                     .at
                     .iter()
-                    .any(|l| contains(inlet::verify::engine::label(l), want))
+                    .any(|l| contains(inlet::core::verify::engine::label(l), want))
         });
         let evidence = self
             .verified_by
@@ -117,14 +117,14 @@ mod tests {
 
     fn names(filter: &Filter) -> Vec<&'static str> {
         filter
-            .apply(inlet::sources::all())
+            .apply(inlet::catalogue::sources::all())
             .map(|v| v.iter().map(|s| s.name()).collect())
             .unwrap_or_default()
     }
 
     #[test]
     fn no_filter_shows_every_sender() {
-        let all = inlet::sources::all();
+        let all = inlet::catalogue::sources::all();
         assert_eq!(names(&Filter::default()).len(), all.len());
     }
 
@@ -173,7 +173,10 @@ mod tests {
         };
         let got = names(&f);
         assert!(got.contains(&"stripe"), "{got:?}");
-        for s in f.apply(inlet::sources::all()).unwrap_or_default() {
+        for s in f
+            .apply(inlet::catalogue::sources::all())
+            .unwrap_or_default()
+        {
             assert!(
                 matches!(s.scheme().evidence, Evidence::Sdk(_)),
                 "{}",
@@ -192,7 +195,7 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(
-            f.apply(inlet::sources::all()).err().as_deref(),
+            f.apply(inlet::catalogue::sources::all()).err().as_deref(),
             Some("no sender matches")
         );
         let f = Filter {
@@ -200,7 +203,7 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(
-            f.apply(inlet::sources::all()).err().as_deref(),
+            f.apply(inlet::catalogue::sources::all()).err().as_deref(),
             Some("no sender matches; did you mean `stripe`?")
         );
         let f = Filter {
@@ -208,7 +211,9 @@ mod tests {
             ..Filter::default()
         };
         // The custom scheme's row, and any sender named like it (Customer.io).
-        let shown = f.apply(inlet::sources::all()).unwrap_or_default();
+        let shown = f
+            .apply(inlet::catalogue::sources::all())
+            .unwrap_or_default();
         assert!(shown.iter().all(|s| s.name().contains("custom")));
         assert!(f.shows_custom());
     }

@@ -9,7 +9,7 @@
 //! senders that post batches, in the batch's one event).
 
 use base64::Engine;
-use inlet::scheme::{Algorithm, Batch, KeyDecoding, Loc, Scheme, TimeLoc, TypePart, Unit};
+use inlet::core::scheme::{Algorithm, Batch, KeyDecoding, Loc, Scheme, TimeLoc, TypePart, Unit};
 use inlet::Source;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -51,7 +51,7 @@ const WRITTEN: [Written; 4] = [
 /// base64, so it fits an environment variable. RSA keys are too slow to derive from a name as the
 /// others are.
 fn dev_rsa_pair() -> (String, String) {
-    let public = inlet::verify::keys::PublicKey::from_pem(crate::devkeys::RSA_CERT)
+    let public = inlet::core::verify::keys::PublicKey::from_pem(crate::devkeys::RSA_CERT)
         .expect("the development certificate holds an RSA key");
     let private: String = crate::devkeys::RSA_KEY
         .lines()
@@ -124,8 +124,8 @@ pub fn defaults(source: &Source) -> Defaults {
                 && rules.algorithms.iter().all(|a| {
                     matches!(
                         a.asym(),
-                        Some(inlet::verify::keys::Asym::RsaPkcs1v15(_))
-                            | Some(inlet::verify::keys::Asym::RsaPss(_))
+                        Some(inlet::core::verify::keys::Asym::RsaPkcs1v15(_))
+                            | Some(inlet::core::verify::keys::Asym::RsaPss(_))
                     )
                 }) =>
         {
@@ -135,15 +135,15 @@ pub fn defaults(source: &Source) -> Defaults {
             // The scalar in hex (48 bytes for P-384: the seed's hash, then its first 16 bytes);
             // the public key as SubjectPublicKeyInfo DER, base64.
             let scalar: Vec<u8> = match curve {
-                inlet::scheme::Curve::P256 => seed.to_vec(),
-                inlet::scheme::Curve::P384 => Sha256::digest(seed)
+                inlet::core::scheme::Curve::P256 => seed.to_vec(),
+                inlet::core::scheme::Curve::P384 => Sha256::digest(seed)
                     .iter()
                     .chain(&seed[..16])
                     .copied()
                     .collect(),
             };
-            let public =
-                inlet::verify::keys::PublicKey::from_private(&scalar).expect("a valid EC scalar");
+            let public = inlet::core::verify::keys::PublicKey::from_private(&scalar)
+                .expect("a valid EC scalar");
             (
                 base64::engine::general_purpose::STANDARD.encode(public.to_spki_der()),
                 hex::encode(scalar),
@@ -296,14 +296,15 @@ pub fn sample(source: &Source, id: &str, event: &str, at: i64) -> String {
         }
     }
     // A sender that posts only a form with the JSON in one field (Mandrill's `mandrill_events`).
-    if let (false, inlet::scheme::Form::JsonIn(field)) = (scheme.body.json, scheme.body.form) {
+    if let (false, inlet::core::scheme::Form::JsonIn(field)) = (scheme.body.json, scheme.body.form)
+    {
         return form_urlencoded::Serializer::new(String::new())
             .append_pair(field, &doc.to_string())
             .finish();
     }
     // A sender that posts only form fields (Chargify's `id`, `event`, `payload[subscription][id]`):
     // the event's members as fields, text as it is and anything else as JSON.
-    if let (false, inlet::scheme::Form::Fields, Value::Object(fields)) =
+    if let (false, inlet::core::scheme::Form::Fields, Value::Object(fields)) =
         (scheme.body.json, scheme.body.form, &doc)
     {
         let mut form = form_urlencoded::Serializer::new(String::new());
@@ -322,7 +323,7 @@ pub fn sample(source: &Source, id: &str, event: &str, at: i64) -> String {
 /// SDK's `sample_notification` writes them, a subscription's notification of `kind` (`event`)
 /// whose subject's id is `id`. `inlet sign` writes `bt_signature` in.
 fn braintree(id: &str, kind: &str, at: i64) -> String {
-    let timestamp = inlet::verify::engine::format_time(at, Unit::Rfc3339);
+    let timestamp = inlet::core::verify::engine::format_time(at, Unit::Rfc3339);
     let xml = format!(
         r#"<notification>
   <timestamp type="datetime">{timestamp}</timestamp>
@@ -390,7 +391,7 @@ fn time_value(at: i64, unit: Unit) -> Value {
     match unit {
         Unit::Seconds => Value::from(at),
         Unit::Millis => Value::from(at * 1000),
-        Unit::Rfc3339 => Value::String(inlet::verify::engine::format_time(at, unit)),
+        Unit::Rfc3339 => Value::String(inlet::core::verify::engine::format_time(at, unit)),
     }
 }
 
@@ -453,7 +454,7 @@ pub fn settings() -> Result<Value, String> {
 /// Every source the CLI knows: each sender under its own name, then the further names `settings`
 /// configure (`{"billing": {"INLET_SCHEME": "standard"}}`).
 pub fn configured_names(settings: &Value) -> Vec<String> {
-    let mut names: Vec<String> = inlet::sources::all()
+    let mut names: Vec<String> = inlet::catalogue::sources::all()
         .iter()
         .map(|s| s.name().to_owned())
         .collect();
@@ -476,7 +477,7 @@ pub fn configured(name: &str, settings: &mut Value) -> Result<&'static Source, S
     let build = |settings: &Value| {
         let text = settings.to_string();
         let env = inlet::config::Env::from_pairs([
-            (inlet::sources::INLET_SOURCE, name),
+            (inlet::catalogue::sources::INLET_SOURCE, name),
             (inlet::config::SOURCE_SETTINGS, text.as_str()),
         ])
         .with_source_settings(name)?;
@@ -484,9 +485,9 @@ pub fn configured(name: &str, settings: &mut Value) -> Result<&'static Source, S
     };
     match build(settings) {
         Err(inlet::config::ConfigError::Missing { var, .. })
-            if var == inlet::sources::VERIFY_TOKEN =>
+            if var == inlet::catalogue::sources::VERIFY_TOKEN =>
         {
-            settings[name][inlet::sources::VERIFY_TOKEN] = DEV_VERIFY_TOKEN.into();
+            settings[name][inlet::catalogue::sources::VERIFY_TOKEN] = DEV_VERIFY_TOKEN.into();
             build(settings)
         }
         built => built,
@@ -533,7 +534,7 @@ pub fn unread_variables<'v>(
         .filter(|var| var.starts_with("INLET_") && !known.iter().any(|k| k == var))
         .map(|var| {
             let function_reads = inlet::config::INLET_VARIABLES.contains(&var)
-                || inlet::custom::SETTINGS.contains(&var);
+                || inlet::catalogue::custom::SETTINGS.contains(&var);
             let hint = match inlet::config::closest(var, known.iter().map(String::as_str)) {
                 Some(k) => format!("; did you mean {k}?"),
                 None if function_reads => format!(
@@ -577,7 +578,7 @@ mod tests {
     use serde_json::json;
 
     fn source(name: &str) -> &'static Source {
-        inlet::sources::by_name(name).expect("a sender")
+        inlet::catalogue::sources::by_name(name).expect("a sender")
     }
 
     fn values(name: &str, event: &str) -> Vec<(String, String)> {
@@ -628,7 +629,7 @@ mod tests {
 
     #[test]
     fn every_default_event_fits_its_sender() {
-        for src in inlet::sources::all() {
+        for src in inlet::catalogue::sources::all() {
             let scheme = src.scheme();
             for (loc, word) in type_values(scheme, &defaults(src).event) {
                 if let Loc::Header(_) = loc {

@@ -8,8 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
-use crate::args::SignArgs;
 use crate::events::{self, Format};
+use crate::signing::SignArgs;
 use crate::{dev, signing};
 use inlet::Source;
 

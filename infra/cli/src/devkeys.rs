@@ -1,6 +1,6 @@
 //! Development key pairs: the local analogue of the development secret for the senders whose
 //! verification keys are fetched from the sender (`aws-sns`, `paypal`, `plaid`; see
-//! `inlet::fetched`). A deployed function fetches SNS's or PayPal's signing certificate, or
+//! `inlet::ports::fetched`). A deployed function fetches SNS's or PayPal's signing certificate, or
 //! Plaid's JWK, from the sender's own hosts; locally there is no SNS to sign a message, so:
 //!
 //! - `inlet serve` gives those senders' pipelines a [`DevKeys`] key port. A key request reaches
@@ -27,11 +27,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
-use inlet::fetched::{FetchError, KeySource};
-use inlet::scheme::{Hash, Unit};
-use inlet::verify::engine::format_time;
-use inlet::verify::fetch::{CheckedUrl, KeyRequest};
-use inlet::verify::keys::Asym;
+use inlet::core::scheme::{Hash, Unit};
+use inlet::core::verify::engine::format_time;
+use inlet::core::verify::fetch::{CheckedUrl, KeyRequest};
+use inlet::core::verify::keys::Asym;
+use inlet::ports::fetched::{FetchError, KeySource};
 use inlet::Source;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -193,7 +193,7 @@ fn der(pem: &str) -> Vec<u8> {
 
 /// `msg` signed by the development RSA key, PKCS#1 v1.5 with `hash`, in base64.
 fn rsa_sign(hash: Hash, msg: &[u8]) -> Result<String, String> {
-    let sig = inlet::verify::keys::sign(Asym::RsaPkcs1v15(hash), &der(RSA_KEY), msg, false)?;
+    let sig = inlet::core::verify::keys::sign(Asym::RsaPkcs1v15(hash), &der(RSA_KEY), msg, false)?;
     Ok(base64::engine::general_purpose::STANDARD.encode(sig))
 }
 
@@ -329,7 +329,7 @@ fn crc32(bytes: &[u8]) -> u32 {
 /// PayPal's headers: a fresh transmission id, the time, the certificate URL, the algorithm and
 /// the signature over `<transmission id>|<time>|<webhook id>|<CRC-32 of the body>`.
 fn paypal(webhook_id: &str, req: &Request<'_>) -> Result<Delivery, String> {
-    let transmission = inlet::normalize::engine::unique_id();
+    let transmission = inlet::core::normalize::engine::unique_id();
     let time = format_time(req.at, Unit::Rfc3339);
     let signed = format!("{transmission}|{time}|{webhook_id}|{}", crc32(req.body));
     let sig = rsa_sign(Hash::Sha256, signed.as_bytes())?;
@@ -359,7 +359,7 @@ fn plaid(req: &Request<'_>) -> Delivery {
         b64(json!({"alg": "ES256", "kid": KID, "typ": "JWT"})),
         b64(json!({"iat": req.at, "request_body_sha256": hex::encode(Sha256::digest(req.body))}))
     );
-    let sig = inlet::verify::keys::sign(
+    let sig = inlet::core::verify::keys::sign(
         Asym::Ecdsa(Hash::Sha256),
         &der(P256_KEY),
         input.as_bytes(),
@@ -383,13 +383,13 @@ fn plaid(req: &Request<'_>) -> Delivery {
 mod tests {
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-    use inlet::queue::MemoryQueue;
-    use inlet::verify::{Secret, SecretSet};
+    use inlet::core::verify::{Secret, SecretSet};
+    use inlet::ports::queue::MemoryQueue;
 
     use super::*;
 
     fn source(name: &str) -> &'static Source {
-        inlet::sources::by_name(name).expect("a sender")
+        inlet::catalogue::sources::by_name(name).expect("a sender")
     }
 
     /// `delivery` through `source`'s pipeline with `secret`, the key port `keys`, at `at`: the
@@ -456,9 +456,10 @@ mod tests {
 
     #[test]
     fn the_jwk_is_the_private_keys_public_half() {
-        let key = inlet::verify::keys::PublicKey::from_jwk(&jwk(KID)).expect("a P-256 JWK");
-        let sig = inlet::verify::keys::sign(Asym::Ecdsa(Hash::Sha256), &der(P256_KEY), b"m", false)
-            .expect("signs");
+        let key = inlet::core::verify::keys::PublicKey::from_jwk(&jwk(KID)).expect("a P-256 JWK");
+        let sig =
+            inlet::core::verify::keys::sign(Asym::Ecdsa(Hash::Sha256), &der(P256_KEY), b"m", false)
+                .expect("signs");
         assert!(key.verify(Asym::Ecdsa(Hash::Sha256), b"m", &sig));
         assert!(!key.verify(Asym::Ecdsa(Hash::Sha256), b"n", &sig));
     }
@@ -593,9 +594,11 @@ mod tests {
     #[test]
     fn a_plaid_key_is_answered_for_the_kid_asked() {
         let keys = DevKeys::default();
-        let url = inlet::verify::fetch::check_url(
+        let url = inlet::core::verify::fetch::check_url(
             "https://sandbox.plaid.com/webhook_verification_key/get",
-            &[inlet::verify::fetch::HostRule::Exact("sandbox.plaid.com")],
+            &[inlet::core::verify::fetch::HostRule::Exact(
+                "sandbox.plaid.com",
+            )],
             |_| true,
         )
         .expect("url");

@@ -18,12 +18,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http::{HeaderMap, Method, Uri};
 use hyper::body::{Body, Frame};
+use inlet::core::response::Reply;
+use inlet::core::scheme::{Loc, Scheme};
 use inlet::logging::colour::{self, paint};
 use inlet::outbound::local::LocalStore as OutboundStore;
 use inlet::outbound::ports::{AttemptQuery, Attempts};
-use inlet::queue::{Message, Queue, QueueError};
-use inlet::response::Reply;
-use inlet::scheme::{Loc, Scheme};
+use inlet::ports::queue::{Message, Queue, QueueError};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -766,7 +766,7 @@ mod tests {
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn stripe() -> &'static Scheme {
-        inlet::sources::all()
+        inlet::catalogue::sources::all()
             .iter()
             .find(|s| s.name() == "stripe")
             .expect("stripe is a sender")
@@ -848,7 +848,7 @@ mod tests {
     #[test]
     fn every_senders_signature_and_timestamp_headers_are_redacted_whatever_their_names() {
         let mut only_by_scheme = Vec::new();
-        for source in inlet::sources::all() {
+        for source in inlet::catalogue::sources::all() {
             for loc in scheme_locations(source.scheme()) {
                 if let Loc::Header(name) = loc {
                     assert!(
@@ -872,7 +872,7 @@ mod tests {
 
     #[test]
     fn a_signature_inside_the_body_is_redacted_by_its_scheme() {
-        let graph = inlet::sources::all()
+        let graph = inlet::catalogue::sources::all()
             .iter()
             .find(|s| s.name() == "graph")
             .expect("graph is a sender");

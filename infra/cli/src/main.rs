@@ -74,7 +74,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
             unchecked_data,
         } => {
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-            let options = inlet::replay::Options {
+            let options = inlet::app::replay::Options {
                 source: source.as_deref(),
                 keep,
                 unchecked_data,
@@ -105,7 +105,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
                     .map(catalogue::VerifiedBy::parse)
                     .transpose()?,
             };
-            let shown = match filter.apply(inlet::sources::all()) {
+            let shown = match filter.apply(inlet::catalogue::sources::all()) {
                 Ok(shown) => shown,
                 Err(e) => {
                     eprintln!("inlet: {e}");
@@ -134,7 +134,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 .scheme()
                 .signature
                 .at
-                .contains(&inlet::scheme::Loc::Body)
+                .contains(&inlet::core::scheme::Loc::Body)
             {
                 println!("\n{}", String::from_utf8_lossy(&signed.body));
             }
@@ -233,7 +233,7 @@ fn sources_table(shown: &[&Source], custom: bool) -> String {
             .signature
             .at
             .first()
-            .map(inlet::verify::engine::label)
+            .map(inlet::core::verify::engine::label)
             .unwrap_or("");
         let id =
             s.id.first()
@@ -247,7 +247,11 @@ fn sources_table(shown: &[&Source], custom: bool) -> String {
         rows.push([
             s.name.to_owned(),
             s.title.to_owned(),
-            format!("{} {}", inlet::verify::algorithm_label(s.algorithm), header),
+            format!(
+                "{} {}",
+                inlet::core::verify::algorithm_label(s.algorithm),
+                header
+            ),
             id,
             retries(s),
             if handshakes.is_empty() {
@@ -289,7 +293,7 @@ fn sources_table(shown: &[&Source], custom: bool) -> String {
 }
 
 /// How a sender's id behaves under its retries, per event for senders that post batches.
-fn retries(s: &inlet::scheme::Scheme) -> String {
+fn retries(s: &inlet::core::scheme::Scheme) -> String {
     match s.batch {
         Some(_) => format!("{} (per event)", s.retries()),
         None => s.retries().to_string(),
@@ -298,9 +302,9 @@ fn retries(s: &inlet::scheme::Scheme) -> String {
 
 /// `inlet sources --markdown`: the book's table of supported senders (docs/src/senders.md) (a test keeps them equal).
 fn senders_markdown(shown: &[&Source]) -> String {
-    use inlet::scheme::TypePart;
+    use inlet::core::scheme::TypePart;
     let code = |s: &str| format!("`{s}`");
-    let locs = |l: &[inlet::scheme::Loc]| {
+    let locs = |l: &[inlet::core::scheme::Loc]| {
         l.iter()
             .map(|l| code(&l.to_string()))
             .collect::<Vec<_>>()
@@ -315,7 +319,7 @@ fn senders_markdown(shown: &[&Source]) -> String {
             .signature
             .at
             .first()
-            .map(inlet::verify::engine::label)
+            .map(inlet::core::verify::engine::label)
             .unwrap_or("");
         let unsigned = s.id.iter().any(|l| !s.signs(l));
         let ty: Vec<String> =
@@ -334,20 +338,19 @@ fn senders_markdown(shown: &[&Source]) -> String {
         };
         let handshakes: Vec<&str> = s.handshakes.iter().map(|h| h.name()).collect();
         let evidence = match s.evidence {
-            inlet::scheme::Evidence::Sdk(sdk) => format!("SDK: {sdk}"),
-            inlet::scheme::Evidence::SdkPending(_) | inlet::scheme::Evidence::Vectors => {
-                "published vectors".to_owned()
-            }
-            inlet::scheme::Evidence::Docs(check) => {
+            inlet::core::scheme::Evidence::Sdk(sdk) => format!("SDK: {sdk}"),
+            inlet::core::scheme::Evidence::SdkPending(_)
+            | inlet::core::scheme::Evidence::Vectors => "published vectors".to_owned(),
+            inlet::core::scheme::Evidence::Docs(check) => {
                 format!("vectors derived from docs, cross-checked with {check}")
             }
-            inlet::scheme::Evidence::Configured => "the settings' tests".to_owned(),
+            inlet::core::scheme::Evidence::Configured => "the settings' tests".to_owned(),
         };
         out.push_str(&format!(
             "| `{}` | {} | {} `{}` | {}{}{} | {} | {}{} | {} | {} | {} |\n",
             s.name,
             s.title,
-            inlet::verify::algorithm_label(s.algorithm),
+            inlet::core::verify::algorithm_label(s.algorithm),
             header,
             if s.batch.is_some() {
                 "each event's "
@@ -384,9 +387,9 @@ fn senders_markdown(shown: &[&Source]) -> String {
 async fn replay(
     bucket: Option<String>,
     queue_url: Option<String>,
-    options: &inlet::replay::Options<'_>,
-) -> Result<inlet::replay::Summary, String> {
-    use inlet::replay::Replayed;
+    options: &inlet::app::replay::Options<'_>,
+) -> Result<inlet::app::replay::Summary, String> {
+    use inlet::app::replay::Replayed;
     let env = inlet::config::Env::from_process();
     let bucket = bucket
         .or_else(|| env.get(inlet::config::PAYLOAD_BUCKET).map(str::to_owned))
@@ -397,11 +400,11 @@ async fn replay(
             inlet::config::queue_url(&env).map_err(|e| format!("give --queue-url, or set {e}"))?
         }
     };
-    let sdk = inlet::aws::sdk_config(&env, inlet::aws::Trust::System)
+    let sdk = inlet::adapters::aws::sdk_config(&env, inlet::adapters::aws::Trust::System)
         .await
         .map_err(|e| e.to_string())?;
     let summary =
-        inlet::replay::replay(&sdk, &env, &bucket, &queue_url, options, |key, outcome| {
+        inlet::app::replay::replay(&sdk, &env, &bucket, &queue_url, options, |key, outcome| {
             let key = key.escape_debug();
             match outcome {
                 Replayed::Sent {

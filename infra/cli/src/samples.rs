@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn every_folder_is_a_sender_with_a_default_sample_of_an_event() {
         for folder in FOLDERS {
-            let source = inlet::sources::all()
+            let source = inlet::catalogue::sources::all()
                 .iter()
                 .find(|s| s.name() == folder.source)
                 .unwrap_or_else(|| panic!("infra/samples/{} is no sender", folder.source));

@@ -25,22 +25,22 @@ use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use inlet::aws::SdkConfig;
+use inlet::adapters::aws::{DynamoDbStore, S3Store, SdkConfig, SqsQueue};
+use inlet::adapters::http::Client;
+use inlet::adapters::local::{LocalStore, SecretFile, SpoolQueue};
+use inlet::adapters::{AnyQueue, IdempotencyStore, PayloadStore};
+use inlet::app::telemetry::{self, Meter};
 use inlet::config::{self, Env, Settings};
-use inlet::idempotency::{DynamoDbStore, IdempotencyStore, LocalStore};
-use inlet::outbound::http::Client;
+use inlet::core::outcome::{Outcome, Trace};
+use inlet::core::response::Rejection;
+use inlet::core::verify::{Secret, SecretSet};
 use inlet::outbound::local::LocalStore as OutboundStore;
 use inlet::outbound::notices::QueueNotices;
 use inlet::outbound::relay::{Relay, Relaying};
 use inlet::outbound::settings::Outbound;
 use inlet::outbound::worker::{LocalOutbox, Worker};
-use inlet::outcome::{Outcome, Trace};
-use inlet::payloads::{PayloadStore, S3Store};
-use inlet::queue::{AnyQueue, Message, Queue, QueueError, SpoolQueue, SqsQueue};
-use inlet::response::Rejection;
-use inlet::secrets::{parse_secret_value, SecretFile, SecretStore, AWAIT_HANDSHAKE};
-use inlet::telemetry::{self, Meter};
-use inlet::verify::{Secret, SecretSet};
+use inlet::ports::queue::{Message, Queue, QueueError};
+use inlet::ports::secrets::{parse_secret_value, SecretStore, AWAIT_HANDSHAKE};
 use inlet::{Inbound, Pipeline, Reply};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -172,7 +172,7 @@ async fn aws(env: &Env) -> Result<Option<Aws>, String> {
         return Ok(None);
     }
     let url = config::queue_url(env).map_err(|e| e.to_string())?;
-    let sdk = inlet::aws::sdk_config(env, inlet::aws::Trust::System)
+    let sdk = inlet::adapters::aws::sdk_config(env, inlet::adapters::aws::Trust::System)
         .await
         .map_err(|e| e.to_string())?;
     let queue = SqsQueue::connect(&sdk, url)

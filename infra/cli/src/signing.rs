@@ -2,12 +2,50 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use inlet::verify::engine::Signing;
+use clap::Args;
+use inlet::core::verify::engine::Signing;
 use inlet::Source;
 use sha2::{Digest, Sha256};
 
-use crate::args::SignArgs;
 use crate::dev;
+
+/// How a request is signed: `inlet send`, `sign` and `event`.
+#[derive(Debug, Default, Clone, Args)]
+#[command(next_help_heading = "Signing")]
+pub struct SignArgs {
+    /// Signing secret (default: INLET_<SOURCE>_SECRET, else the development secret). For Ed25519
+    /// and ECDSA senders (Discord, Telnyx, SendGrid), the private key in hex
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// The body (default: the sender's sample, or one generated from its scheme)
+    #[arg(long, conflicts_with = "file")]
+    pub data: Option<String>,
+    /// The body, from a file
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<String>,
+    /// The event, as its type reads after <SOURCE>. (GitHub: pull_request; Twitch:
+    /// notification.channel.follow): its words fill the type's parts, in the sender's event
+    /// header (X-GitHub-Event) and in a generated body
+    #[arg(long, value_name = "NAME")]
+    pub event: Option<String>,
+    /// Delivery id (default: a fresh one)
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Signing time, unix seconds (default: now)
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
+    pub timestamp: Option<i64>,
+    /// Content type (default: JSON if the body starts with { or [, else form-encoded)
+    #[arg(long, value_name = "CT")]
+    pub content_type: Option<String>,
+    /// Extra header, repeatable (Twilio: X-Twilio-Webhooks-Signature-Settings with
+    /// algorithm=HMAC_SHA256 signs as a SharedKey, --secret being its secret)
+    #[arg(long = "header", short = 'H', value_name = "NAME:VALUE")]
+    pub headers: Vec<String>,
+    /// The URL the request goes to: `send` posts there (default: the local server); senders that
+    /// sign the URL (Twilio, Square, HubSpot, Trello) sign it
+    #[arg(long)]
+    pub url: Option<String>,
+}
 
 /// A signed request, ready to send or to wrap in an API Gateway event.
 #[derive(Debug)]
@@ -29,7 +67,7 @@ fn now_unix() -> i64 {
 /// A fresh delivery id in GUID shape: a version 4 UUID, as the functions make for deliveries
 /// nothing identifies.
 fn fresh_id() -> String {
-    inlet::normalize::engine::unique_id()
+    inlet::core::normalize::engine::unique_id()
 }
 
 /// Signs a request as `source`'s sender would. `url` is where it will be sent (schemes that sign
@@ -105,7 +143,7 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
                 .scheme()
                 .signature
                 .at
-                .contains(&inlet::scheme::Loc::Body)
+                .contains(&inlet::core::scheme::Loc::Body)
             {
                 "text/plain".into()
             } else if body.first() == Some(&b'{') || body.first() == Some(&b'[') {
@@ -118,7 +156,7 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
     // The event's words that the sender sends in a header (GitHub's X-GitHub-Event), unless the
     // sample says what the sender sends there.
     for (loc, word) in dev::type_values(source.scheme(), &event) {
-        if let inlet::scheme::Loc::Header(h) = loc {
+        if let inlet::core::scheme::Loc::Header(h) = loc {
             if !sample_headers
                 .iter()
                 .any(|(n, _)| n.eq_ignore_ascii_case(h))
@@ -130,7 +168,7 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
     headers.extend(sample_headers);
     // Senders that sign inside the body (Adyen, Braintree, Mailgun, Graph) get it back with the
     // signature in.
-    let body = inlet::verify::engine::sign_body(
+    let body = inlet::core::verify::engine::sign_body(
         source.scheme(),
         &key,
         &Signing::post(&body, at, &id, url),
@@ -143,7 +181,7 @@ pub fn sign(source: &'static Source, args: &SignArgs, url: Option<&str>) -> Resu
     // The extra headers go out with the request, and may say how it is signed (Twilio's
     // X-Twilio-Webhooks-Signature-Settings).
     headers.extend(
-        inlet::verify::engine::sign_with_headers(source.scheme(), &key, &signing, &extras)
+        inlet::core::verify::engine::sign_with_headers(source.scheme(), &key, &signing, &extras)
             .map_err(|e| format!("cannot sign as {}: {e}", source.name()))?,
     );
     headers.extend(extras);
@@ -210,7 +248,7 @@ fn private_key(text: &str) -> Option<Vec<u8>> {
 /// The key to sign with: the secret decoded as the scheme decodes it, or for public-key
 /// schemes the private key given in hex (32 bytes; for P-256 also PKCS#8 DER).
 fn signing_key(source: &Source, secret: &str) -> Result<Vec<u8>, String> {
-    use inlet::scheme::Algorithm;
+    use inlet::core::scheme::Algorithm;
     match source.scheme().algorithm {
         Algorithm::Ed25519 | Algorithm::EcdsaP256 => hex::decode(secret.trim()).map_err(|_| {
             format!(

@@ -11,7 +11,7 @@ use super::model::{
 };
 use super::ports::Endpoints;
 use super::signing::{KeyError, KeyPair, Secret};
-use crate::failure::StoreError;
+use crate::ports::failure::StoreError;
 
 /// Longest endpoint URL.
 pub const MAX_URL_BYTES: usize = 2048;

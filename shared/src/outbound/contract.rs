@@ -7,7 +7,7 @@ use super::model::{
     Task,
 };
 use super::ports::{AttemptQuery, Attempts, Endpoints, Settle, Tasks};
-use crate::failure::Failure;
+use crate::ports::failure::Failure;
 
 /// Hands out a lease on a task that exists and is due, as a worker would get it with the task.
 pub(crate) trait Leases: Tasks {

@@ -16,7 +16,7 @@ use super::model::{
 use super::ports::{Attempts, Endpoints, Notice, Notices, Observed, Settle, Tasks, Transport};
 use super::schedule::Schedule;
 use super::signing::{KeyPair, Secret, Signer};
-use crate::failure::StoreError;
+use crate::ports::failure::StoreError;
 
 /// Most bytes of a response the attempt log keeps.
 pub const RESPONSE_KEPT_BYTES: usize = 1024;

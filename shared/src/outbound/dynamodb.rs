@@ -64,8 +64,8 @@ use super::model::{
     task_key, Attempt, Disabled, DisabledReason, Endpoint, Health, Millis, Previous, SecretText,
 };
 use super::ports::{AttemptQuery, Attempts, Endpoints};
-use crate::aws::classify;
-use crate::failure::StoreError;
+use crate::adapters::aws::classify;
+use crate::ports::failure::StoreError;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -445,7 +445,7 @@ impl DynamoEndpoints {
 
     /// [`DynamoEndpoints::new`] with clients built from `sdk`.
     pub fn from_sdk(
-        sdk: &crate::aws::SdkConfig,
+        sdk: &crate::adapters::aws::SdkConfig,
         table: impl Into<String>,
         key_id: impl Into<String>,
     ) -> Self {
@@ -902,7 +902,7 @@ impl DynamoAttempts {
         }
     }
 
-    pub fn from_sdk(sdk: &crate::aws::SdkConfig, table: impl Into<String>) -> Self {
+    pub fn from_sdk(sdk: &crate::adapters::aws::SdkConfig, table: impl Into<String>) -> Self {
         Self::new(aws_sdk_dynamodb::Client::new(sdk), table)
     }
 

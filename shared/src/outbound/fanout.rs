@@ -4,7 +4,7 @@
 
 use super::model::{Body, Endpoint, Event, Millis, Task};
 use super::ports::Tasks;
-use crate::failure::StoreError;
+use crate::ports::failure::StoreError;
 
 /// What fan-out did with one event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -15,7 +15,6 @@ use tracing::{error, info, warn};
 use super::deliver::{deliver, Policy, Ports};
 use super::dynamodb::{DynamoAttempts, DynamoEndpoints};
 use super::fanout::{fan_out, subscribers};
-use super::http::Client;
 use super::model::{now, Body, Event};
 use super::notices::QueueNotices;
 use super::relay;
@@ -23,9 +22,10 @@ use super::schedule::unit;
 use super::settings::Outbound;
 use super::sqs::{Received, SqsTasks};
 use super::telemetry;
+use crate::adapters::aws::SqsQueue;
+use crate::adapters::http::Client;
 use crate::config::{ConfigError, Env, PAYLOAD_BUCKET, QUEUE_URL};
-use crate::failure::StoreError;
-use crate::queue::SqsQueue;
+use crate::ports::failure::StoreError;
 
 pub use lambda_runtime::Error;
 
@@ -103,7 +103,7 @@ fn required<'e>(env: &'e Env, var: &str, expected: &str) -> Result<&'e str, Conf
 
 /// What both functions are built from.
 struct Common {
-    sdk: crate::aws::SdkConfig,
+    sdk: crate::adapters::aws::SdkConfig,
     env: Env,
     tasks: SqsTasks,
     /// `INLET_METRICS_NAMESPACE`, checked; `None` turns metrics off.
@@ -114,8 +114,8 @@ fn common() -> Result<Common, ConfigError> {
     crate::logging::init();
     let env = Env::from_process();
     crate::config::unknown_variables(&env)?;
-    let namespace = crate::lambda::metrics_namespace(&env)?.map(str::to_owned);
-    let sdk = crate::aws::function_sdk_config(&env)?;
+    let namespace = crate::config::metrics_namespace(&env)?.map(str::to_owned);
+    let sdk = crate::adapters::aws::function_sdk_config(&env)?;
     let deliveries = required(&env, DELIVERIES_TABLE, "the deliveries table's name")?.to_owned();
     let queue = required(&env, DELIVERY_QUEUE_URL, "the delivery queue's URL")?.to_owned();
     let ordered = env
@@ -131,7 +131,7 @@ fn common() -> Result<Common, ConfigError> {
         LEASE_MS,
     );
     if let Some(bucket) = env.get(PAYLOAD_BUCKET).filter(|v| !v.trim().is_empty()) {
-        tasks = tasks.with_parking(crate::aws::s3_client(&sdk, &env), bucket);
+        tasks = tasks.with_parking(crate::adapters::aws::s3_client(&sdk, &env), bucket);
     }
     Ok(Common {
         sdk,
@@ -187,7 +187,7 @@ async fn body_of(
                 .key(key)
                 .send()
                 .await
-                .map_err(|e| StoreError::from(crate::aws::classify(&e)))?;
+                .map_err(|e| StoreError::from(crate::adapters::aws::classify(&e)))?;
             out.body
                 .collect()
                 .await
@@ -213,7 +213,7 @@ pub async fn run_fanout() -> Result<(), Error> {
     let bucket = env
         .get(PAYLOAD_BUCKET)
         .filter(|v| !v.trim().is_empty())
-        .map(|b| (crate::aws::s3_client(&sdk, &env), b.to_owned()));
+        .map(|b| (crate::adapters::aws::s3_client(&sdk, &env), b.to_owned()));
     let emf = metrics_recorder(namespace);
     let relay_queue = env
         .get(RELAY_QUEUE_ARN)
@@ -308,7 +308,7 @@ async fn fan_out_batch(
                     .body(published.body.clone().into())
                     .send()
                     .await
-                    .map_err(|e| StoreError::from(crate::aws::classify(&e)))?;
+                    .map_err(|e| StoreError::from(crate::adapters::aws::classify(&e)))?;
                 Body::Stored(format!("s3://{name}/{key}"))
             } else {
                 Body::Inline(String::from_utf8_lossy(&published.body).into_owned())
@@ -363,7 +363,7 @@ pub async fn run_delivery() -> Result<(), Error> {
         let bucket = env
             .get(PAYLOAD_BUCKET)
             .filter(|v| !v.trim().is_empty())
-            .map(|b| (crate::aws::s3_client(&sdk, &env), b.to_owned()));
+            .map(|b| (crate::adapters::aws::s3_client(&sdk, &env), b.to_owned()));
         let transport = outbound.client()?;
         Ok::<_, ConfigError>((
             namespace,

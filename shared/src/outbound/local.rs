@@ -23,7 +23,7 @@ use super::model::{
     Attempt, Body, Disabled, DisabledReason, Endpoint, Health, Millis, State, Task,
 };
 use super::ports::{AttemptQuery, Attempts, Endpoints, Settle, Tasks};
-use crate::failure::StoreError;
+use crate::ports::failure::StoreError;
 
 /// The schema this code reads and writes (`PRAGMA user_version`).
 const SCHEMA_VERSION: i64 = 1;
@@ -923,7 +923,7 @@ mod tests {
 
     use super::super::contract::{self, endpoint, task, Leases};
     use super::*;
-    use crate::failure::Failure;
+    use crate::ports::failure::Failure;
 
     /// Leases at a time far past every test's due times, with a lease that has already run out, so
     /// the contract can lease the same task again; each lease still takes a fresh token.

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use super::model::{Attempt, Disabled, Endpoint, Health, Millis, State, Task};
 use super::ports::{AttemptQuery, Attempts, Endpoints, Notice, Notices, Settle, Tasks};
-use crate::failure::StoreError;
+use crate::ports::failure::StoreError;
 
 fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -26,7 +26,6 @@ pub mod deliver;
 pub mod dynamodb;
 pub mod fanout;
 pub mod filter;
-pub mod http;
 #[cfg(all(feature = "aws", feature = "sender"))]
 pub mod lambda;
 #[cfg(feature = "local-store")]

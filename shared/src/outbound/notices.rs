@@ -6,8 +6,8 @@ use serde_json::json;
 
 use super::model::random_id;
 use super::ports::{Notice, Notices};
-use crate::failure::StoreError;
-use crate::queue::{Message, Queue};
+use crate::ports::failure::StoreError;
+use crate::ports::queue::{Message, Queue};
 
 /// The `source` of every operational event.
 pub const SOURCE: &str = "inlet/outbound";
@@ -66,7 +66,7 @@ impl<Q: Queue> Notices for QueueNotices<Q> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::MemoryQueue;
+    use crate::ports::queue::MemoryQueue;
 
     #[tokio::test]
     async fn a_notice_is_a_cloudevent_on_the_queue() {

@@ -5,7 +5,7 @@
 use std::future::Future;
 
 use super::model::{Attempt, Disabled, Endpoint, Health, Millis, State, Task};
-use crate::failure::StoreError;
+use crate::ports::failure::StoreError;
 
 /// Endpoints and their health. Health changes are atomic in the store, so concurrent deliveries
 /// (several function instances) count every failure and only one holds a probe.
@@ -175,4 +175,19 @@ pub trait Transport: Send + Sync {
         headers: &http::HeaderMap,
         body: bytes::Bytes,
     ) -> impl Future<Output = Observed> + Send;
+}
+
+/// The delivery core's port: a response becomes what the attempt observed, a failure its class.
+#[cfg(feature = "sender")]
+impl Transport for crate::adapters::http::Client {
+    async fn post(&self, url: &str, headers: &http::HeaderMap, body: bytes::Bytes) -> Observed {
+        match crate::adapters::http::Client::post(self, url, headers, body).await {
+            Ok(r) => Observed::Response {
+                status: r.status,
+                retry_after: r.retry_after,
+                head: r.head,
+            },
+            Err(f) => Observed::Failed { class: f.class() },
+        }
+    }
 }

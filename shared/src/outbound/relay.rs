@@ -34,9 +34,9 @@ use tracing::error;
 use super::filter::Filter;
 use super::model::{Event, MAX_EVENT_ID_BYTES};
 use crate::config::{self, ConfigError, Env};
-use crate::envelope::sqs_safe;
-use crate::failure::Failure;
-use crate::queue::{Message, Queue, QueueError};
+use crate::core::envelope::sqs_safe;
+use crate::ports::failure::Failure;
+use crate::ports::queue::{Message, Queue, QueueError};
 
 /// Which envelope types a receiver relays.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,7 +171,7 @@ pub fn claim_checked(event: &[u8], bucket: &str) -> Option<String> {
         .strip_prefix("s3://")?
         .strip_prefix(bucket)?
         .strip_prefix('/')?;
-    key.starts_with(crate::payloads::CLAIM_CHECK_PREFIX)
+    key.starts_with(crate::ports::payloads::CLAIM_CHECK_PREFIX)
         .then(|| key.to_owned())
 }
 
@@ -204,7 +204,7 @@ pub fn with_data(event: &[u8], body: &[u8]) -> Result<Vec<u8>, RelayError> {
 
 /// Counts one relayed event, by source as the receivers' metrics are.
 fn relayed_one(source: &str) {
-    metrics::counter!(super::telemetry::RELAYED, crate::telemetry::SOURCE => source.to_owned())
+    metrics::counter!(super::telemetry::RELAYED, crate::app::telemetry::SOURCE => source.to_owned())
         .increment(1);
 }
 
@@ -264,7 +264,7 @@ impl<Q: Queue, O: Queue> Relaying<Q, O> {
         match relayed(message) {
             Ok(copy) => Some(copy),
             Err(e) => {
-                metrics::counter!(super::telemetry::NOT_RELAYED, crate::telemetry::SOURCE => message.source.clone())
+                metrics::counter!(super::telemetry::NOT_RELAYED, crate::app::telemetry::SOURCE => message.source.clone())
                     .increment(1);
                 error!(source = %message.source, error = %e, "an event the relay takes cannot be relayed; it goes to the events queue only");
                 None
@@ -358,7 +358,7 @@ impl<Q: Queue, O: Queue> Queue for Relaying<Q, O> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::MemoryQueue;
+    use crate::ports::queue::MemoryQueue;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
         Env::from_pairs(pairs.iter().copied())

@@ -133,7 +133,7 @@ impl Outbound {
 impl Outbound {
     /// The HTTP client these settings describe: its timeout and network policy (the ranges
     /// must parse).
-    pub fn client(&self) -> Result<super::http::Client, ConfigError> {
+    pub fn client(&self) -> Result<crate::adapters::http::Client, ConfigError> {
         let networks = self
             .allow_networks
             .iter()
@@ -145,13 +145,13 @@ impl Outbound {
                     "comma-separated CIDR ranges (10.1.0.0/16, fd00:1::/64)",
                 )
             })?;
-        super::http::Client::new(super::http::ClientConfig {
+        crate::adapters::http::Client::new(crate::adapters::http::ClientConfig {
             timeout: self.timeout,
-            policy: super::http::Policy {
+            policy: crate::adapters::http::Policy {
                 allow_http: self.allow_http,
                 allow_networks: networks,
             },
-            ..super::http::ClientConfig::default()
+            ..crate::adapters::http::ClientConfig::default()
         })
         .map_err(|e| invalid(TIMEOUT, &e.to_string()))
     }

@@ -15,7 +15,7 @@ use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::verify::engine::B64;
+use crate::core::verify::engine::B64;
 
 /// The header carrying the message id, which is signed (and the receiver's idempotency key).
 pub const ID_HEADER: &str = "webhook-id";
@@ -300,10 +300,10 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheme::{Algorithm, Format, Scheme, Signature};
-    use crate::senders::standard::SCHEME as STANDARD;
-    use crate::senders::testing::check;
-    use crate::verify::VerifyError;
+    use crate::catalogue::senders::standard::SCHEME as STANDARD;
+    use crate::core::scheme::{Algorithm, Format, Scheme, Signature};
+    use crate::core::verify::VerifyError;
+    use crate::tests::check;
 
     struct Vector {
         secret: &'static str,

@@ -34,8 +34,8 @@ use tracing::{info, warn};
 
 use super::model::{Body, Millis, State, Task};
 use super::ports::{Settle, Tasks};
-use crate::aws::{classify, written};
-use crate::failure::StoreError;
+use crate::adapters::aws::{classify, written};
+use crate::ports::failure::StoreError;
 
 /// The longest `DelaySeconds` SQS takes.
 const MAX_DELAY_SECONDS: i64 = 900;

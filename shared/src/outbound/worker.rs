@@ -16,8 +16,8 @@ use super::local::{Lease, LocalStore};
 use super::model::{now, Body, Event, Millis, Task};
 use super::ports::{Endpoints, Notices, Transport};
 use super::schedule::unit;
-use crate::failure::StoreError;
-use crate::queue::QueueError;
+use crate::ports::failure::StoreError;
+use crate::ports::queue::QueueError;
 
 /// How long a worker holds a task it is delivering: longer than any attempt takes.
 const LEASE_MS: Millis = 120_000;
@@ -41,12 +41,12 @@ pub struct LocalOutbox {
     pub wake: Arc<Notify>,
 }
 
-impl crate::queue::Queue for LocalOutbox {
+impl crate::ports::queue::Queue for LocalOutbox {
     fn max_message_bytes(&self) -> usize {
         usize::MAX
     }
 
-    async fn send(&self, message: crate::queue::Message) -> Result<String, QueueError> {
+    async fn send(&self, message: crate::ports::queue::Message) -> Result<String, QueueError> {
         let event = Event::parse(message.body.into_bytes())
             .map_err(|e| QueueError::permanent(e.to_string()))?;
         let fanned = publish(&self.store, &event, now())

@@ -30,7 +30,7 @@ fn need<'e>(env: &'e Env, var: &str, what: &str) -> Result<&'e str, String> {
 }
 
 pub async fn run(env: &Env, command: Command, allow_http: bool) -> Result<ExitCode, String> {
-    let sdk = inlet::aws::sdk_config(env, inlet::aws::Trust::System)
+    let sdk = inlet::adapters::aws::sdk_config(env, inlet::adapters::aws::Trust::System)
         .await
         .map_err(failed)?;
     let table = need(env, ENDPOINTS_TABLE, "the endpoints table")?;
@@ -58,7 +58,7 @@ pub async fn run(env: &Env, command: Command, allow_http: bool) -> Result<ExitCo
             }
             send.send()
                 .await
-                .map_err(|e| inlet::aws::classify(&e).to_string())?;
+                .map_err(|e| inlet::adapters::aws::classify(&e).to_string())?;
             print(&json!({"id": event.id, "type": event.ty, "queued": url}));
             Ok(ExitCode::SUCCESS)
         }
@@ -84,7 +84,7 @@ pub async fn run(env: &Env, command: Command, allow_http: bool) -> Result<ExitCo
 }
 
 /// The deployment's delivery tasks: their records and the delivery queues.
-fn tasks(env: &Env, sdk: &inlet::aws::SdkConfig) -> Result<SqsTasks, String> {
+fn tasks(env: &Env, sdk: &inlet::adapters::aws::SdkConfig) -> Result<SqsTasks, String> {
     let table = need(env, DELIVERIES_TABLE, "the deliveries table")?;
     let queue = need(env, DELIVERY_QUEUE_URL, "the delivery queue")?;
     let ordered = env
@@ -103,7 +103,7 @@ fn tasks(env: &Env, sdk: &inlet::aws::SdkConfig) -> Result<SqsTasks, String> {
 
 async fn deliveries(
     env: &Env,
-    sdk: &inlet::aws::SdkConfig,
+    sdk: &inlet::adapters::aws::SdkConfig,
     command: Deliveries,
 ) -> Result<ExitCode, String> {
     let tasks = tasks(env, sdk)?;

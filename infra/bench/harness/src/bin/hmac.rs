@@ -9,8 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hmac::{Hmac, Mac};
 use http::{HeaderMap, HeaderName, HeaderValue};
-use inlet::verify::engine::Signing;
-use inlet::verify::{unix_seconds, Clock, Secret, SecretSet, Unverified};
+use inlet::core::verify::engine::Signing;
+use inlet::core::verify::{unix_seconds, Clock, Secret, SecretSet, Unverified};
 use serde_json::{json, Map, Value};
 use sha2::Sha256;
 
@@ -67,7 +67,7 @@ fn main() -> Result<(), Error> {
     };
     let mut sources = Map::new();
     for name in &names {
-        let source = inlet::sources::by_name(name).ok_or(format!("no sender {name}"))?;
+        let source = inlet::catalogue::sources::by_name(name).ok_or(format!("no sender {name}"))?;
         let signing = Signing::post(&body, unix_seconds(now), "msg_bench", None);
         let mut headers = HeaderMap::new();
         for (k, v) in source.sign(&key, &signing)? {

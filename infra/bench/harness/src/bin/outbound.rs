@@ -21,7 +21,7 @@
 //! `--sdk-calls N` also measures what the memory ports leave out: the CPU of the AWS SDK's
 //! DynamoDB calls a delivery makes on the deployed path (4 `GetItem`, 3 `UpdateItem`, 1
 //! `PutItem`: see `REQUESTS` below), with the functions' own SDK configuration
-//! (`inlet::aws::function_sdk_config`: SigV4, retries, timeouts), against a loopback endpoint
+//! (`inlet::adapters::aws::function_sdk_config`: SigV4, retries, timeouts), against a loopback endpoint
 //! over plain HTTP on the subscriber's thread (its CPU excluded) that answers a 2 KB item. In
 //! AWS the connection is TLS, kept alive: record encryption adds a little.
 //!
@@ -42,15 +42,15 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use inlet::failure::StoreError;
+use inlet::adapters::http::{Client, ClientConfig};
 use inlet::outbound::deliver::{deliver, Policy, Ports};
-use inlet::outbound::http::{Client, ClientConfig};
 use inlet::outbound::memory::{MemoryAttempts, MemoryEndpoints, MemoryNotices, MemoryTasks};
 use inlet::outbound::model::{
     Attempt, Body, Disabled, Endpoint, Health, Millis, SecretText, State, Task,
 };
 use inlet::outbound::ports::{AttemptQuery, Attempts, Endpoints, Notice, Notices, Settle, Tasks};
 use inlet::outbound::signing::Secret;
+use inlet::ports::failure::StoreError;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -721,7 +721,7 @@ async fn sdk_probe(peer: &Peer, rounds: u64) -> Result<Value, Error> {
         ("AWS_REGION", "us-east-1".to_owned()),
         ("AWS_ENDPOINT_URL", format!("http://{}", peer.dynamodb)),
     ]);
-    let sdk = inlet::aws::function_sdk_config(&env)?;
+    let sdk = inlet::adapters::aws::function_sdk_config(&env)?;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let key = |pk: &str| {
         [
@@ -822,7 +822,7 @@ fn main() -> Result<(), Error> {
         .enable_all()
         .build()?;
     let out = rt.block_on(async {
-        let mut policy = inlet::outbound::http::Policy {
+        let mut policy = inlet::adapters::http::Policy {
             allow_http: !a.https,
             ..Default::default()
         };

@@ -1,0 +1,4 @@
+//! The Lambda runtime: a function's start-up and its handler. The local server's runtime is
+//! `inlet serve`, in the CLI crate.
+
+pub mod lambda;
