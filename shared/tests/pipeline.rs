@@ -205,16 +205,23 @@ async fn a_failed_send_releases_the_mark_so_the_retry_goes_through() {
 }
 
 #[tokio::test]
-async fn an_unavailable_idempotency_store_never_costs_an_event() {
+async fn a_deleted_idempotency_directory_costs_no_event_and_no_duplicate() {
     let dir = tempfile::tempdir().expect("tempdir");
     let marks = dir.path().join("marks");
     let store = LocalStore::new(&marks).expect("store");
-    std::fs::remove_dir(&marks).expect("the store's directory goes away");
+    // The directory store holds its log open from the start: a directory deleted under it
+    // (`rm -rf` of a development folder) costs neither the event nor the de-duplication of the
+    // process that holds it.
+    std::fs::remove_dir_all(&marks).expect("the store's directory goes away");
     let p = pipeline("stripe", STRIPE_SECRET, MemoryQueue::default())
         .with_idempotency(IdempotencyStore::Local(store));
     let body = stripe_event("evt_open", 10);
     let headers = signed("stripe", STRIPE_SECRET, &body, "");
     assert_eq!(deliver(&p, &headers, &body, BUDGET).await.status, 202);
+    assert_eq!(p.queue().messages().len(), 1);
+    let again = deliver(&p, &headers, &body, BUDGET).await;
+    assert_eq!(again.status, 202);
+    assert_eq!(json(&again)["duplicate"], true);
     assert_eq!(p.queue().messages().len(), 1);
 }
 

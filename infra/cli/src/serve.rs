@@ -186,7 +186,8 @@ async fn aws(env: &Env) -> Result<Option<Aws>, String> {
     }))
 }
 
-/// DynamoDB when `IDEMPOTENCY_TABLE` is set, else the directory, unless turned off.
+/// DynamoDB when `IDEMPOTENCY_TABLE` is set, else the directory, unless turned off. The directory's
+/// store is opened once (it locks the directory) and shared by every source.
 fn idempotency(aws: Option<&Aws>, dir: Option<&str>) -> Result<IdempotencyStore, String> {
     Ok(
         match (aws.and_then(|a| a.table.as_ref().map(|t| (a, t))), dir) {
@@ -195,11 +196,21 @@ fn idempotency(aws: Option<&Aws>, dir: Option<&str>) -> Result<IdempotencyStore,
             }
             (None, Some(dir)) => IdempotencyStore::Local(
                 LocalStore::new(dir)
-                    .map_err(|e| format!("cannot create idempotency directory {dir}: {e}"))?,
+                    .map_err(|e| format!("cannot open idempotency directory {dir}: {e}"))?,
             ),
             (None, None) => IdempotencyStore::Off,
         },
     )
+}
+
+/// Another handle on the same store: the directory's is shared, DynamoDB's client is cloned.
+fn share(store: &IdempotencyStore) -> IdempotencyStore {
+    match store {
+        IdempotencyStore::DynamoDb(s) => IdempotencyStore::DynamoDb(s.clone()),
+        IdempotencyStore::Local(s) => IdempotencyStore::Local(s.clone()),
+        // `idempotency` builds neither a memory store (tests only) nor, then, anything to share.
+        IdempotencyStore::Memory(_) | IdempotencyStore::Off => IdempotencyStore::Off,
+    }
 }
 
 pub async fn serve(args: &ServeArgs) -> Result<(), String> {
@@ -240,6 +251,7 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
     let mut keyed = Vec::new();
     let mut configured = dev::settings()?;
     dev::warn_unread(&configured);
+    let idempotency = idempotency(aws.as_ref(), args.idempotency_dir())?;
     for name in dev::configured_names(&configured) {
         let source = dev::configured(&name, &mut configured)?;
         let (secret, is_default) = dev::secret(source);
@@ -284,7 +296,7 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
             }
             None => Relaying::off(queue),
         };
-        let idempotency = idempotency(aws.as_ref(), args.idempotency_dir())?;
+        let idempotency = share(&idempotency);
         let payloads = match aws.as_ref().and_then(|a| a.bucket.as_ref().map(|b| (a, b))) {
             Some((aws, bucket)) => PayloadStore::S3(S3Store::from_sdk(&aws.sdk, &env, bucket)),
             None => PayloadStore::Off,
