@@ -203,16 +203,6 @@ fn idempotency(aws: Option<&Aws>, dir: Option<&str>) -> Result<IdempotencyStore,
     )
 }
 
-/// Another handle on the same store: the directory's is shared, DynamoDB's client is cloned.
-fn share(store: &IdempotencyStore) -> IdempotencyStore {
-    match store {
-        IdempotencyStore::DynamoDb(s) => IdempotencyStore::DynamoDb(s.clone()),
-        IdempotencyStore::Local(s) => IdempotencyStore::Local(s.clone()),
-        // `idempotency` builds neither a memory store (tests only) nor, then, anything to share.
-        IdempotencyStore::Memory(_) | IdempotencyStore::Off => IdempotencyStore::Off,
-    }
-}
-
 pub async fn serve(args: &ServeArgs) -> Result<(), String> {
     let mut env = Env::from_process();
     if let Some(relay) = &args.relay {
@@ -296,7 +286,7 @@ pub async fn serve(args: &ServeArgs) -> Result<(), String> {
             }
             None => Relaying::off(queue),
         };
-        let idempotency = share(&idempotency);
+        let idempotency = idempotency.clone();
         let payloads = match aws.as_ref().and_then(|a| a.bucket.as_ref().map(|b| (a, b))) {
             Some((aws, bucket)) => PayloadStore::S3(S3Store::from_sdk(&aws.sdk, &env, bucket)),
             None => PayloadStore::Off,

@@ -20,8 +20,8 @@ use crate::ports::idempotency::{Begin, Claim, Done, MemoryStore, Times};
 use crate::ports::payloads::MemoryPayloads;
 use crate::ports::queue::{Message, Queue, QueueError};
 
-/// Where marks are kept.
-#[derive(Debug, Default)]
+/// Where marks are kept. A clone is another handle on the same marks.
+#[derive(Debug, Default, Clone)]
 pub enum IdempotencyStore {
     /// No idempotency: every delivery is enqueued.
     #[default]

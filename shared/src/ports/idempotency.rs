@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -101,10 +101,10 @@ pub(crate) fn unix_millis(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// Marks in memory, for unit tests of the pipeline.
-#[derive(Debug, Default)]
+/// Marks in memory, for unit tests of the pipeline. A clone shares the marks.
+#[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Arc<Mutex<HashMap<String, Entry>>>,
 }
 
 impl MemoryStore {
