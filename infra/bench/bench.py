@@ -314,14 +314,24 @@ def callgrind_total(path: Path) -> int:
     raise SystemExit(f"no totals in {path}")
 
 
-def artifact(rec: Receiver, workdir: Path) -> dict:
+_zips: dict[tuple, dict] = {}
+
+
+def artifact(rec: Receiver, workdir: Path, quick: bool = False) -> dict:
     """The function's own files and their zip (deflate, as `sam build`/`cargo lambda` package them).
-    A Rust function ships its binary as `bootstrap`; the Python and Node runtimes provide their AWS SDK."""
-    zpath = workdir / f"artifact-{rec.kind}.zip"
-    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        for f in rec.artifact:
-            z.write(f, "bootstrap" if rec.binary else f.name)
-    return {"files_bytes": sum(f.stat().st_size for f in rec.artifact), "zip_bytes": zpath.stat().st_size}
+    A Rust function ships its binary as `bootstrap`; the Python and Node runtimes provide their AWS SDK.
+    Receivers of the same files (inlet for each source) share one zip. A quick run (the test
+    command's, of debug binaries whose size means nothing) deflates at level 1, not 9: 3.7 s for
+    the 356 MB debug inlet-webhook where level 9 takes 32."""
+    files = tuple(str(f) for f in rec.artifact)
+    key = (files, rec.binary, quick)
+    if key not in _zips:
+        zpath = workdir / f"artifact-{rec.kind}-{len(_zips)}.zip"
+        with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED, compresslevel=1 if quick else 9) as z:
+            for f in rec.artifact:
+                z.write(f, "bootstrap" if rec.binary else f.name)
+        _zips[key] = {"files_bytes": sum(f.stat().st_size for f in rec.artifact), "zip_bytes": zpath.stat().st_size}
+    return dict(_zips[key])
 
 
 def hmac_throughput(args, workdir: Path) -> dict:
@@ -617,17 +627,57 @@ def report(results: dict) -> str:
                          f"{r['put_item_calls']} |")
     s = results.get("serve")
     if s:
-        lines += serve_report(s)
+        lines += serve_report(s, results.get("serve_filesystem"))
     return "\n".join(lines)
 
 
-def serve_report(s: list[dict]) -> list[str]:
+def serve_report(s: list[dict], filesystem: str | None = None) -> list[str]:
     lines = ["", "`inlet serve` (spool and idempotency directories), GitHub deliveries of 8 KB, each distinct:", "",
              "| concurrency | requests | requests/s | p50 ms | p99 ms |", "|---|---|---|---|---|"]
     for r in s:
         lines.append(f"| {r['concurrency']} | {r['requests']} | {r['requests_per_second']:.0f} | "
                      f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+    if filesystem:
+        lines += ["", filesystem]
     return lines
+
+
+def serve_filesystem(workdir: Path) -> str | None:
+    """A note for the report when the spool's file system makes `inlet serve`'s figures depend on
+    what was deleted there in the last few minutes."""
+    device = unjournaled_ext4(workdir)
+    if device is None:
+        return None
+    return (f"Note: the spool is on ext4 without a journal ({device}). For up to 5 minutes after many files "
+            "are deleted there (the last run's spool, a build's or a test suite's clean-up), each new file "
+            "costs more and these figures fall, by half or more: measure after a few quiet minutes "
+            "(docs/src/performance.md).")
+
+
+def unjournaled_ext4(path: Path, proc: Path = Path("/proc")) -> str | None:
+    """The device of the ext4 file system `path` is on when that file system has no journal, else None.
+
+    Such a file system keeps a freed inode from reuse for 60 s (300 s while its inode table is
+    unwritten), and every new file's allocation scans past those inodes, under its directory's lock:
+    for a few minutes after many files are deleted there (a previous run's spool, a build's or a
+    test suite's clean-up), each event file `inlet serve` writes costs more CPU, and its figures
+    fall (docs/src/performance.md has a measured example)."""
+    path = path.resolve()
+    best = ("", "", "")  # the deepest mount point holding `path`: device, mount point, type
+    for line in (proc / "mounts").read_text().splitlines():
+        device, mount, fstype = line.split()[:3]
+        mount = mount.replace("\\040", " ")
+        if (path == Path(mount) or Path(mount) in path.parents) and len(mount) >= len(best[1]):
+            best = (device, mount, fstype)
+    if best[2] != "ext4":
+        return None
+    name = Path(os.path.realpath(best[0])).name
+    if not (proc / "fs" / "ext4" / name).exists():
+        return None
+    journals = proc / "fs" / "jbd2"
+    if journals.is_dir() and any(j.name.startswith(f"{name}-") for j in journals.iterdir()):
+        return None
+    return name
 
 
 def ratios(recs: dict, sources: list[str]) -> dict:
@@ -702,12 +752,12 @@ def serve_only(args) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="inlet-bench-"))
     print("==> inlet serve", file=sys.stderr, flush=True)
     results = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "mode": "serve only",
-               "serve": serve_throughput(args, workdir)}
+               "serve": serve_throughput(args, workdir), "serve_filesystem": serve_filesystem(workdir)}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     print("\n".join([f"Machine: {results['machine']}; {results['date']}; {results['mode']} run."]
-                    + serve_report(results["serve"])))
+                    + serve_report(results["serve"], results["serve_filesystem"])))
     print(f"\n(figures: {out})")
     shutil.rmtree(workdir, ignore_errors=True)
 
@@ -774,7 +824,7 @@ def main() -> None:
             r: dict = {"kind": rec.kind, "source": rec.source, "cold_ms": spread(cold[rec.name]), "warm": {}}
             for size, runs in warm[rec.name].items():
                 r["warm"][size] = {k: spread([run[k] for run in runs]) for k in runs[0]}
-            r["artifact"] = artifact(rec, workdir)
+            r["artifact"] = artifact(rec, workdir, quick)
             if rec.binary and not args.no_callgrind and shutil.which("valgrind"):
                 event8 = signed_event(rec.source, body_of(rec.source, SIZES["8 KB"]))
                 r["callgrind"] = callgrind(rec, event8, 3 if quick else 20, workdir)
@@ -787,6 +837,7 @@ def main() -> None:
         results["batch"] = batch_timing(args, workdir, events=100 if quick else 1000)
         print("==> inlet serve", file=sys.stderr, flush=True)
         results["serve"] = serve_throughput(args, workdir)
+        results["serve_filesystem"] = serve_filesystem(workdir)
         print("==> the sender (bench-outbound)", file=sys.stderr, flush=True)
         results["sender"] = outbound_bench(args)
         results["endpoint_calls"] = stub.stats()["calls"]
