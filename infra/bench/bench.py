@@ -657,7 +657,7 @@ def serve_filesystem(workdir: Path) -> str | None:
 def unjournaled_ext4(path: Path, proc: Path = Path("/proc")) -> str | None:
     """The device of the ext4 file system `path` is on when that file system has no journal, else None.
 
-    Such a file system keeps a freed inode from reuse for 60 s (300 s while its inode table is
+    Such a file system avoids reusing an inode freed in the last 60 s (300 s while its inode table is
     unwritten), and every new file's allocation scans past those inodes, under its directory's lock:
     for a few minutes after many files are deleted there (a previous run's spool, a build's or a
     test suite's clean-up), each event file `inlet serve` writes costs more CPU, and its figures

@@ -5,10 +5,12 @@ handshake it is; and every sender must be sendable with no flag at all."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -32,16 +34,15 @@ def expectations() -> list[tuple[str, str, dict]]:
     return cases
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """One `inlet serve` with no de-duplication (a sample may be sent twice)."""
-    tmp = tmp_path_factory.mktemp("samples")
+@contextlib.contextmanager
+def serving(tmp: Path, extra_env: dict | None = None):
+    """`inlet serve` with no de-duplication (a sample may be sent twice), spooling under `tmp`."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("INLET_") and k != "QUEUE_URL"}
     with open(tmp / "serve.log", "wb") as log:
         p = subprocess.Popen([str(CLI), "serve", "--addr", f"127.0.0.1:{port}", "--spool", str(tmp / "spool"),
                               "--no-idempotency", "--no-outbound", "--log-format", "json"],
-                             env=env, stdout=log, stderr=subprocess.STDOUT)
+                             env={**env, **(extra_env or {})}, stdout=log, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
             wait_http(url + "/healthz")
@@ -49,6 +50,13 @@ def server(tmp_path_factory):
         finally:
             p.kill()
             p.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One `inlet serve` for the module."""
+    with serving(tmp_path_factory.mktemp("samples")) as served:
+        yield served
 
 
 def send(server: str, source: str, *args: str) -> tuple[int, str]:
@@ -127,3 +135,74 @@ def test_an_event_without_a_sample_is_generated_and_said_so(server):
     assert status == 202 and json.loads(body)["type"] == "stripe.charge.refunded", body
     out = cli("send", "stripe", "--url", f"{server}/webhooks/stripe", "--event", "charge.refunded")
     assert "has no sample of \"charge.refunded\"" in out.stderr, out
+
+
+def handshake_rows() -> dict[str, str]:
+    """The senders `inlet samples` lists with a `--handshake` row, and what the row says it makes."""
+    out = cli("samples")
+    assert out.returncode == 0, out
+    rows = [line.split(None, 2) for line in out.stdout.splitlines()[1:]]
+    return {row[0]: row[2] for row in rows if row[1] == "--handshake"}
+
+
+def send_handshake(url: str, source: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("INLET_")}
+    return subprocess.run([str(CLI), "send", source, "--handshake", "--url", f"{url}/webhooks/{source}", *args],
+                          capture_output=True, text=True, timeout=60, env={**base, **(env or {})})
+
+
+def test_every_handshake_that_is_no_signed_body_is_sent_with_one_flag_and_answered(server):
+    """`inlet send <source> --handshake` for every sender whose handshake is a GET, a HEAD, a query
+    or an unsigned body: the local server answers it as the sender wants (the CLI checks the answer
+    itself: X's and Braintree's MACs are computed from the secret, not taken from the server), and
+    nothing is enqueued."""
+    url, spool = server
+    rows = handshake_rows()
+    assert rows["meta"] == "the GET hub.challenge handshake", rows
+    assert {"meta", "whatsapp", "instagram", "messenger", "dropbox", "okta", "graph", "x", "woocommerce",
+            "trello", "braintree", "asana", "notion"} <= set(rows), rows
+    assert not {"slack", "discord", "zoom", "twitch", "xero", "stripe"} & set(rows), "signed bodies are samples"
+    before = set(spool.iterdir()) if spool.exists() else set()
+    failed = {}
+    for name in sorted(set(rows) - {"asana", "notion"}):  # those two hand over a secret: below
+        out = send_handshake(url, name)
+        if out.returncode != 0 or f"{name} would take this answer" not in out.stdout:
+            failed[name] = (out.returncode, out.stdout[-300:], out.stderr[-300:])
+    assert not failed, failed
+    after = set(spool.iterdir()) if spool.exists() else set()
+    assert after == before, "a handshake is never enqueued"
+
+
+def test_a_wrong_answer_to_a_handshake_fails_the_command(server):
+    """The CLI's own check can fail: X's CRC answered under another secret than the one the CLI
+    holds, Meta's challenge refused for another verify token."""
+    url, _ = server
+    out = send_handshake(url, "x", "--secret", "not-the-servers-secret")
+    assert out.returncode == 1, out
+    assert out.stdout.startswith("200"), out
+    assert "x would not take this answer to its GET crc_token handshake" in out.stderr, out
+    out = send_handshake(url, "meta", env={"INLET_SOURCE_SETTINGS": json.dumps({"meta": {"VERIFY_TOKEN": "other"}})})
+    assert out.returncode == 1, out
+    assert out.stdout.startswith("403"), out
+    out = cli("send", "slack", "--handshake")
+    assert out.returncode != 0 and "inlet send slack --event url_verification" in out.stderr, out
+    out = cli("send", "stripe", "--handshake", "--event", "invoice.paid")
+    assert out.returncode == 2, out
+
+
+def test_asana_and_notion_handshakes_hand_over_the_secret_send_signs_with(tmp_path):
+    """A source awaiting its secret stores the one the handshake hands over; `inlet send
+    --handshake` hands over the secret `inlet send` signs with, so the deliveries sent next verify;
+    a second handshake is refused."""
+    awaiting = {"INLET_ASANA_SECRET": "inlet:await-handshake", "INLET_NOTION_SECRET": "inlet:await-handshake"}
+    with serving(tmp_path, awaiting) as (url, _):
+        for name in ("asana", "notion"):
+            status, body = send(url, name)
+            assert status == 401, (name, status, body)
+            out = send_handshake(url, name)
+            assert out.returncode == 0 and f"{name} would take this answer" in out.stdout, out
+            assert (tmp_path / "secrets" / name).is_file()
+            status, body = send(url, name)
+            assert status == 202, (name, status, body)
+            again = send_handshake(url, name)
+            assert again.returncode == 1, again

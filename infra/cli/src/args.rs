@@ -47,6 +47,12 @@ pub enum Command {
     Send {
         #[arg(value_name = "SOURCE")]
         source: String,
+        /// Send the sender's handshake instead of an event (Meta's GET hub.challenge, X's CRC,
+        /// Dropbox's, Okta's, Graph's validationToken, Trello's HEAD, Braintree's, WooCommerce's
+        /// ping, Asana's and Notion's secret), and check the answer as the sender would (exit 1 if
+        /// it would not take it). Asana and Notion hand over the secret `send` signs with
+        #[arg(long, conflicts_with_all = ["data", "file", "event", "id", "timestamp", "content_type", "headers"])]
+        handshake: bool,
         #[command(flatten)]
         sign: SignArgs,
     },
@@ -346,7 +352,7 @@ mod tests {
 
     #[test]
     fn sign_options_and_their_errors() {
-        let Command::Send { source, sign } =
+        let Command::Send { source, sign, .. } =
             parse("send stripe --event invoice.paid -H X-A:1 --header X-B:2 --timestamp -5")
                 .expect("parses")
         else {

@@ -495,6 +495,16 @@ pub fn configured(name: &str, settings: &mut Value) -> Result<&'static Source, S
     .map_err(|e| format!("{name}: {e}"))
 }
 
+/// The `VERIFY_TOKEN` source `name` is configured with (Meta's), as `inlet serve` configures it:
+/// its entry in `INLET_SOURCE_SETTINGS`, else the development token.
+pub fn verify_token(name: &str) -> Result<Option<String>, String> {
+    let mut settings = settings()?;
+    configured(name, &mut settings)?;
+    Ok(settings[name][inlet::config::VERIFY_TOKEN]
+        .as_str()
+        .map(str::to_owned))
+}
+
 /// `INLET_<SOURCE>_SECRET`, the variable that overrides a source's development secret.
 pub fn secret_var(source: &Source) -> String {
     secret_var_of(source.name())

@@ -6,6 +6,7 @@ mod dev;
 mod devfiles;
 mod devkeys;
 mod events;
+mod handshakes;
 mod inspector;
 mod outbound;
 mod samples;
@@ -170,18 +171,22 @@ fn run(command: Command) -> Result<ExitCode, String> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Send { source: name, sign } => {
+        Command::Send {
+            source: name,
+            sign,
+            handshake,
+        } => {
             let src = source(&name)?;
             let url = sign
                 .url
                 .clone()
                 .unwrap_or_else(|| format!("http://127.0.0.1:3000/webhooks/{}", src.name()));
+            if handshake {
+                return send_handshake(src, &sign, &url);
+            }
             let signed = signing::sign(src, &sign, Some(&url))?;
             let url = signed.url.clone().unwrap_or(url);
-            let agent: ureq::Agent = ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .build()
-                .into();
+            let agent = agent();
             let mut request = agent.post(&url);
             for (k, v) in &signed.headers {
                 request = request.header(k, v);
@@ -204,6 +209,85 @@ fn run(command: Command) -> Result<ExitCode, String> {
             })
         }
     }
+}
+
+/// `inlet send <source> --handshake`: the sender's handshake request, its answer, and whether the
+/// sender would take that answer (exit status 0) or not (1).
+fn send_handshake(
+    src: &'static Source,
+    sign: &signing::SignArgs,
+    url: &str,
+) -> Result<ExitCode, String> {
+    let secret = sign
+        .secret
+        .clone()
+        .unwrap_or_else(|| dev::signing_secret(src));
+    let token = dev::verify_token(src.name())?;
+    let probe = handshakes::probe(src, url, &secret, token.as_deref())?;
+    let agent = agent();
+    let sent = match probe.method {
+        http::Method::GET => with_headers(agent.get(&probe.url), &probe.headers).call(),
+        http::Method::HEAD => with_headers(agent.head(&probe.url), &probe.headers).call(),
+        _ => with_headers(agent.post(&probe.url), &probe.headers).send(&probe.body[..]),
+    };
+    let mut response = sent.map_err(|e| format!("{} {} failed: {e}", probe.method, probe.url))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.body_mut().read_to_string().unwrap_or_default();
+    println!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
+    if !body.is_empty() {
+        println!("{body}");
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let answer = handshakes::Answer {
+        status: status.as_u16(),
+        header: &header,
+        body: &body,
+    };
+    let name = probe.handshake.name();
+    Ok(match probe.check(&answer) {
+        Ok(what) => {
+            println!(
+                "{} would take this answer to its {name} handshake: {what}",
+                src.name()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!(
+                "inlet: {} would not take this answer to its {name} handshake: {why}",
+                src.name()
+            );
+            ExitCode::FAILURE
+        }
+    })
+}
+
+/// An HTTP client that hands back every answer, whatever its status.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn with_headers<B>(
+    mut request: ureq::RequestBuilder<B>,
+    headers: &[(String, String)],
+) -> ureq::RequestBuilder<B> {
+    for (k, v) in headers {
+        request = request.header(k, v);
+    }
+    request
 }
 
 /// Where a request to the local server goes, for schemes that sign the URL.

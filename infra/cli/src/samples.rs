@@ -144,6 +144,15 @@ pub fn listing(only: Option<&str>) -> Result<String, String> {
             let default = if i == 0 { " (default)" } else { "" };
             rows.push([folder.source.to_owned(), event, format!("{makes}{default}")]);
         }
+        let handshake =
+            inlet::catalogue::sources::by_name(folder.source).and_then(crate::handshakes::sendable);
+        if let Some(h) = handshake {
+            rows.push([
+                folder.source.to_owned(),
+                "--handshake".to_owned(),
+                format!("the {} handshake", h.name()),
+            ]);
+        }
     }
     let widths: Vec<usize> = (0..2)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
