@@ -10,6 +10,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -91,8 +92,37 @@ def test_each_sample_makes_its_own_envelope(server, source, event, want):
             assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", envelope["id"])
         case "$digest":
             assert re.fullmatch(r"sha256:[0-9a-f]{64}", envelope["id"]), envelope["id"]
+            # A digest of what the sender signs: the same bytes sent again (a retry: the same time
+            # and delivery id) make the same id.
+            at = int(time.time())
+            again = [digest_id(url, spool, source, event, at) for _ in range(2)]
+            assert again[0] == again[1], again
         case own:
             assert envelope["id"] == own
+
+
+def digest_id(url: str, spool, source: str, event: str, at: int) -> str:
+    """The envelope id of `source`'s sample of `event`, sent at time `at` with a fixed delivery id."""
+    before = set(spool.iterdir())
+    status, body = send(url, source, "--event", event, "--timestamp", str(at), "--id", "retry-1")
+    assert status // 100 == 2, (status, body)
+    (new,) = set(spool.iterdir()) - before
+    return json.loads(new.read_text())["id"]
+
+
+def test_distinct_samples_of_a_sender_get_distinct_digest_ids(server):
+    """Where a sender's id is a digest, its distinct samples (distinct events) never share one."""
+    url, spool = server
+    by_source: dict[str, list[str]] = {}
+    for source, event, want in expectations():
+        if want.get("id") == "$digest":
+            by_source.setdefault(source, []).append(event)
+    several = {s: events for s, events in by_source.items() if len(events) > 1}
+    assert len(several) >= 5, several
+    for source, events in several.items():
+        at = int(time.time())
+        ids = [digest_id(url, spool, source, event, at) for event in events]
+        assert len(set(ids)) == len(ids), (source, events, ids)
 
 
 def test_every_sender_can_be_sent_with_no_flags(server):
