@@ -50,7 +50,7 @@ from runtime_api import Function  # noqa: E402
 
 BENCH = ROOT / "infra" / "bench"
 PEERS = BENCH / "peers"
-SAMPLES = ROOT / "infra" / "events" / "bodies"
+SAMPLES = ROOT / "tests" / "fixtures" / "bodies"
 # One secret serves both senders: Standard Webhooks decodes the `whsec_` key, GitHub uses the text.
 SECRET = "whsec_" + base64.b64encode(b"inlet-benchmark-secret-32-bytes!").decode()
 QUEUE_URL_PATH = "/123456789012/inlet-bench"

@@ -191,7 +191,7 @@ async fn body_hash_is_of_the_raw_bytes_after_one_base64_decode() {
     )
     .await;
     let e = envelope(&o);
-    let raw = include_bytes!("../../infra/events/bodies/github.json");
+    let raw = include_bytes!("../../tests/fixtures/bodies/github.json");
     assert_eq!(e["inletbodysha256"], hex::encode(sha2::Sha256::digest(raw)));
     assert_eq!(e["inletverification"], "github-hmac-sha256");
     // JSON data is the payload as sent, not re-serialized.

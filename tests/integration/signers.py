@@ -18,7 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_DIR = ROOT / "tests" / "sdk"
-SAMPLES = ROOT / "infra" / "events" / "bodies"
+SAMPLES = ROOT / "tests" / "fixtures" / "bodies"
 
 
 def sample(source: str) -> bytes:

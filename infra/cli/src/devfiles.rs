@@ -1,7 +1,7 @@
 //! `inlet dev-files`: writes `infra/env.json` and the signed API Gateway events in `infra/events/`
 //! that `sam local invoke` (and the tests) feed to a deployment's functions. Rerun it to
-//! regenerate them. The first four senders have hand-picked events; any other source gets its
-//! generated sample and a tampered copy.
+//! regenerate them. The first four senders have hand-picked events, from their samples
+//! (`infra/samples/`); any other source gets its default sample and a tampered copy.
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -29,10 +29,10 @@ struct EventFile {
     tampered: bool,
 }
 
-fn files(samples: &Path, source: &'static Source) -> Result<Vec<EventFile>, String> {
+fn files(source: &'static Source) -> Result<Vec<EventFile>, String> {
     let name = source.name();
     if TEMPLATE_SOURCES.contains(&name) && source.scheme().name == name {
-        return picked(samples, source);
+        return picked(source);
     }
     // Any other source: the generated sample, signed, and a tampered copy.
     let d = dev::defaults(source);
@@ -55,11 +55,12 @@ fn files(samples: &Path, source: &'static Source) -> Result<Vec<EventFile>, Stri
         .collect())
 }
 
-/// The hand-picked events of the first four senders.
-fn picked(samples: &Path, source: &'static Source) -> Result<Vec<EventFile>, String> {
-    let read = |f: &str| {
-        std::fs::read_to_string(samples.join(f))
-            .map_err(|e| format!("cannot read events/bodies/{f}: {e}"))
+/// The hand-picked events of the first four senders, from their samples.
+fn picked(source: &'static Source) -> Result<Vec<EventFile>, String> {
+    let read = |sender: &str, event: &str| {
+        crate::samples::find(sender, Some(event))
+            .map(|s| s.body.to_owned())
+            .ok_or_else(|| format!("{sender} has no sample of {event}"))
     };
     let mk = |name: &str, _sender: &str, body: String, event, tampered| EventFile {
         name: name.to_owned(),
@@ -68,48 +69,47 @@ fn picked(samples: &Path, source: &'static Source) -> Result<Vec<EventFile>, Str
         event,
         tampered,
     };
-    let slack_challenge = r#"{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;
     let slash = "token=gIkuvaNzQIHg97ATvDxqgjtO&team_id=T0001&team_domain=example&channel_id=C2147483705&channel_name=test&user_id=U2147483697&user_name=Steve&command=%2Fweather&text=94070&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1234%2F5678&trigger_id=13345224609.738474920.8088930838d88f008e0";
     let all = vec![
         mk(
             "github-push.json",
             "github",
-            read("github-push.json")?,
+            read("github", "push")?,
             Some("push"),
             false,
         ),
         mk(
             "github-pull-request.json",
             "github",
-            read("github.json")?,
+            read("github", "pull_request.opened")?,
             Some("pull_request"),
             false,
         ),
         mk(
             "github-push-tampered.json",
             "github",
-            read("github-push.json")?,
+            read("github", "push")?,
             Some("push"),
             true,
         ),
         mk(
             "stripe-payment-intent-succeeded.json",
             "stripe",
-            read("stripe.json")?,
+            read("stripe", "payment_intent.succeeded")?,
             None,
             false,
         ),
         mk(
             "stripe-tampered.json",
             "stripe",
-            read("stripe.json")?,
+            read("stripe", "payment_intent.succeeded")?,
             None,
             true,
         ),
         mk(
             "slack-app-mention.json",
             "slack",
-            read("slack.json")?,
+            read("slack", "event_callback.app_mention")?,
             None,
             false,
         ),
@@ -123,28 +123,28 @@ fn picked(samples: &Path, source: &'static Source) -> Result<Vec<EventFile>, Str
         mk(
             "slack-url-verification.json",
             "slack",
-            slack_challenge.to_owned(),
+            read("slack", "url_verification")?,
             None,
             false,
         ),
         mk(
             "slack-tampered.json",
             "slack",
-            read("slack.json")?,
+            read("slack", "event_callback.app_mention")?,
             None,
             true,
         ),
         mk(
             "standard-order-created.json",
             "standard",
-            read("standard.json")?,
+            read("standard", "order.created")?,
             None,
             false,
         ),
         mk(
             "standard-tampered.json",
             "standard",
-            read("standard.json")?,
+            read("standard", "order.created")?,
             None,
             true,
         ),
@@ -161,8 +161,6 @@ pub fn function_id(source: &str) -> String {
 }
 
 pub fn write(dir: &Path, sources: &[String], settings: Option<&str>) -> Result<(), String> {
-    // The bodies of the hand-picked events, beside them.
-    let samples = dir.join("events").join("bodies");
     let events_dir = dir.join("events");
     std::fs::create_dir_all(&events_dir).map_err(|e| e.to_string())?;
     let epoch_ms = SystemTime::now()
@@ -180,7 +178,7 @@ pub fn write(dir: &Path, sources: &[String], settings: Option<&str>) -> Result<(
     };
     let mut all = Vec::new();
     for source in &deployment {
-        all.extend(files(&samples, source)?);
+        all.extend(files(source)?);
     }
     for (i, f) in all.into_iter().enumerate() {
         let source = f.source;
