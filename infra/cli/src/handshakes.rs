@@ -98,6 +98,31 @@ pub fn sendable(source: &Source) -> Option<Handshake> {
         .find(|h| request(*h, "http://127.0.0.1/", ":", None).is_some())
 }
 
+/// Why `handshake` may not be sent to `url` with the development secret, when it may not: a
+/// handshake that hands the secret over (Asana's, Notion's) would make a deployed source that
+/// awaits its secret take the development one, which anyone can compute. Only a loopback URL (the
+/// local server) gets it; any other needs the secret given (`--secret`, `INLET_<SOURCE>_SECRET`).
+pub fn refuse_development_secret(handshake: Handshake, url: &str) -> Option<String> {
+    let host = url
+        .parse::<http::Uri>()
+        .ok()
+        .and_then(|u| u.host().map(str::to_owned));
+    let host = host
+        .as_deref()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'));
+    let loopback = host.is_some_and(|h| {
+        h.eq_ignore_ascii_case("localhost")
+            || h.parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    (handshake.stores_secret() && !loopback).then(|| {
+        format!(
+            "the {} handshake hands over the secret later deliveries are signed with, and the development secret is public: give one with --secret to send it beyond this machine",
+            handshake.name()
+        )
+    })
+}
+
 /// `handshake`'s request to `url`; `None` for a handshake that is a signed body.
 fn request(
     handshake: Handshake,
@@ -339,6 +364,35 @@ mod tests {
         let echoed = |n: &str| (n == "x-hook-secret").then(|| "s3cret".to_owned());
         assert!(p.check(&answer(200, "", &echoed)).is_ok());
         assert!(p.check(&answer(200, "", NONE)).is_err());
+    }
+
+    #[test]
+    fn the_development_secret_is_handed_over_only_to_this_machine() {
+        for url in [
+            "http://127.0.0.1:3000/webhooks/asana",
+            "http://localhost:3000/webhooks/asana",
+            "http://[::1]:3000/webhooks/asana",
+            "http://127.1.2.3/webhooks/asana",
+        ] {
+            assert_eq!(
+                refuse_development_secret(Handshake::AsanaHookSecret, url),
+                None,
+                "{url}"
+            );
+        }
+        for url in [
+            "https://abc.execute-api.us-east-1.amazonaws.com/webhooks/asana",
+            "http://10.0.0.1/webhooks/notion",
+            "http://localhost.example.com/",
+            "not a url",
+        ] {
+            for h in [Handshake::AsanaHookSecret, Handshake::NotionVerification] {
+                assert!(refuse_development_secret(h, url).is_some(), "{url}");
+            }
+        }
+        // Handshakes that hand nothing over go anywhere.
+        let deployed = "https://abc.execute-api.us-east-1.amazonaws.com/webhooks/x";
+        assert_eq!(refuse_development_secret(Handshake::XCrc, deployed), None);
     }
 
     #[test]

@@ -218,10 +218,15 @@ fn send_handshake(
     sign: &signing::SignArgs,
     url: &str,
 ) -> Result<ExitCode, String> {
-    let secret = sign
-        .secret
-        .clone()
-        .unwrap_or_else(|| dev::signing_secret(src));
+    let given = (sign.secret.clone()).or_else(|| std::env::var(dev::secret_var(src)).ok());
+    if given.is_none() {
+        let refused =
+            handshakes::sendable(src).and_then(|h| handshakes::refuse_development_secret(h, url));
+        if let Some(why) = refused {
+            return Err(format!("{}: {why}", src.name()));
+        }
+    }
+    let secret = given.unwrap_or_else(|| dev::signing_secret(src));
     let token = dev::verify_token(src.name())?;
     let probe = handshakes::probe(src, url, &secret, token.as_deref())?;
     let agent = agent();
