@@ -187,20 +187,12 @@ fn run(command: Command) -> Result<ExitCode, String> {
             let signed = signing::sign(src, &sign, Some(&url))?;
             let url = signed.url.clone().unwrap_or(url);
             let agent = agent();
-            let mut request = agent.post(&url);
-            for (k, v) in &signed.headers {
-                request = request.header(k, v);
-            }
-            let mut response = request
+            let mut response = with_headers(agent.post(&url), &signed.headers)
                 .send(&signed.body[..])
                 .map_err(|e| format!("POST {url} failed: {e}"))?;
             let status = response.status();
             let body = response.body_mut().read_to_string().unwrap_or_default();
-            println!(
-                "{} {}",
-                status.as_u16(),
-                status.canonical_reason().unwrap_or("")
-            );
+            print_status(status);
             println!("{body}");
             Ok(if status.is_success() {
                 ExitCode::SUCCESS
@@ -226,7 +218,7 @@ fn send_handshake(
             return Err(format!("{}: {why}", src.name()));
         }
     }
-    let secret = given.unwrap_or_else(|| dev::signing_secret(src));
+    let secret = given.unwrap_or_else(|| dev::defaults(src).signing_secret);
     let token = dev::verify_token(src.name())?;
     let probe = handshakes::probe(src, url, &secret, token.as_deref())?;
     let agent = agent();
@@ -239,11 +231,7 @@ fn send_handshake(
     let status = response.status();
     let headers = response.headers().clone();
     let body = response.body_mut().read_to_string().unwrap_or_default();
-    println!(
-        "{} {}",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("")
-    );
+    print_status(status);
     if !body.is_empty() {
         println!("{body}");
     }
@@ -275,6 +263,15 @@ fn send_handshake(
             ExitCode::FAILURE
         }
     })
+}
+
+/// The answer's status line, as `send` prints it first: `202 Accepted`.
+fn print_status(status: http::StatusCode) {
+    println!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
 }
 
 /// An HTTP client that hands back every answer, whatever its status.
